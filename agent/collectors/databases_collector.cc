@@ -1,0 +1,37 @@
+// Client connections per database against datconnlimit. Every database that
+// accepts connections is listed, with 0 where nobody is connected.
+#include "collectors/limited_groups.h"
+#include "pgconn/collector.h"
+
+namespace pgconn {
+namespace {
+
+class DatabasesCollector final : public Collector {
+ public:
+  std::string_view name() const override { return "databases"; }
+
+  std::string Statement(const CollectorContext& ctx) const override {
+    return detail::FoldedLimitedGroupsStatement(
+        "SELECT d.datname AS name, d.datconnlimit AS connection_limit,"
+        " count(a.pid) AS connections"
+        " FROM pg_database d LEFT JOIN pg_stat_activity a"
+        " ON a.datid = d.oid AND a.backend_type = 'client backend'"
+        " AND a.pid <> pg_backend_pid()"
+        " WHERE d.datallowconn GROUP BY d.datname, d.datconnlimit",
+        ctx.max_databases);
+  }
+
+  Status Parse(const ResultSet& rs, Snapshot* out) const override {
+    Status s = detail::ParseLimitedGroups(name(), rs, &out->postgres.databases);
+    out->postgres.has_databases = s.ok();
+    return s;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Collector> NewDatabasesCollector() {
+  return std::make_unique<DatabasesCollector>();
+}
+
+}  // namespace pgconn

@@ -1,0 +1,103 @@
+// Wiring only: flags, configuration, threads, signals, exit codes.
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include "pgconn/clock.h"
+#include "pgconn/config.h"
+#include "pgconn/dsn.h"
+#include "pgconn/http_server.h"
+#include "pgconn/log.h"
+#include "pgconn/poller.h"
+#include "pgconn/session.h"
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitBadConfig = 2;
+
+int RunAgent(const std::vector<std::string>& args) {
+  auto flags = pgconn::ParseFlags(args);
+  if (!flags.ok()) {
+    std::cerr << "pgconn-agent: " << flags.status().message() << "\n";
+    return kExitBadConfig;
+  }
+  if (flags->help) {
+    std::cout << pgconn::FlagsHelp("pgconn-agent");
+    return kExitOk;
+  }
+  if (flags->version) {
+    const auto b = pgconn::CurrentBuildInfo();
+    std::cout << "pgconn-agent " << b.version << " (revision " << b.revision
+              << ")\n";
+    return kExitOk;
+  }
+  auto config = pgconn::LoadConfig(*flags, pgconn::ProcessEnvironment());
+  if (!config.ok()) {
+    std::cerr << "pgconn-agent: " << config.status().message() << "\n";
+    return kExitBadConfig;
+  }
+  pgconn::SystemClock clock;
+  pgconn::Logger logger(&std::cerr, config->log_level, config->log_format,
+                        &clock);
+  for (const auto& n : config->notices) logger.Info("config notice", {{"notice", n}});
+
+  pgconn::PgSessionFactory sessions;
+  pgconn::Agent agent(*config, sessions, clock, logger);
+
+  if (flags->once) {
+    const bool all_up = agent.PollAllOnce();
+    std::cout << agent.publisher().Current()->text;
+    return all_up ? kExitOk : kExitFailure;
+  }
+
+  // Signals are taken synchronously by this thread; every thread started
+  // below inherits the blocked mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto address = pgconn::ParseListenAddress(config->listen_address);
+  if (!address.ok()) {
+    std::cerr << "pgconn-agent: --web.listen-address: "
+              << address.status().message() << "\n";
+    return kExitBadConfig;
+  }
+  pgconn::HttpServer http(agent.publisher(), logger);
+  if (auto s = http.Bind(*address); !s.ok()) {
+    logger.Error("cannot listen", {{"address", config->listen_address},
+                                   {"err", s.message()}});
+    return kExitFailure;
+  }
+  std::vector<std::string> names;
+  for (const auto& t : config->targets) {
+    logger.Info("target configured",
+                {{"target", t.name},
+                 {"type", std::string(pgconn::TargetKindName(t.kind))},
+                 {"dsn", pgconn::DescribeTarget(t)},
+                 {"origin", t.origin}});
+  }
+  agent.Start();
+  logger.Info("listening", {{"address", address->host + ":" +
+                                            std::to_string(http.port())}});
+  pgconn::Status serve_status;
+  std::thread http_thread([&] { serve_status = http.Serve(); });
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  logger.Info("shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+  http.Stop();
+  http_thread.join();
+  agent.Stop();
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  return RunAgent(args);
+}

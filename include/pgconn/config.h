@@ -1,0 +1,141 @@
+// Configuration: flags, the YAML file and the environment, merged and
+// validated once at start-up. Every error names the flag, the environment
+// variable, or the file:line:column it came from, and never a secret.
+#ifndef PGCONN_CONFIG_H_
+#define PGCONN_CONFIG_H_
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pgconn/log.h"
+#include "pgconn/status.h"
+
+namespace pgconn {
+
+using Duration = std::chrono::milliseconds;
+
+// A value that must never be printed. It has no stream operator on purpose.
+class Secret {
+ public:
+  Secret() = default;
+  explicit Secret(std::string value) : value_(std::move(value)) {}
+  const std::string& Reveal() const { return value_; }
+  bool empty() const { return value_.empty(); }
+
+ private:
+  std::string value_;
+};
+
+enum class TargetKind { kPostgres, kPgBouncer };
+std::string_view TargetKindName(TargetKind kind);
+
+// One application's connection pool as the operator declares it: the
+// guide's DB_POOL_MIN / DB_POOL_MAX per worker process, times replicas.
+struct PoolDeclaration {
+  std::string application;  // matched against pg_stat_activity.application_name
+  int replicas = 1;
+  int pool_min = 0;
+  int pool_max = 0;
+  std::string origin;  // "file:line:column"
+};
+
+struct TargetConfig {
+  std::string name;  // the `target` label
+  TargetKind kind = TargetKind::kPostgres;
+
+  // Either a postgresql:// URL or individual fields; empty fields fall back
+  // to libpq's own environment variables and defaults (PGHOST, ~/.pgpass...).
+  Secret url;  // may embed a password
+  std::string host;
+  std::string port;
+  std::string user;
+  std::string dbname;
+  std::string sslmode;
+  std::string sslrootcert;
+  Secret password;
+  std::string password_file;  // read at every connect, so rotation works
+
+  // Declared pools (see docs/configuration.md) and the allowance for
+  // everything that is not a declared pool (bot, interface, migrations).
+  std::vector<PoolDeclaration> pools;
+  std::optional<int> overhead;
+
+  std::string origin;  // where it was defined, for error messages
+};
+
+struct Config {
+  std::vector<TargetConfig> targets;
+
+  Duration poll_interval{5000};
+  Duration connect_timeout{5000};
+  Duration query_timeout{5000};  // statement_timeout and the client deadline
+  Duration backoff_max{30000};   // cap of the reconnect backoff
+
+  double near_limit_threshold = 0.8;  // the guide's 80 % headroom rule
+  int max_applications = 50;
+  int max_users = 100;
+  int max_databases = 100;
+
+  std::string listen_address = ":9188";
+  LogLevel log_level = LogLevel::kInfo;
+  LogFormat log_format = LogFormat::kLogfmt;
+
+  // Things worth telling the operator that are not errors (for example the
+  // DB_* variables ignored because DATABASE_URL is set). main() logs them.
+  std::vector<std::string> notices;
+};
+
+// Command-line flags, Prometheus style (--name=value or --name value).
+struct Flags {
+  std::optional<std::string> config_file;
+  std::optional<std::string> listen_address;
+  std::optional<Duration> poll_interval;
+  std::optional<LogLevel> log_level;
+  std::optional<LogFormat> log_format;
+  bool once = false;
+  bool version = false;
+  bool help = false;
+};
+
+Result<Flags> ParseFlags(const std::vector<std::string>& args);
+std::string FlagsHelp(std::string_view program);
+
+// Looks up an environment variable; injected so tests need not touch the
+// process environment.
+using EnvLookup = std::function<std::optional<std::string>(std::string_view)>;
+EnvLookup ProcessEnvironment();
+
+// Parses a Prometheus-style duration ("250ms", "5s", "1m30s", "2h"); a bare
+// number means seconds.
+Result<Duration> ParseDuration(std::string_view text);
+
+// Parses the YAML configuration text; `filename` is used in messages only.
+Result<Config> ParseConfigYaml(std::string_view text, std::string_view filename);
+
+// Builds the target the environment describes (DATABASE_URL or DB_*), or
+// libpq's defaults when neither is set. `notices` receives what was ignored.
+Result<TargetConfig> TargetFromEnvironment(const EnvLookup& env,
+                                           std::vector<std::string>* notices);
+
+// The whole start-up sequence: the file (if any), then the environment when
+// the file defines no target, then flags on top; finally validation.
+Result<Config> LoadConfig(const Flags& flags, const EnvLookup& env);
+
+// Host and port to bind from "--web.listen-address" (":9188",
+// "127.0.0.1:9188", "[::1]:9188").
+struct ListenAddress {
+  std::string host;
+  int port = 0;
+};
+Result<ListenAddress> ParseListenAddress(std::string_view text);
+
+// Reads a password file: the first line, without its line ending.
+Result<Secret> ReadPasswordFile(const std::string& path);
+
+}  // namespace pgconn
+
+#endif  // PGCONN_CONFIG_H_

@@ -1,0 +1,69 @@
+// A database session: one connection, the simple query protocol, deadlines
+// enforced on the client side as well as by statement_timeout.
+#ifndef PGCONN_SESSION_H_
+#define PGCONN_SESSION_H_
+
+#include <chrono>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "pgconn/config.h"
+#include "pgconn/dsn.h"
+#include "pgconn/result_set.h"
+#include "pgconn/status.h"
+
+namespace pgconn {
+
+using Deadline = std::chrono::steady_clock::time_point;
+
+// One connection to one server. Not thread-safe: the poller that owns it is
+// the only user. Implementations hold at most one server connection at a
+// time.
+class Session {
+ public:
+  virtual ~Session() = default;
+
+  // Opens the connection if it is not open. Errors are classified by code:
+  // kUnavailable, kUnauthenticated, kTooManyClients, kDeadlineExceeded.
+  virtual Status Connect(Deadline deadline) = 0;
+  virtual bool connected() const = 0;
+
+  // Sends `sql` (one or several statements separated by ';') in a single
+  // round trip with the simple query protocol, and returns one ResultSet per
+  // statement. On kDeadlineExceeded or kConnectionLost the session is closed.
+  virtual Result<std::vector<ResultSet>> Execute(std::string_view sql,
+                                                 Deadline deadline) = 0;
+
+  virtual void Close() = 0;
+
+  // PostgreSQL's server_version_num of the open connection, or 0.
+  virtual int server_version() const = 0;
+};
+
+// Creates sessions for a target. Thread-safe.
+class SessionFactory {
+ public:
+  virtual ~SessionFactory() = default;
+  virtual std::unique_ptr<Session> Create(const TargetConfig& target,
+                                          const SessionOptions& options) const = 0;
+};
+
+// The libpq implementation.
+class PgSessionFactory final : public SessionFactory {
+ public:
+  std::unique_ptr<Session> Create(const TargetConfig& target,
+                                  const SessionOptions& options) const override;
+};
+
+namespace detail {
+// Maps a libpq connection failure message to a status code. Exposed for
+// tests: libpq reports startup errors only as text.
+StatusCode ClassifyConnectError(std::string_view message);
+// Maps an SQLSTATE to a status code.
+StatusCode ClassifySqlState(std::string_view sqlstate);
+}  // namespace detail
+
+}  // namespace pgconn
+
+#endif  // PGCONN_SESSION_H_
