@@ -4,6 +4,7 @@
 # (check_rules.py: names, severities, annotations, runbooks, test coverage).
 # Exits non-zero on the first failing step. Called from CTest.
 set -euo pipefail
+export PYTHONDONTWRITEBYTECODE=1
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "${root}"
