@@ -102,6 +102,25 @@ Status ValidateUrl(std::string_view url) {
     return Status::InvalidArgument("invalid URL: " +
                                    RedactUrlPassword(msg, url));
   }
+  // libpq checks ports only when connecting; refuse a bad one now.
+  for (PQconninfoOption* o = opts.get(); o->keyword != nullptr; ++o) {
+    if (std::string_view(o->keyword) != "port" || o->val == nullptr) continue;
+    std::string_view ports(o->val);
+    while (!ports.empty()) {
+      const auto comma = ports.find(',');
+      const std::string_view p = ports.substr(0, comma);
+      const bool digits =
+          !p.empty() && p.size() <= 5 &&
+          std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; });
+      if (!digits || std::stoi(std::string(p)) < 1 || std::stoi(std::string(p)) > 65535) {
+        return Status::InvalidArgument("invalid URL: port \"" +
+                                       RedactUrlPassword(std::string(p), url) +
+                                       "\" is not a number from 1 to 65535");
+      }
+      if (comma == std::string_view::npos) break;
+      ports.remove_prefix(comma + 1);
+    }
+  }
   return Status::Ok();
 }
 

@@ -1,6 +1,7 @@
 #include "pgconn/http_server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 namespace pgconn {
 namespace {
@@ -46,7 +47,30 @@ HttpServer::HttpServer(const Publisher& publisher, const Logger& logger)
 
 HttpServer::~HttpServer() { Stop(); }
 
+void HttpServer::ServeMetrics(const httplib::Request& req,
+                              httplib::Response& res) const {
+  std::shared_ptr<const Exposition> e = publisher_.Current();
+  const bool gzip = AcceptsGzip(req) && !e->gzip.empty();
+  if (gzip) res.set_header("Content-Encoding", "gzip");
+  const std::string& body = gzip ? e->gzip : e->text;
+  // A content provider of known length, because httplib would otherwise
+  // compress a text/* body again on every scrape. The provider holds the
+  // exposition alive until it is written.
+  res.set_content_provider(
+      body.size(), kMetricsContentType,
+      [e, &body](size_t offset, size_t length, httplib::DataSink& sink) {
+        sink.write(body.data() + offset, length);
+        return true;
+      });
+}
+
 void HttpServer::Route() {
+  // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let a
+  // second agent bind the same port and silently take half the scrapes.
+  server_->set_socket_options([](int sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   server_->set_read_timeout(10, 0);
   server_->set_write_timeout(10, 0);
   server_->set_keep_alive_timeout(30);
@@ -69,13 +93,7 @@ void HttpServer::Route() {
           return httplib::Server::HandlerResponse::Handled;
         }
         if (req.path == "/metrics") {
-          auto e = publisher_.Current();
-          if (AcceptsGzip(req) && !e->gzip.empty()) {
-            res.set_header("Content-Encoding", "gzip");
-            res.set_content(e->gzip, kMetricsContentType);
-          } else {
-            res.set_content(e->text, kMetricsContentType);
-          }
+          ServeMetrics(req, res);
         } else if (req.path == "/healthz") {
           res.set_content("ok\n", "text/plain");
         } else if (req.path == "/readyz") {

@@ -4,6 +4,7 @@
 // cannot grow the result or the exposition.
 #include <map>
 
+#include "collectors/client_backends.h"
 #include "pgconn/collector.h"
 
 namespace pgconn {
@@ -26,7 +27,7 @@ class ActivityCollector final : public Collector {
            " ELSE host(client_addr) END AS addr,"
            " wait_event_type, state_change, xact_start"
            " FROM pg_stat_activity"
-           " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+           " WHERE " + detail::ClientBackendCondition() +
            "), ranked AS ("
            " SELECT app, row_number() OVER (ORDER BY count(*) DESC, app) AS rn"
            " FROM a GROUP BY app"

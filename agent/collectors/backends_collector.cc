@@ -1,6 +1,7 @@
 // Backends that are not client backends: autovacuum, WAL senders, background
 // workers... They have slots of their own and do not compete for
 // max_connections, so they are counted apart.
+#include "collectors/client_backends.h"
 #include "pgconn/collector.h"
 
 namespace pgconn {
@@ -13,8 +14,8 @@ class BackendsCollector final : public Collector {
   std::string Statement(const CollectorContext&) const override {
     return "SELECT coalesce(backend_type, 'unknown') AS backend_type,"
            " count(*) AS backends FROM pg_stat_activity"
-           " WHERE backend_type IS DISTINCT FROM 'client backend'"
-           " GROUP BY 1";
+           " WHERE NOT (" + detail::ClientBackendCondition() + ")"
+           " AND pid <> pg_backend_pid() GROUP BY 1";
   }
 
   Status Parse(const ResultSet& rs, Snapshot* out) const override {

@@ -1,5 +1,6 @@
 // Client connections per database against datconnlimit. Every database that
 // accepts connections is listed, with 0 where nobody is connected.
+#include "collectors/client_backends.h"
 #include "collectors/limited_groups.h"
 #include "pgconn/collector.h"
 
@@ -15,8 +16,7 @@ class DatabasesCollector final : public Collector {
         "SELECT d.datname AS name, d.datconnlimit AS connection_limit,"
         " count(a.pid) AS connections"
         " FROM pg_database d LEFT JOIN pg_stat_activity a"
-        " ON a.datid = d.oid AND a.backend_type = 'client backend'"
-        " AND a.pid <> pg_backend_pid()"
+        " ON a.datid = d.oid AND " + detail::ClientBackendCondition("a") +
         " WHERE d.datallowconn GROUP BY d.datname, d.datconnlimit",
         ctx.max_databases);
   }

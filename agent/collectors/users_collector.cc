@@ -1,5 +1,6 @@
 // Client connections per role against rolconnlimit: roles that are connected
 // and roles that have a limit (a cluster may have thousands of idle roles).
+#include "collectors/client_backends.h"
 #include "collectors/limited_groups.h"
 #include "pgconn/collector.h"
 
@@ -15,8 +16,7 @@ class UsersCollector final : public Collector {
         "SELECT r.rolname AS name, r.rolconnlimit AS connection_limit,"
         " count(a.pid) AS connections"
         " FROM pg_roles r LEFT JOIN pg_stat_activity a"
-        " ON a.usesysid = r.oid AND a.backend_type = 'client backend'"
-        " AND a.pid <> pg_backend_pid()"
+        " ON a.usesysid = r.oid AND " + detail::ClientBackendCondition("a") +
         " WHERE r.rolcanlogin GROUP BY r.rolname, r.rolconnlimit"
         " HAVING count(a.pid) > 0 OR r.rolconnlimit >= 0",
         ctx.max_users);

@@ -13,7 +13,9 @@
 
 namespace httplib {
 class Server;
-}
+struct Request;
+struct Response;
+}  // namespace httplib
 
 namespace pgconn {
 
@@ -35,6 +37,7 @@ class HttpServer {
 
  private:
   void Route();
+  void ServeMetrics(const httplib::Request& req, httplib::Response& res) const;
   const Publisher& publisher_;
   const Logger& logger_;
   std::unique_ptr<httplib::Server> server_;

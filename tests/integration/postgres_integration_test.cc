@@ -1,0 +1,414 @@
+// The poller and collectors against a real PostgreSQL started for the test.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "integration/exposition_parser.h"
+#include "integration/pg_server.h"
+#include "pgconn/poller.h"
+#include "pgconn/session.h"
+
+namespace pgconn {
+namespace {
+
+using testing::ParseSamples;
+using testing::TestClient;
+using testing::TestPostgres;
+
+// Fails the test when the condition is not met by the deadline.
+bool Eventually(const std::function<bool()>& condition,
+                std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return condition();
+}
+
+std::unique_ptr<TestClient> MustOpen(const std::string& url,
+                                     const std::string& app) {
+  auto c = TestClient::Open(url, app);
+  EXPECT_TRUE(c.ok()) << c.status().message();
+  return c.ok() ? std::move(*c) : nullptr;
+}
+
+// Polls a target through the real libpq session and keeps the exposition.
+class Harness {
+ public:
+  explicit Harness(TargetConfig target, PollerOptions options = Defaults())
+      : logger_(&log_, LogLevel::kDebug, LogFormat::kLogfmt, &clock_),
+        publisher_({}, BuildInfo{"test", "test"}),
+        poller_(std::move(target), options, sessions_, clock_, logger_,
+                &publisher_) {}
+
+  static PollerOptions Defaults() {
+    PollerOptions o;
+    o.poll_interval = Duration(200);
+    o.connect_timeout = Duration(3000);
+    o.query_timeout = Duration(3000);
+    return o;
+  }
+
+  TargetReport Poll() { return poller_.PollOnce(); }
+  std::map<std::string, double> Samples() {
+    return ParseSamples(publisher_.Current()->text);
+  }
+  std::string Text() { return publisher_.Current()->text; }
+  std::string Log() { return log_.str(); }
+
+ private:
+  SystemClock clock_;
+  std::ostringstream log_;
+  Logger logger_;
+  PgSessionFactory sessions_;
+  Publisher publisher_;
+  TargetPoller poller_;
+};
+
+TargetConfig Target(const TestPostgres& pg, const std::string& user = "postgres") {
+  TargetConfig t;
+  t.name = "it";
+  t.host = "127.0.0.1";
+  t.port = std::to_string(pg.port());
+  t.user = user;
+  t.dbname = "postgres";
+  return t;
+}
+
+std::string Conn(const std::string& app, const std::string& state) {
+  return "pgconn_connections{target=\"it\",application=\"" + app +
+         "\",state=\"" + state + "\"}";
+}
+
+class PostgresIntegrationTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    TestPostgres::Options o;
+    o.max_connections = 40;
+    auto pg = TestPostgres::Create(o);
+    ASSERT_TRUE(pg.ok()) << pg.status().message();
+    pg_ = std::move(*pg).release();
+    ASSERT_TRUE(pg_->Exec("CREATE TABLE locked_table (id int)").ok());
+  }
+  static void TearDownTestSuite() {
+    delete pg_;
+    pg_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_NE(pg_, nullptr) << "PostgreSQL did not start";
+    ASSERT_TRUE(pg_->Start().ok());
+    // Sessions of earlier tests, such as a pg_sleep() whose client has gone,
+    // must not be counted here.
+    ASSERT_TRUE(pg_->Exec("SELECT pg_terminate_backend(pid) FROM "
+                          "pg_stat_activity WHERE application_name LIKE 'it-%'")
+                    .ok());
+    ASSERT_TRUE(Eventually([] {
+      auto n = pg_->QueryValue("SELECT count(*) FROM pg_stat_activity WHERE "
+                               "backend_type = 'client backend' AND "
+                               "application_name <> 'pgconn-test-setup'");
+      return n.ok() && *n == "0";
+    }));
+  }
+  static TestPostgres* pg_;
+};
+TestPostgres* PostgresIntegrationTest::pg_ = nullptr;
+
+TEST_F(PostgresIntegrationTest, CountsKnownConnectionsExactly) {
+  const std::string url = pg_->Url();
+  std::vector<std::unique_ptr<TestClient>> held;
+  for (int i = 0; i < 3; ++i) held.push_back(MustOpen(url, "it-idle"));
+  for (int i = 0; i < 2; ++i) {
+    held.push_back(MustOpen(url, "it-active"));
+    ASSERT_TRUE(held.back()->Send("SELECT pg_sleep(60)").ok());
+  }
+  for (int i = 0; i < 2; ++i) {
+    held.push_back(MustOpen(url, "it-tx"));
+    ASSERT_TRUE(held.back()->Exec("BEGIN; SELECT 1").ok());
+  }
+  held.push_back(MustOpen(url, "it-tx"));
+  ASSERT_TRUE(held.back()->Exec("BEGIN").ok());
+  EXPECT_FALSE(held.back()->Exec("SELECT 1/0").ok());  // aborted transaction
+  held.push_back(MustOpen(url, ""));                   // no application name
+
+  Harness h(Target(*pg_));
+  std::map<std::string, double> s;
+  ASSERT_TRUE(Eventually([&] {
+    h.Poll();
+    s = h.Samples();
+    return s[Conn("it-active", "active")] == 2;
+  })) << h.Text();
+  EXPECT_EQ(s["pgconn_up{target=\"it\"}"], 1);
+  EXPECT_EQ(s[Conn("it-idle", "idle")], 3);
+  EXPECT_EQ(s[Conn("it-idle", "active")], 0);
+  EXPECT_EQ(s[Conn("it-idle", "disabled")], 0);
+  EXPECT_EQ(s[Conn("it-tx", "idle in transaction")], 2);
+  EXPECT_EQ(s[Conn("it-tx", "idle in transaction (aborted)")], 1);
+  EXPECT_EQ(s[Conn("(unset)", "idle")], 1);
+  EXPECT_EQ(s["pgconn_used_connections{target=\"it\"}"], 9);
+  EXPECT_EQ(s["pgconn_max_connections{target=\"it\"}"], 40);
+  EXPECT_EQ(s["pgconn_reserved_connections{target=\"it\"}"], 3);
+  EXPECT_EQ(s["pgconn_usable_connections{target=\"it\"}"], 37);
+  EXPECT_EQ(s["pgconn_available_connections{target=\"it\"}"], 28);
+  EXPECT_DOUBLE_EQ(s["pgconn_utilization_ratio{target=\"it\"}"], 9.0 / 37);
+  EXPECT_DOUBLE_EQ(s["pgconn_idle_ratio{target=\"it\"}"], 4.0 / 9);
+  EXPECT_EQ(s["pgconn_near_limit{target=\"it\"}"], 0);
+  EXPECT_EQ(s["pgconn_database_connections{target=\"it\",database=\"postgres\"}"], 9);
+  EXPECT_EQ(s["pgconn_user_connections{target=\"it\",user=\"postgres\"}"], 9);
+  EXPECT_EQ(s["pgconn_application_client_addresses{target=\"it\",application=\"it-idle\"}"], 1);
+  EXPECT_GT(s["pgconn_oldest_transaction_seconds{target=\"it\",application=\"it-tx\"}"], 0);
+  EXPECT_EQ(s["pgconn_oldest_idle_in_transaction_seconds{target=\"it\",application=\"it-idle\"}"], 0);
+  EXPECT_GE(s["pgconn_backends{target=\"it\",backend_type=\"checkpointer\"}"], 1);
+  for (const char* c : {"settings", "activity", "databases", "users", "backends"}) {
+    EXPECT_EQ(s["pgconn_collector_success{target=\"it\",collector=\"" +
+                std::string(c) + "\"}"],
+              1)
+        << c;
+  }
+
+  // Ages grow while the sessions stay put.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  h.Poll();
+  s = h.Samples();
+  EXPECT_GE(s["pgconn_oldest_idle_in_transaction_seconds{target=\"it\",application=\"it-tx\"}"], 1.0);
+  EXPECT_GE(s["pgconn_oldest_idle_seconds{target=\"it\",application=\"it-idle\"}"], 1.0);
+
+  // Closing them brings the counts back to zero for the next poll (the
+  // sleeping ones keep running on the server until cancelled).
+  for (const auto& c : held) {
+    PGcancel* cancel = PQgetCancel(c->conn());
+    char err[256];
+    PQcancel(cancel, err, sizeof(err));
+    PQfreeCancel(cancel);
+  }
+  held.clear();
+  ASSERT_TRUE(Eventually([&] {
+    h.Poll();
+    return h.Samples()["pgconn_used_connections{target=\"it\"}"] == 0;
+  })) << h.Text();
+}
+
+TEST_F(PostgresIntegrationTest, ExcludesItsOwnSessionAndNamesIt) {
+  Harness h(Target(*pg_));
+  ASSERT_TRUE(h.Poll().up);
+  // The agent's connection stays open between polls, under its own name.
+  EXPECT_EQ(*pg_->QueryValue("SELECT count(*) FROM pg_stat_activity WHERE "
+                             "application_name = 'pgconn-agent'"),
+            "1");
+  ASSERT_TRUE(h.Poll().up);
+  auto s = h.Samples();
+  EXPECT_EQ(s.count(Conn("pgconn-agent", "active")), 0u) << h.Text();
+  EXPECT_EQ(*pg_->QueryValue("SELECT count(*) FROM pg_stat_activity WHERE "
+                             "application_name = 'pgconn-agent'"),
+            "1");
+}
+
+TEST_F(PostgresIntegrationTest, SessionSetsStatementTimeout) {
+  PgSessionFactory f;
+  SessionOptions o;
+  o.statement_timeout = Duration(1234);
+  auto session = f.Create(Target(*pg_), o);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  ASSERT_TRUE(session->Connect(deadline).ok());
+  auto r = session->Execute("SHOW statement_timeout; SHOW application_name", deadline);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ(*(*r)[0].rows()[0][0], "1234ms");
+  EXPECT_EQ(*(*r)[1].rows()[0][0], "pgconn-agent");
+  EXPECT_GE(session->server_version(), 150000);
+}
+
+TEST_F(PostgresIntegrationTest, CountsLockWaiters) {
+  const std::string url = pg_->Url();
+  auto holder = MustOpen(url, "it-locker");
+  ASSERT_TRUE(holder->Exec("BEGIN; LOCK TABLE locked_table IN ACCESS EXCLUSIVE MODE").ok());
+  auto w1 = MustOpen(url, "it-waiter");
+  auto w2 = MustOpen(url, "it-waiter");
+  ASSERT_TRUE(w1->Send("SELECT * FROM locked_table").ok());
+  ASSERT_TRUE(w2->Send("SELECT * FROM locked_table").ok());
+  Harness h(Target(*pg_));
+  ASSERT_TRUE(Eventually([&] {
+    h.Poll();
+    return h.Samples()["pgconn_lock_waiting_connections{target=\"it\"}"] == 2;
+  })) << h.Text();
+  EXPECT_EQ(h.Samples()[Conn("it-waiter", "active")], 2);
+  ASSERT_TRUE(holder->Exec("COMMIT").ok());
+  ASSERT_TRUE(Eventually([&] {
+    h.Poll();
+    return h.Samples()["pgconn_lock_waiting_connections{target=\"it\"}"] == 0;
+  })) << h.Text();
+}
+
+TEST_F(PostgresIntegrationTest, FoldsApplicationsBeyondTheLimit) {
+  const std::string url = pg_->Url();
+  std::vector<std::unique_ptr<TestClient>> held;
+  // it-a: 4, it-b: 3, it-c: 2, it-d: 1, it-e: 1
+  const std::vector<std::pair<std::string, int>> apps = {
+      {"it-a", 4}, {"it-b", 3}, {"it-c", 2}, {"it-d", 1}, {"it-e", 1}};
+  for (const auto& [app, n] : apps) {
+    for (int i = 0; i < n; ++i) held.push_back(MustOpen(url, app));
+  }
+  PollerOptions o = Harness::Defaults();
+  o.collector_context.max_applications = 2;
+  Harness h(Target(*pg_), o);
+  ASSERT_TRUE(h.Poll().up);
+  auto s = h.Samples();
+  EXPECT_EQ(s[Conn("it-a", "idle")], 4) << h.Text();
+  EXPECT_EQ(s[Conn("it-b", "idle")], 3);
+  EXPECT_EQ(s[Conn("(other)", "idle")], 4);
+  EXPECT_EQ(s.count(Conn("it-c", "idle")), 0u);
+  EXPECT_EQ(s["pgconn_folded_applications{target=\"it\"}"], 3);
+  EXPECT_EQ(s["pgconn_used_connections{target=\"it\"}"], 11);
+}
+
+TEST_F(PostgresIntegrationTest, ReportsDatabaseAndRoleLimits) {
+  ASSERT_TRUE(pg_->Exec("CREATE DATABASE limited_db CONNECTION LIMIT 4").ok());
+  ASSERT_TRUE(pg_->Exec("CREATE ROLE limited_role LOGIN PASSWORD 'pw' "
+                        "CONNECTION LIMIT 2")
+                  .ok());
+  ASSERT_TRUE(pg_->Exec("GRANT CONNECT ON DATABASE limited_db TO limited_role").ok());
+  auto a = MustOpen("postgresql://limited_role:pw@127.0.0.1:" +
+                        std::to_string(pg_->port()) + "/limited_db",
+                    "it-limits");
+  auto b = MustOpen(pg_->Url("postgres", "limited_db"), "it-limits");
+  Harness h(Target(*pg_));
+  ASSERT_TRUE(h.Poll().up);
+  auto s = h.Samples();
+  EXPECT_EQ(s["pgconn_database_connections{target=\"it\",database=\"limited_db\"}"], 2)
+      << h.Text();
+  EXPECT_EQ(s["pgconn_database_connection_limit{target=\"it\",database=\"limited_db\"}"], 4);
+  EXPECT_DOUBLE_EQ(
+      s["pgconn_database_connection_utilization_ratio{target=\"it\",database=\"limited_db\"}"],
+      0.5);
+  EXPECT_EQ(s.count("pgconn_database_connection_limit{target=\"it\",database=\"postgres\"}"),
+            0u);
+  EXPECT_EQ(s["pgconn_user_connections{target=\"it\",user=\"limited_role\"}"], 1);
+  EXPECT_EQ(s["pgconn_user_connection_limit{target=\"it\",user=\"limited_role\"}"], 2);
+  EXPECT_DOUBLE_EQ(
+      s["pgconn_user_connection_utilization_ratio{target=\"it\",user=\"limited_role\"}"],
+      0.5);
+  a.reset();
+  b.reset();
+  ASSERT_TRUE(Eventually([&] {
+    return pg_->Exec("DROP DATABASE limited_db").ok();
+  }));
+  ASSERT_TRUE(pg_->Exec("DROP ROLE limited_role").ok());
+}
+
+TEST_F(PostgresIntegrationTest, WithoutPgMonitorOtherSessionsAreUnknown) {
+  ASSERT_TRUE(pg_->Exec("CREATE ROLE plain_monitor LOGIN PASSWORD 'secretpw'").ok());
+  auto other = MustOpen(pg_->Url(), "it-hidden");
+  TargetConfig t = Target(*pg_, "plain_monitor");
+  t.password = Secret("secretpw");
+  Harness h(t);
+  ASSERT_TRUE(h.Poll().up) << h.Log();
+  auto s = h.Samples();
+  // Without pg_read_all_stats the state of another role's session is hidden.
+  EXPECT_EQ(s[Conn("it-hidden", "unknown")], 1) << h.Text();
+  EXPECT_EQ(s[Conn("it-hidden", "idle")], 0);
+  ASSERT_TRUE(pg_->Exec("GRANT pg_monitor TO plain_monitor").ok());
+  Harness granted(t);
+  ASSERT_TRUE(granted.Poll().up);
+  s = granted.Samples();
+  EXPECT_EQ(s[Conn("it-hidden", "idle")], 1) << granted.Text();
+  EXPECT_EQ(s.count(Conn("it-hidden", "unknown")), 0u);
+  other.reset();
+  ASSERT_TRUE(pg_->Exec("DROP ROLE plain_monitor").ok());
+}
+
+TEST_F(PostgresIntegrationTest, WrongPasswordIsAnAuthErrorAndNeverLogged) {
+  ASSERT_TRUE(pg_->Exec("CREATE ROLE pw_role LOGIN PASSWORD 'right'").ok());
+  TargetConfig t = Target(*pg_, "pw_role");
+  t.password = Secret("wrong-hunter2");
+  Harness h(t);
+  TargetReport r = h.Poll();
+  EXPECT_FALSE(r.up);
+  EXPECT_EQ(r.stats.errors_total["auth"], 1u) << h.Log();
+  EXPECT_EQ(h.Log().find("wrong-hunter2"), std::string::npos) << h.Log();
+  EXPECT_EQ(h.Text().find("wrong-hunter2"), std::string::npos);
+  ASSERT_TRUE(pg_->Exec("DROP ROLE pw_role").ok());
+}
+
+TEST_F(PostgresIntegrationTest, StatementTimeoutIsATimeoutAndTheSessionSurvives) {
+  PollerOptions o = Harness::Defaults();
+  o.query_timeout = Duration(500);
+  Harness h(Target(*pg_), o);
+  ASSERT_TRUE(h.Poll().up);
+  const std::string pid_sql =
+      "SELECT pid FROM pg_stat_activity WHERE application_name = 'pgconn-agent'";
+  auto pid_before = pg_->QueryValue(pid_sql);
+  ASSERT_TRUE(pid_before.ok());
+  // A session holding pg_database exclusively blocks the databases collector
+  // (and any new connection, which is why the agent connected first).
+  auto holder = MustOpen(pg_->Url(), "it-catalog-lock");
+  ASSERT_TRUE(holder->Exec("BEGIN; LOCK TABLE pg_database IN ACCESS EXCLUSIVE MODE").ok());
+  const auto start = std::chrono::steady_clock::now();
+  TargetReport r = h.Poll();
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_FALSE(r.up);
+  EXPECT_EQ(r.stats.errors_total["timeout"], 1u) << h.Log();
+  EXPECT_NE(h.Log().find("canceling statement due to statement timeout"),
+            std::string::npos)
+      << h.Log();
+  EXPECT_LT(took, std::chrono::milliseconds(1400));  // before the client deadline
+  ASSERT_TRUE(holder->Exec("COMMIT").ok());
+  r = h.Poll();
+  EXPECT_TRUE(r.up) << h.Log();
+  // The same backend: the server-side timeout left the connection usable.
+  EXPECT_EQ(*pg_->QueryValue(pid_sql), *pid_before);
+}
+
+TEST_F(PostgresIntegrationTest, DownWhileStoppedAndRecoversAfterRestart) {
+  Harness h(Target(*pg_));
+  ASSERT_TRUE(h.Poll().up);
+  ASSERT_TRUE(pg_->Stop().ok());
+  TargetReport r = h.Poll();
+  EXPECT_FALSE(r.up);
+  // The established connection breaks first; then connecting is refused.
+  r = h.Poll();
+  EXPECT_FALSE(r.up);
+  EXPECT_GE(r.stats.errors_total["connection_lost"] + r.stats.errors_total["connect"], 2u);
+  EXPECT_GE(r.stats.errors_total["connect"], 1u) << h.Log();
+  auto s = h.Samples();
+  EXPECT_EQ(s["pgconn_up{target=\"it\"}"], 0);
+  EXPECT_EQ(s["pgconn_max_connections{target=\"it\"}"], 40);  // last snapshot kept
+  ASSERT_TRUE(pg_->Start().ok());
+  ASSERT_TRUE(Eventually([&] { return h.Poll().up; })) << h.Log();
+  EXPECT_EQ(h.Samples()["pgconn_up{target=\"it\"}"], 1);
+}
+
+TEST(PostgresLimitTest, TooManyClientsIsItsOwnReason) {
+  TestPostgres::Options o;
+  o.max_connections = 6;
+  o.superuser_reserved_connections = 2;
+  auto pg = TestPostgres::Create(o);
+  ASSERT_TRUE(pg.ok()) << pg.status().message();
+  ASSERT_TRUE((*pg)->Exec("CREATE ROLE app LOGIN PASSWORD 'pw'").ok());
+  const std::string app_url =
+      "postgresql://app:pw@127.0.0.1:" + std::to_string((*pg)->port()) + "/postgres";
+  std::vector<std::unique_ptr<TestClient>> held;
+  for (int i = 0; i < 4; ++i) held.push_back(MustOpen(app_url, "it-filler"));
+
+  TargetConfig t = Target(**pg, "app");
+  t.password = Secret("pw");
+  Harness blocked(t);
+  TargetReport r = blocked.Poll();
+  EXPECT_FALSE(r.up);
+  EXPECT_EQ(r.stats.errors_total["too_many_clients"], 1u) << blocked.Log();
+
+  // The superuser still gets in through a reserved slot and sees it all.
+  Harness admin(Target(**pg));
+  ASSERT_TRUE(admin.Poll().up) << admin.Log();
+  auto s = admin.Samples();
+  EXPECT_EQ(s["pgconn_used_connections{target=\"it\"}"], 4);
+  EXPECT_EQ(s["pgconn_usable_connections{target=\"it\"}"], 4);
+  EXPECT_EQ(s["pgconn_available_connections{target=\"it\"}"], 0);
+  EXPECT_EQ(s["pgconn_utilization_ratio{target=\"it\"}"], 1);
+  EXPECT_EQ(s["pgconn_near_limit{target=\"it\"}"], 1);
+}
+
+}  // namespace
+}  // namespace pgconn
