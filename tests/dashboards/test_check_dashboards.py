@@ -100,6 +100,19 @@ class CheckDashboardTest(unittest.TestCase):
             with self.subTest(path=path):
                 self.assertEqual(problems(dash), [])
 
+    def test_every_real_panel_is_documented(self):
+        with open(os.path.join(ROOT, "docs", "dashboards.md"),
+                  encoding="utf-8") as f:
+            doc = f.read()
+        for path in sorted(glob.glob(os.path.join(ROOT, "dashboards",
+                                                  "*.json"))):
+            with open(path, encoding="utf-8") as f:
+                dash = json.load(f)
+            for p, _ in cd.iter_panels(dash["panels"]):
+                with self.subTest(panel=p["title"]):
+                    self.assertIn(p["title"], doc,
+                                  "describe the panel in docs/dashboards.md")
+
     # -- dashboard level
     def test_inputs_reported(self):
         d = valid_dashboard()
