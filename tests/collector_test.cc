@@ -108,7 +108,8 @@ TEST(ActivityCollectorTest, StatementCarriesTheFoldLimit) {
   EXPECT_NE(sql.find("ranked.rn <= 7 "), std::string::npos);
   EXPECT_NE(sql.find("rn > 7)"), std::string::npos);
   EXPECT_NE(sql.find("pid <> pg_backend_pid()"), std::string::npos);
-  EXPECT_NE(sql.find("backend_type = 'client backend'"), std::string::npos);
+  EXPECT_NE(sql.find("backend_type IS NOT DISTINCT FROM 'client backend'"),
+            std::string::npos);
 }
 
 TEST(LimitedGroupsTest, DatabasesAndUsersKeepLimitsAndFoldTheRest) {

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Builds and runs pgconn-agent in the foreground.
+#
+#   scripts/run-agent.sh [agent flags...]
+#
+# When no database is configured (no --config.file flag and none of
+# DATABASE_URL, DB_HOST, PGHOST in the environment), it first starts a
+# throwaway PostgreSQL on a free local port, with a few demo sessions, so that
+# metrics appear at once; it is stopped and deleted when the agent exits.
+# Metrics: http://localhost:9188/metrics (or --web.listen-address).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)" --target pgconn-agent
+agent=$PWD/build/pgconn-agent
+
+configured=false
+for arg in "$@"; do
+  case "$arg" in --config.file*) configured=true ;; esac
+done
+for var in DATABASE_URL DB_HOST PGHOST; do
+  [[ -n "${!var:-}" ]] && configured=true
+done
+if $configured; then
+  exec "$agent" "$@"
+fi
+
+# A throwaway PostgreSQL. PostgreSQL refuses to run as root, so as root it
+# runs as the `postgres` user that the Debian package creates.
+bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+dir=$(mktemp -d /tmp/pgconn-demo-XXXXXX)
+as_owner=()
+if [[ $(id -u) -eq 0 ]]; then
+  chown postgres "$dir"
+  as_owner=(runuser -u postgres --)
+fi
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+demo_pids=()
+cleanup() {
+  for p in "${demo_pids[@]}"; do kill -- "-$p" 2>/dev/null || true; done
+  "${as_owner[@]}" "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "run-agent: no database configured; starting a throwaway PostgreSQL on 127.0.0.1:$port ($dir)"
+"${as_owner[@]}" "$bindir/initdb" -D "$dir/data" -A trust -U postgres --no-sync >/dev/null
+"${as_owner[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
+  -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c max_connections=50" start >/dev/null
+
+# Demo sessions: idle pool connections of two applications, one busy query
+# and one transaction left open, as a worker fleet would hold them.
+# Each runs in a session of its own so that cleanup can end the whole group.
+psql_demo() {
+  PGAPPNAME=$1 setsid bash -c '(printf "%s\n" "$0"; exec sleep 86400) |
+    psql -q -h 127.0.0.1 -p "$1" -U postgres -d postgres' "$2" "$port" \
+    >/dev/null 2>&1 &
+  demo_pids+=($!)
+}
+for _ in 1 2 3 4; do psql_demo demo-worker "SELECT 1;"; done
+for _ in 1 2; do psql_demo demo-bot "SELECT 1;"; done
+psql_demo demo-worker "SELECT pg_sleep(86400);"
+psql_demo demo-interface "BEGIN; SELECT 1;"
+
+export DATABASE_URL="postgresql://postgres@127.0.0.1:$port/postgres"
+export PGCONN_TARGET_NAME=${PGCONN_TARGET_NAME:-demo}
+echo "run-agent: metrics at http://localhost:9188/metrics (Ctrl-C stops the agent and the database)"
+"$agent" "$@" &
+agent_pid=$!
+trap 'kill -TERM $agent_pid 2>/dev/null || true' INT TERM
+status=0
+while kill -0 "$agent_pid" 2>/dev/null; do
+  wait "$agent_pid" && status=0 || status=$?
+done
+exit "$status"
