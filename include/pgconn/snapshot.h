@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "pgconn/pgbouncer.h"
+
 namespace pgconn {
 
 // Label values with a special meaning.
@@ -113,6 +115,7 @@ struct CollectorOutcome {
 
 struct Snapshot {
   PostgresData postgres;
+  PgBouncerData pgbouncer;  // PgBouncer targets only
   std::vector<CollectorOutcome> collectors;
 };
 
