@@ -51,6 +51,18 @@ const std::vector<CollectorEntry>& PostgresCollectors() {
   return kTable;
 }
 
+const std::vector<CollectorEntry>& PgBouncerCollectors() {
+  // One admin-console command each; the console takes one per query.
+  static const std::vector<CollectorEntry> kTable = {
+      {"pgbouncer_pools", true, NewPgBouncerPoolsCollector},
+      {"pgbouncer_databases", true, NewPgBouncerDatabasesCollector},
+      {"pgbouncer_stats", true, NewPgBouncerStatsCollector},
+      {"pgbouncer_lists", true, NewPgBouncerListsCollector},
+      {"pgbouncer_config", true, NewPgBouncerConfigCollector},
+  };
+  return kTable;
+}
+
 Status RunCollectors(Session& session,
                      const std::vector<const Collector*>& collectors,
                      const CollectorContext& ctx, const RunOptions& options,

@@ -322,6 +322,8 @@ std::vector<prometheus::MetricFamily> BuildMetricFamilies(
   detail::AppendAgentMetrics(reports, build, &w);
   for (const TargetReport& r : reports) {
     if (r.kind == TargetKind::kPostgres) detail::AppendPostgresMetrics(r, &w);
+    if (r.kind == TargetKind::kPostgres) detail::AppendPoolMetrics(r, &w);
+    if (r.kind == TargetKind::kPgBouncer) detail::AppendPgBouncerMetrics(r, &w);
   }
   return w.Take();
 }

@@ -69,10 +69,10 @@ PollerOptions PollerOptionsFrom(const Config& c) {
 
 std::vector<std::unique_ptr<Collector>> CollectorsFor(TargetKind kind) {
   std::vector<std::unique_ptr<Collector>> out;
-  if (kind == TargetKind::kPostgres) {
-    for (const CollectorEntry& e : PostgresCollectors()) {
-      if (e.enabled_by_default) out.push_back(e.create());
-    }
+  const auto& table = kind == TargetKind::kPgBouncer ? PgBouncerCollectors()
+                                                     : PostgresCollectors();
+  for (const CollectorEntry& e : table) {
+    if (e.enabled_by_default) out.push_back(e.create());
   }
   return out;
 }

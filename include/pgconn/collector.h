@@ -44,6 +44,7 @@ struct CollectorEntry {
   std::function<std::unique_ptr<Collector>()> create;
 };
 const std::vector<CollectorEntry>& PostgresCollectors();
+const std::vector<CollectorEntry>& PgBouncerCollectors();
 
 // Constructors of the PostgreSQL collectors (agent/collectors/*.cc).
 std::unique_ptr<Collector> NewSettingsCollector();
@@ -51,6 +52,14 @@ std::unique_ptr<Collector> NewActivityCollector();
 std::unique_ptr<Collector> NewDatabasesCollector();
 std::unique_ptr<Collector> NewUsersCollector();
 std::unique_ptr<Collector> NewBackendsCollector();
+
+// Constructors of the PgBouncer admin-console collectors
+// (agent/collectors/pgbouncer_*.cc).
+std::unique_ptr<Collector> NewPgBouncerPoolsCollector();
+std::unique_ptr<Collector> NewPgBouncerDatabasesCollector();
+std::unique_ptr<Collector> NewPgBouncerStatsCollector();
+std::unique_ptr<Collector> NewPgBouncerListsCollector();
+std::unique_ptr<Collector> NewPgBouncerConfigCollector();
 
 struct RunOptions {
   // Send every statement in one query (PostgreSQL). The PgBouncer admin

@@ -52,6 +52,10 @@ class MetricsWriter {
 void AppendAgentMetrics(const std::vector<TargetReport>& reports,
                         const BuildInfo& build, MetricsWriter* w);
 void AppendPostgresMetrics(const TargetReport& report, MetricsWriter* w);
+// agent/pool_metrics.cc: declared pools against the snapshot.
+void AppendPoolMetrics(const TargetReport& report, MetricsWriter* w);
+// agent/pgbouncer_metrics.cc
+void AppendPgBouncerMetrics(const TargetReport& report, MetricsWriter* w);
 
 }  // namespace detail
 }  // namespace pgconn

@@ -58,7 +58,7 @@ struct PgBouncerDatabase {
   std::optional<int64_t> reserve_pool_size;  // column reserve_pool before 1.24
   // max_db_connections in effect; PgBouncer shows 0 for "no limit".
   std::optional<int64_t> max_connections;
-  int64_t current_connections = 0;  // server connections
+  int64_t current_connections = 0;                    // server connections
   std::optional<int64_t> max_client_connections;      // 1.24+; 0 = no limit
   std::optional<int64_t> current_client_connections;  // 1.24+
   std::optional<bool> paused;
@@ -69,13 +69,14 @@ struct PgBouncerDatabase {
 // PgBouncer started. Times are converted from microseconds to seconds.
 struct PgBouncerStats {
   std::string database;
+  // Absent where the running version lacks the column (see the comments).
   std::optional<double> transactions;        // 1.8+
-  double queries = 0;                        // total_requests before 1.8
+  std::optional<double> queries;             // total_requests before 1.8
   std::optional<double> server_assignments;  // 1.23+
-  double received_bytes = 0;
-  double sent_bytes = 0;
+  std::optional<double> received_bytes;
+  std::optional<double> sent_bytes;
   std::optional<double> transaction_seconds;  // 1.8+
-  double query_seconds = 0;
+  std::optional<double> query_seconds;
   std::optional<double> client_wait_seconds;  // 1.8+
 };
 
@@ -92,7 +93,7 @@ struct PgBouncerConfig {
 };
 
 struct PgBouncerData {
-  std::vector<PgBouncerPool> pools;  // admin pool excluded
+  std::vector<PgBouncerPool> pools;          // admin pool excluded
   std::vector<PgBouncerDatabase> databases;  // admin database excluded
   std::vector<PgBouncerStats> stats;         // admin database excluded
   std::map<std::string, int64_t> lists;      // SHOW LISTS, by list name
