@@ -16,8 +16,8 @@ struct PqFreeDeleter {
 };
 
 // libpq accepts these keywords; DescribeTarget prints only these.
-constexpr std::string_view kDescribed[] = {"host", "hostaddr", "port", "user",
-                                           "dbname", "sslmode"};
+constexpr std::string_view kDescribed[] = {"host", "hostaddr", "port",
+                                           "user", "dbname",   "sslmode"};
 
 int HexDigit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -90,8 +90,7 @@ std::string ConnectionParams::Get(std::string_view keyword) const {
 
 Status ValidateUrl(std::string_view url) {
   if (url.rfind("postgresql://", 0) != 0 && url.rfind("postgres://", 0) != 0) {
-    return Status::InvalidArgument(
-        "not a postgresql:// or postgres:// URL");
+    return Status::InvalidArgument("not a postgresql:// or postgres:// URL");
   }
   char* err = nullptr;
   std::unique_ptr<PQconninfoOption, ConninfoDeleter> opts(
@@ -109,10 +108,12 @@ Status ValidateUrl(std::string_view url) {
     while (!ports.empty()) {
       const auto comma = ports.find(',');
       const std::string_view p = ports.substr(0, comma);
-      const bool digits =
-          !p.empty() && p.size() <= 5 &&
-          std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; });
-      if (!digits || std::stoi(std::string(p)) < 1 || std::stoi(std::string(p)) > 65535) {
+      const bool digits = !p.empty() && p.size() <= 5 &&
+                          std::all_of(p.begin(), p.end(), [](char c) {
+                            return c >= '0' && c <= '9';
+                          });
+      if (!digits || std::stoi(std::string(p)) < 1 ||
+          std::stoi(std::string(p)) > 65535) {
         return Status::InvalidArgument("invalid URL: port \"" +
                                        RedactUrlPassword(std::string(p), url) +
                                        "\" is not a number from 1 to 65535");
@@ -156,9 +157,9 @@ Result<ConnectionParams> BuildConnectionParams(const TargetConfig& target,
     add("dbname", target.url.Reveal());
     auto fields = ParseConninfo(target.url.Reveal());
     if (!fields.ok()) {
-      return Status::InvalidArgument("target \"" + target.name +
-                                     "\": invalid URL: " +
-                                     fields.status().message());
+      return Status::InvalidArgument(
+          "target \"" + target.name +
+          "\": invalid URL: " + fields.status().message());
     }
     for (const auto& [k, v] : *fields) {
       if (k == "options") user_options = v;
@@ -185,8 +186,8 @@ Result<ConnectionParams> BuildConnectionParams(const TargetConfig& target,
   add("application_name", options.application_name);
   // libpq takes whole seconds and treats anything below 2 as 2; the session
   // enforces the exact deadline itself.
-  const auto ct_secs = std::max<int64_t>(
-      2, (options.connect_timeout.count() + 999) / 1000);
+  const auto ct_secs =
+      std::max<int64_t>(2, (options.connect_timeout.count() + 999) / 1000);
   add("connect_timeout", std::to_string(ct_secs));
   if (target.kind == TargetKind::kPostgres) {
     // PgBouncer's admin console rejects unknown startup parameters, so only

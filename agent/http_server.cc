@@ -28,7 +28,8 @@ std::string IndexPage() {
   return "<!DOCTYPE html>\n"
          "<html><head><title>pgconn</title></head><body>\n"
          "<h1>pgconn</h1>\n"
-         "<p>PostgreSQL connection monitoring agent " PGCONN_VERSION "</p>\n"
+         "<p>PostgreSQL connection monitoring agent " PGCONN_VERSION
+         "</p>\n"
          "<ul>\n"
          "<li><a href=\"/metrics\">/metrics</a>: Prometheus metrics</li>\n"
          "<li><a href=\"/healthz\">/healthz</a>: the process is alive</li>\n"
@@ -101,9 +102,10 @@ void HttpServer::Route() {
             res.set_content("ready\n", "text/plain");
           } else {
             res.status = 503;
-            res.set_content("not ready: waiting for the first poll of every "
-                            "target\n",
-                            "text/plain");
+            res.set_content(
+                "not ready: waiting for the first poll of every "
+                "target\n",
+                "text/plain");
           }
         } else {
           res.set_content(IndexPage(), "text/html; charset=utf-8");
@@ -116,8 +118,7 @@ Status HttpServer::Bind(const ListenAddress& address) {
   if (address.port == 0) {
     port_ = server_->bind_to_any_port(address.host);
     if (port_ <= 0) {
-      return Status::Unavailable("cannot listen on " + address.host +
-                                 ":0");
+      return Status::Unavailable("cannot listen on " + address.host + ":0");
     }
   } else {
     if (!server_->bind_to_port(address.host, address.port)) {

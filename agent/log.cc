@@ -152,8 +152,8 @@ void Logger::Log(LogLevel level, std::string_view msg,
            ",\"level\":" + detail::FormatJsonString(LogLevelName(level)) +
            ",\"msg\":" + detail::FormatJsonString(msg);
     for (const auto& [k, v] : fields) {
-      line += "," + detail::FormatJsonString(k) + ":" +
-              detail::FormatJsonString(v);
+      line +=
+          "," + detail::FormatJsonString(k) + ":" + detail::FormatJsonString(v);
     }
     line += "}\n";
   } else {

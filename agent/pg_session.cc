@@ -84,8 +84,8 @@ ResultSet ToResultSet(const PGresult* r) {
       if (PQgetisnull(r, t, f)) {
         row.emplace_back(std::nullopt);
       } else {
-        row.emplace_back(std::string(PQgetvalue(r, t, f),
-                                     static_cast<size_t>(PQgetlength(r, t, f))));
+        row.emplace_back(std::string(
+            PQgetvalue(r, t, f), static_cast<size_t>(PQgetlength(r, t, f))));
       }
     }
     rows.push_back(std::move(row));
@@ -123,8 +123,8 @@ class PgSession final : public Session {
     while (true) {
       if (st == PGRES_POLLING_OK) break;
       if (st == PGRES_POLLING_FAILED) return ConnectError(conn.get());
-      Status w = Wait(PQsocket(conn.get()), st == PGRES_POLLING_READING,
-                      deadline);
+      Status w =
+          Wait(PQsocket(conn.get()), st == PGRES_POLLING_READING, deadline);
       if (!w.ok()) {
         return Status(w.code(), "connect: " + w.message());
       }
@@ -142,7 +142,8 @@ class PgSession final : public Session {
     if (!conn_) return Status(StatusCode::kConnectionLost, "not connected");
     PGconn* c = conn_.get();
     if (PQsendQuery(c, std::string(sql).c_str()) == 0) {
-      return Lose(StatusCode::kConnectionLost, "send: " + Chomp(PQerrorMessage(c)));
+      return Lose(StatusCode::kConnectionLost,
+                  "send: " + Chomp(PQerrorMessage(c)));
     }
     std::vector<ResultSet> out;
     Status first_error;
@@ -151,8 +152,7 @@ class PgSession final : public Session {
         Status w = Wait(PQsocket(c), /*read=*/true, deadline);
         if (!w.ok()) return Lose(w.code(), "query: " + w.message());
         if (PQconsumeInput(c) == 0) {
-          return Lose(StatusCode::kConnectionLost,
-                      Chomp(PQerrorMessage(c)));
+          return Lose(StatusCode::kConnectionLost, Chomp(PQerrorMessage(c)));
         }
       }
       ResultPtr r(PQgetResult(c));
@@ -169,24 +169,24 @@ class PgSession final : public Session {
           const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
           const StatusCode code = state ? detail::ClassifySqlState(state)
                                         : StatusCode::kConnectionLost;
-          first_error =
-              Status(code, Chomp(PQresultErrorMessage(r.get())) +
-                               (state ? " (SQLSTATE " + std::string(state) + ")"
-                                      : ""));
+          first_error = Status(
+              code,
+              Chomp(PQresultErrorMessage(r.get())) +
+                  (state ? " (SQLSTATE " + std::string(state) + ")" : ""));
           break;
         }
         default:
           if (first_error.ok()) {
-            first_error = Status::InvalidData(
-                std::string("unexpected result status ") +
-                PQresStatus(PQresultStatus(r.get())));
+            first_error =
+                Status::InvalidData(std::string("unexpected result status ") +
+                                    PQresStatus(PQresultStatus(r.get())));
           }
       }
     }
     if (PQstatus(c) == CONNECTION_BAD) {
-      return Lose(StatusCode::kConnectionLost,
-                  first_error.ok() ? Chomp(PQerrorMessage(c))
-                                   : first_error.message());
+      return Lose(StatusCode::kConnectionLost, first_error.ok()
+                                                   ? Chomp(PQerrorMessage(c))
+                                                   : first_error.message());
     }
     if (!first_error.ok()) {
       if (first_error.code() == StatusCode::kConnectionLost) Close();
@@ -235,7 +235,8 @@ class PgSession final : public Session {
       pollfd p{};
       p.fd = fd;
       p.events = read ? POLLIN : POLLOUT;
-      const int rc = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left + 1, 100)));
+      const int rc =
+          ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left + 1, 100)));
       if (rc > 0) return Status::Ok();
       if (rc < 0 && errno != EINTR) {
         return Status(StatusCode::kConnectionLost,

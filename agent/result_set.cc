@@ -14,7 +14,8 @@ int ResultSet::ColumnIndex(std::string_view name) const {
   return -1;
 }
 
-int ResultSet::ColumnIndex(std::initializer_list<std::string_view> names) const {
+int ResultSet::ColumnIndex(
+    std::initializer_list<std::string_view> names) const {
   for (auto n : names) {
     if (int i = ColumnIndex(n); i >= 0) return i;
   }

@@ -34,9 +34,9 @@ Signals DeriveSignals(const PostgresData& data, const Thresholds& thresholds) {
     s.utilization = 1.0;  // no slot an ordinary role could take
   }
   s.near_limit = s.utilization >= thresholds.near_limit;
-  s.idle_ratio = s.used > 0 ? static_cast<double>(s.idle) /
-                                  static_cast<double>(s.used)
-                            : 0.0;
+  s.idle_ratio = s.used > 0
+                     ? static_cast<double>(s.idle) / static_cast<double>(s.used)
+                     : 0.0;
   return s;
 }
 

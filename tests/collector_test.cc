@@ -46,29 +46,35 @@ TEST(SettingsCollectorTest, RejectsMalformedRows) {
                 {{S("150000"), S("lots"), S("3")}});
   Status s = c->Parse(bad, &snap);
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.message(),
-            "settings: column \"max_connections\": \"lots\" is not a whole number");
+  EXPECT_EQ(
+      s.message(),
+      "settings: column \"max_connections\": \"lots\" is not a whole number");
   EXPECT_FALSE(snap.postgres.has_limits);
 }
 
 ResultSet ActivityRows(std::vector<Row> rows) {
-  return ResultSet({"application", "state", "connections", "lock_waiting",
-                    "oldest_state_seconds", "oldest_transaction_seconds",
-                    "client_addresses", "per_application",
-                    "folded_applications"},
-                   std::move(rows));
+  return ResultSet(
+      {"application", "state", "connections", "lock_waiting",
+       "oldest_state_seconds", "oldest_transaction_seconds", "client_addresses",
+       "per_application", "folded_applications"},
+      std::move(rows));
 }
 
 TEST(ActivityCollectorTest, MapsUnsetAndFoldedApplications) {
   auto c = NewActivityCollector();
   Snapshot snap;
   ResultSet rs = ActivityRows({
-      {S("worker"), S("idle"), S("8"), S("0"), S("12.5"), S("0"), S("3"), S("0"), S("2")},
-      {S("worker"), S("active"), S("2"), S("1"), S("0.25"), S("0.3"), S("2"), S("0"), S("2")},
-      {S("worker"), kNull, S("10"), S("1"), S("12.5"), S("0.3"), S("3"), S("1"), S("2")},
-      {S(""), S("idle in transaction"), S("1"), S("0"), S("30"), S("31"), S("1"), S("0"), S("2")},
+      {S("worker"), S("idle"), S("8"), S("0"), S("12.5"), S("0"), S("3"),
+       S("0"), S("2")},
+      {S("worker"), S("active"), S("2"), S("1"), S("0.25"), S("0.3"), S("2"),
+       S("0"), S("2")},
+      {S("worker"), kNull, S("10"), S("1"), S("12.5"), S("0.3"), S("3"), S("1"),
+       S("2")},
+      {S(""), S("idle in transaction"), S("1"), S("0"), S("30"), S("31"),
+       S("1"), S("0"), S("2")},
       {S(""), kNull, S("1"), S("0"), S("30"), S("31"), S("1"), S("1"), S("2")},
-      {kNull, S("unknown"), S("4"), S("0"), S("0"), S("0"), S("0"), S("0"), S("2")},
+      {kNull, S("unknown"), S("4"), S("0"), S("0"), S("0"), S("0"), S("0"),
+       S("2")},
       {kNull, kNull, S("4"), S("0"), S("0"), S("0"), S("0"), S("1"), S("2")},
   });
   ASSERT_TRUE(c->Parse(rs, &snap).ok());
@@ -133,7 +139,8 @@ TEST(LimitedGroupsTest, DatabasesAndUsersKeepLimitsAndFoldTheRest) {
                 {{S("app"), S("-1"), S("many")}});
   Status s = NewUsersCollector()->Parse(bad, &snap);
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.message(), "users: column \"connections\": \"many\" is not a whole number");
+  EXPECT_EQ(s.message(),
+            "users: column \"connections\": \"many\" is not a whole number");
 }
 
 TEST(BackendsCollectorTest, ParsesTypes) {
@@ -212,8 +219,8 @@ TEST(RunCollectorsTest, AFailingStatementIsIsolatedAndTheOthersStillCount) {
   StubCollector a("a", "SELECT 1 AS a"), b("b", "SELECT broken");
   FakeClock clock;
   Snapshot snap;
-  ASSERT_TRUE(RunCollectors(session, {&a, &b}, CollectorContext{},
-                            RunOptions{}, {}, clock, &snap)
+  ASSERT_TRUE(RunCollectors(session, {&a, &b}, CollectorContext{}, RunOptions{},
+                            {}, clock, &snap)
                   .ok());
   EXPECT_EQ(server.queries.size(), 3u);  // the batch, then each alone
   ASSERT_EQ(snap.collectors.size(), 2u);

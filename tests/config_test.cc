@@ -11,7 +11,8 @@ namespace pgconn {
 namespace {
 
 EnvLookup FakeEnv(std::map<std::string, std::string> vars) {
-  return [vars = std::move(vars)](std::string_view n) -> std::optional<std::string> {
+  return [vars = std::move(vars)](
+             std::string_view n) -> std::optional<std::string> {
     auto it = vars.find(std::string(n));
     if (it == vars.end()) return std::nullopt;
     return it->second;
@@ -37,9 +38,9 @@ class TempFile {
 
 TEST(ParseDurationTest, AcceptsPrometheusDurations) {
   const std::vector<std::pair<std::string, int64_t>> cases = {
-      {"5s", 5000},  {"250ms", 250},    {"1m30s", 90000}, {"2h", 7200000},
-      {"1d", 86400000}, {"5", 5000},    {"0.5", 500},     {" 10s ", 10000},
-      {"0s", 0},
+      {"5s", 5000},    {"250ms", 250},   {"1m30s", 90000},
+      {"2h", 7200000}, {"1d", 86400000}, {"5", 5000},
+      {"0.5", 500},    {" 10s ", 10000}, {"0s", 0},
   };
   for (const auto& [text, ms] : cases) {
     auto d = ParseDuration(text);
@@ -141,37 +142,57 @@ struct BadYamlCase {
 TEST(ConfigYamlTest, RejectsBadInputNamingFileLineAndColumn) {
   const std::vector<BadYamlCase> cases = {
       {"pol_interval: 5s\n", "c.yaml:1:1: unknown key \"pol_interval\""},
-      {"poll_interval: [1, 2]\n", "c.yaml:1:16: \"poll_interval\" must be a duration"},
+      {"poll_interval: [1, 2]\n",
+       "c.yaml:1:16: \"poll_interval\" must be a duration"},
       {"poll_interval: -5s\n", "c.yaml:1:16: \"poll_interval\""},
-      {"poll_interval: 0s\n", "c.yaml:1:16: \"poll_interval\": 0s must be positive"},
-      {"poll_interval: soon\n", "c.yaml:1:16: \"poll_interval\": \"soon\" is not a duration"},
-      {"near_limit_threshold: 0\n", "c.yaml:1:23: \"near_limit_threshold\": 0 is outside (0, 1]"},
-      {"near_limit_threshold: 1.5\n", "\"near_limit_threshold\": 1.5 is outside (0, 1]"},
+      {"poll_interval: 0s\n",
+       "c.yaml:1:16: \"poll_interval\": 0s must be positive"},
+      {"poll_interval: soon\n",
+       "c.yaml:1:16: \"poll_interval\": \"soon\" is not a duration"},
+      {"near_limit_threshold: 0\n",
+       "c.yaml:1:23: \"near_limit_threshold\": 0 is outside (0, 1]"},
+      {"near_limit_threshold: 1.5\n",
+       "\"near_limit_threshold\": 1.5 is outside (0, 1]"},
       {"near_limit_threshold: -0.1\n", "is outside (0, 1]"},
-      {"near_limit_threshold: high\n", "\"near_limit_threshold\" must be a number"},
-      {"max_applications: abc\n", "c.yaml:1:19: \"max_applications\": \"abc\" is not a whole number"},
-      {"max_applications: 0\n", "\"max_applications\": 0 is outside [1, 10000]"},
+      {"near_limit_threshold: high\n",
+       "\"near_limit_threshold\" must be a number"},
+      {"max_applications: abc\n",
+       "c.yaml:1:19: \"max_applications\": \"abc\" is not a whole number"},
+      {"max_applications: 0\n",
+       "\"max_applications\": 0 is outside [1, 10000]"},
       {"log_level: loud\n", "c.yaml:1:12: log level \"loud\" is not one of"},
       {"log_format: xml\n", "log format \"xml\" is not one of logfmt, json"},
       {"listen_address: nowhere\n", "c.yaml:1:17: \"listen_address\""},
       {"targets: {}\n", "c.yaml:1:10: \"targets\" must be a list"},
       {"targets:\n  - host: x\n", "c.yaml:2:5: a target needs a \"name\""},
-      {"targets:\n  - name: a\n    hots: x\n", "c.yaml:3:5: unknown key \"hots\" in a target"},
-      {"targets:\n  - name: a\n    port: abc\n", "c.yaml:3:11: \"port\": \"abc\" is not a whole number"},
-      {"targets:\n  - name: a\n    port: 70000\n", "\"port\": 70000 is outside [1, 65535]"},
-      {"targets:\n  - name: a\n    type: mysql\n", "c.yaml:3:11: \"type\": \"mysql\" is not one of postgres, pgbouncer"},
-      {"targets:\n  - name: a\n    sslmode: maybe\n", "\"sslmode\": \"maybe\" is not one of"},
-      {"targets:\n  - name: a\n  - name: a\n", "target name \"a\" is used twice"},
-      {"targets:\n  - name: a\n    host: [x]\n", "c.yaml:3:11: \"host\" must be a string"},
+      {"targets:\n  - name: a\n    hots: x\n",
+       "c.yaml:3:5: unknown key \"hots\" in a target"},
+      {"targets:\n  - name: a\n    port: abc\n",
+       "c.yaml:3:11: \"port\": \"abc\" is not a whole number"},
+      {"targets:\n  - name: a\n    port: 70000\n",
+       "\"port\": 70000 is outside [1, 65535]"},
+      {"targets:\n  - name: a\n    type: mysql\n",
+       "c.yaml:3:11: \"type\": \"mysql\" is not one of postgres, pgbouncer"},
+      {"targets:\n  - name: a\n    sslmode: maybe\n",
+       "\"sslmode\": \"maybe\" is not one of"},
+      {"targets:\n  - name: a\n  - name: a\n",
+       "target name \"a\" is used twice"},
+      {"targets:\n  - name: a\n    host: [x]\n",
+       "c.yaml:3:11: \"host\" must be a string"},
       {"targets:\n  - name: a\n    url: postgresql://h/db\n    host: h\n",
        "sets both \"url\" and host/port/user/dbname"},
-      {"targets:\n  - name: a\n    pools:\n      - application: w\n        pool_min: 5\n        pool_max: 2\n",
+      {"targets:\n  - name: a\n    pools:\n      - application: w\n        "
+       "pool_min: 5\n        pool_max: 2\n",
        "c.yaml:5:19: pool \"w\": pool_min 5 is larger than pool_max 2"},
-      {"targets:\n  - name: a\n    pools:\n      - application: w\n", "pool \"w\" needs \"pool_max\""},
-      {"targets:\n  - name: a\n    pools:\n      - pool_max: 3\n", "a pool needs \"application\""},
-      {"targets:\n  - name: a\n    pools:\n      - application: w\n        pool_max: 3\n        replica: 2\n",
+      {"targets:\n  - name: a\n    pools:\n      - application: w\n",
+       "pool \"w\" needs \"pool_max\""},
+      {"targets:\n  - name: a\n    pools:\n      - pool_max: 3\n",
+       "a pool needs \"application\""},
+      {"targets:\n  - name: a\n    pools:\n      - application: w\n        "
+       "pool_max: 3\n        replica: 2\n",
        "c.yaml:6:9: unknown key \"replica\" in a pool"},
-      {"targets:\n  - name: a\n    overhead: -1\n", "\"overhead\": -1 is outside"},
+      {"targets:\n  - name: a\n    overhead: -1\n",
+       "\"overhead\": -1 is outside"},
       {"targets: [\n", "c.yaml:2:1: invalid YAML"},
       {"- just\n- a list\n", "c.yaml:1:1: the configuration must be a mapping"},
   };
@@ -187,7 +208,8 @@ TEST(ConfigYamlTest, RejectsBadInputNamingFileLineAndColumn) {
 TEST(ConfigYamlTest, NeverPrintsAPassword) {
   const std::vector<std::string> cases = {
       "targets:\n  - name: a\n    url: \"mysql://u:hunter2@h/db\"\n",
-      "targets:\n  - name: a\n    url: \"postgresql://u:hunter2@h:notaport/db\"\n",
+      "targets:\n  - name: a\n    url: "
+      "\"postgresql://u:hunter2@h:notaport/db\"\n",
       "targets:\n  - name: a\n    password: hunter2\n    password_file: /x\n",
       "targets:\n  - name: a\n    password: [hunter2]\n",
   };
@@ -221,16 +243,18 @@ TEST(EnvironmentTest, BuildsTargetFromDbVariables) {
 TEST(EnvironmentTest, DatabaseUrlWinsAndIgnoredVariablesAreNamed) {
   std::vector<std::string> notices;
   auto t = TargetFromEnvironment(
-      FakeEnv({{"DATABASE_URL", "postgresql://app:s3cret@db.example:6543/orders"},
-               {"DB_HOST", "other"},
-               {"DB_PASSWORD", "pw"}}),
+      FakeEnv(
+          {{"DATABASE_URL", "postgresql://app:s3cret@db.example:6543/orders"},
+           {"DB_HOST", "other"},
+           {"DB_PASSWORD", "pw"}}),
       &notices);
   ASSERT_TRUE(t.ok()) << t.status().message();
   EXPECT_EQ(t->url.Reveal(), "postgresql://app:s3cret@db.example:6543/orders");
   EXPECT_TRUE(t->host.empty());
   EXPECT_EQ(t->name, "db.example:6543/orders");
   ASSERT_EQ(notices.size(), 1u);
-  EXPECT_EQ(notices[0], "DATABASE_URL is set, so these are ignored: DB_HOST,DB_PASSWORD");
+  EXPECT_EQ(notices[0],
+            "DATABASE_URL is set, so these are ignored: DB_HOST,DB_PASSWORD");
 }
 
 TEST(EnvironmentTest, RejectsBadPortNamingTheVariable) {
@@ -244,8 +268,8 @@ TEST(EnvironmentTest, RejectsBadPortNamingTheVariable) {
 }
 
 TEST(EnvironmentTest, RejectsBadDatabaseUrlWithoutPrintingIt) {
-  for (std::string bad : {"mysql://u:hunter2@h/db", "postgresql://u:hunter2@h:port/db",
-                          "hunter2"}) {
+  for (std::string bad : {"mysql://u:hunter2@h/db",
+                          "postgresql://u:hunter2@h:port/db", "hunter2"}) {
     auto t = TargetFromEnvironment(FakeEnv({{"DATABASE_URL", bad}}), nullptr);
     ASSERT_FALSE(t.ok()) << bad;
     EXPECT_NE(t.status().message().find("DATABASE_URL"), std::string::npos);
@@ -260,10 +284,12 @@ TEST(EnvironmentTest, FallsBackToLibpqDefaults) {
   EXPECT_EQ(t->name, "default");
   EXPECT_TRUE(t->host.empty());
   EXPECT_TRUE(t->url.empty());
-  auto pg = TargetFromEnvironment(FakeEnv({{"PGHOST", "h"}, {"PGPORT", "5"}}), nullptr);
+  auto pg = TargetFromEnvironment(FakeEnv({{"PGHOST", "h"}, {"PGPORT", "5"}}),
+                                  nullptr);
   ASSERT_TRUE(pg.ok());
   EXPECT_EQ(pg->name, "h:5");
-  auto named = TargetFromEnvironment(FakeEnv({{"PGCONN_TARGET_NAME", "prod"}}), nullptr);
+  auto named =
+      TargetFromEnvironment(FakeEnv({{"PGCONN_TARGET_NAME", "prod"}}), nullptr);
   ASSERT_TRUE(named.ok());
   EXPECT_EQ(named->name, "prod");
 }
@@ -325,14 +351,16 @@ TEST(ListenAddressTest, ParsesForms) {
     EXPECT_EQ(a->host, host);
     EXPECT_EQ(a->port, port);
   }
-  for (std::string bad : {"9188", ":", "[::1]9188", "h:-1", "h:abc", "h:70000"}) {
+  for (std::string bad :
+       {"9188", ":", "[::1]9188", "h:-1", "h:abc", "h:70000"}) {
     EXPECT_FALSE(ParseListenAddress(bad).ok()) << bad;
   }
 }
 
 TEST(LoadConfigTest, FlagsOverrideTheFile) {
-  TempFile f("poll_interval: 10s\nlisten_address: \":1111\"\nlog_level: warn\n"
-             "targets:\n  - name: a\n    host: h\n");
+  TempFile f(
+      "poll_interval: 10s\nlisten_address: \":1111\"\nlog_level: warn\n"
+      "targets:\n  - name: a\n    host: h\n");
   Flags flags;
   flags.config_file = f.path();
   flags.poll_interval = Duration(2000);
@@ -362,7 +390,8 @@ TEST(LoadConfigTest, UnreadableFilesAreRefused) {
   flags.config_file = "/nonexistent/pgconn.yaml";
   auto c = LoadConfig(flags, FakeEnv({}));
   ASSERT_FALSE(c.ok());
-  EXPECT_NE(c.status().message().find("--config.file=/nonexistent/pgconn.yaml: cannot read"),
+  EXPECT_NE(c.status().message().find(
+                "--config.file=/nonexistent/pgconn.yaml: cannot read"),
             std::string::npos)
       << c.status().message();
 
@@ -370,8 +399,10 @@ TEST(LoadConfigTest, UnreadableFilesAreRefused) {
   flags.config_file = f.path();
   c = LoadConfig(flags, FakeEnv({}));
   ASSERT_FALSE(c.ok());
-  EXPECT_NE(c.status().message().find(":2:5: target \"a\": password_file /nonexistent/pw: cannot read"),
-            std::string::npos)
+  EXPECT_NE(
+      c.status().message().find(
+          ":2:5: target \"a\": password_file /nonexistent/pw: cannot read"),
+      std::string::npos)
       << c.status().message();
 }
 

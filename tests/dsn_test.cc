@@ -37,7 +37,9 @@ TEST(BuildConnectionParamsTest, FieldsBecomeKeywords) {
 
 TEST(BuildConnectionParamsTest, UrlIsExpandedAndOurSettingsComeAfterIt) {
   TargetConfig t;
-  t.url = Secret("postgresql://u:pw@h:5432/db?application_name=theirs&options=-c%20work_mem%3D4MB");
+  t.url = Secret(
+      "postgresql://u:pw@h:5432/"
+      "db?application_name=theirs&options=-c%20work_mem%3D4MB");
   auto p = BuildConnectionParams(t, SessionOptions{});
   ASSERT_TRUE(p.ok()) << p.status().message();
   EXPECT_TRUE(p->expand_dbname);
@@ -92,16 +94,17 @@ TEST(ValidateUrlTest, AcceptsPostgresUrlsOnly) {
   EXPECT_TRUE(ValidateUrl("postgresql://h/db").ok());
   EXPECT_TRUE(ValidateUrl("postgres://u:p@h:5432/db?sslmode=require").ok());
   EXPECT_TRUE(ValidateUrl("postgresql://").ok());
-  for (std::string bad : {"mysql://h/db", "host=h dbname=db", "",
-                          "postgresql://h:port/db",
-                          "postgresql://h/db?nosuchparam=1"}) {
+  for (std::string bad :
+       {"mysql://h/db", "host=h dbname=db", "", "postgresql://h:port/db",
+        "postgresql://h/db?nosuchparam=1"}) {
     EXPECT_FALSE(ValidateUrl(bad).ok()) << bad;
   }
 }
 
 TEST(DescribeTargetTest, NeverShowsThePassword) {
   TargetConfig u;
-  u.url = Secret("postgresql://app:hunter2@db.example:6543/orders?sslmode=require");
+  u.url =
+      Secret("postgresql://app:hunter2@db.example:6543/orders?sslmode=require");
   EXPECT_EQ(DescribeTarget(u),
             "host=db.example port=6543 user=app dbname=orders sslmode=require");
   TargetConfig f;
@@ -119,7 +122,8 @@ TEST(RedactSecretsTest, RemovesInlineUrlAndEncodedPasswords) {
             "bad password <redacted> here");
   TargetConfig u;
   u.url = Secret("postgresql://app:p%40ss@h/db");
-  EXPECT_EQ(RedactSecrets("x p%40ss y p@ss z", u), "x <redacted> y <redacted> z");
+  EXPECT_EQ(RedactSecrets("x p%40ss y p@ss z", u),
+            "x <redacted> y <redacted> z");
   EXPECT_EQ(RedactSecrets("nothing secret", TargetConfig{}), "nothing secret");
 }
 

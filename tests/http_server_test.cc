@@ -90,7 +90,8 @@ TEST_F(HttpServerTest, IndexLinksTheEndpoints) {
   auto res = client_->Get("/");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
-  for (auto link : {"href=\"/metrics\"", "href=\"/healthz\"", "href=\"/readyz\""}) {
+  for (auto link :
+       {"href=\"/metrics\"", "href=\"/healthz\"", "href=\"/readyz\""}) {
     EXPECT_NE(res->body.find(link), std::string::npos) << link;
   }
 }
@@ -124,7 +125,8 @@ TEST(HttpServerBindTest, ReportsAPortInUse) {
   ASSERT_TRUE(a.Bind({"127.0.0.1", 0}).ok());
   Status s = b.Bind({"127.0.0.1", a.port()});
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("cannot listen on 127.0.0.1:" + std::to_string(a.port())),
+  EXPECT_NE(s.message().find("cannot listen on 127.0.0.1:" +
+                             std::to_string(a.port())),
             std::string::npos);
 }
 

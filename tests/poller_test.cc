@@ -49,7 +49,8 @@ class PollerTest : public ::testing::Test {
 };
 
 TEST_F(PollerTest, SuccessfulPollPublishesASnapshot) {
-  TargetPoller poller(target_, options_, factory_, clock_, logger_, &publisher_);
+  TargetPoller poller(target_, options_, factory_, clock_, logger_,
+                      &publisher_);
   TargetReport r = poller.PollOnce();
   EXPECT_TRUE(r.up);
   ASSERT_NE(r.snapshot, nullptr);
@@ -74,7 +75,8 @@ TEST_F(PollerTest, FailuresAreCountedByReasonAndLoggedOncePerChange) {
       Status(StatusCode::kUnauthenticated,
              "password authentication failed; password hunter2"),
   };
-  TargetPoller poller(target_, options_, factory_, clock_, logger_, &publisher_);
+  TargetPoller poller(target_, options_, factory_, clock_, logger_,
+                      &publisher_);
   for (int i = 0; i < 4; ++i) EXPECT_FALSE(poller.PollOnce().up);
   TargetReport r = poller.PollOnce();
   EXPECT_TRUE(r.up);
@@ -88,12 +90,15 @@ TEST_F(PollerTest, FailuresAreCountedByReasonAndLoggedOncePerChange) {
   EXPECT_EQ(CountLines(log, "msg=\"target reachable\""), 1);
   EXPECT_EQ(log.find("hunter2"), std::string::npos) << log;
   const std::string text = publisher_.Current()->text;
-  EXPECT_NE(text.find("pgconn_poll_errors_total{target=\"main\",reason=\"connect\"} 2"),
-            std::string::npos);
+  EXPECT_NE(
+      text.find(
+          "pgconn_poll_errors_total{target=\"main\",reason=\"connect\"} 2"),
+      std::string::npos);
 }
 
 TEST_F(PollerTest, ADownTargetKeepsItsLastSnapshotAndReconnects) {
-  TargetPoller poller(target_, options_, factory_, clock_, logger_, &publisher_);
+  TargetPoller poller(target_, options_, factory_, clock_, logger_,
+                      &publisher_);
   ASSERT_TRUE(poller.PollOnce().up);
   const double first_success = publisher_.Reports()[0].stats.last_success_unix;
   server_.answer = [](std::string_view) -> Result<std::vector<ResultSet>> {
@@ -120,16 +125,21 @@ TEST_F(PollerTest, ADownTargetKeepsItsLastSnapshotAndReconnects) {
 TEST_F(PollerTest, ACollectorFailureDoesNotFailThePoll) {
   server_.answer = [](std::string_view sql) -> Result<std::vector<ResultSet>> {
     if (sql.find("pg_roles") != std::string_view::npos) {
-      return Status(StatusCode::kQueryFailed, "permission denied for view pg_roles");
+      return Status(StatusCode::kQueryFailed,
+                    "permission denied for view pg_roles");
     }
     // Each collector alone after the batch failed.
     auto all = CannedPostgresAnswer(100, 1, 0);
-    if (sql.find("max_connections") != std::string_view::npos) return std::vector<ResultSet>{all[1]};
-    if (sql.find("GROUPING SETS") != std::string_view::npos) return std::vector<ResultSet>{all[3]};
-    if (sql.find("pg_database") != std::string_view::npos) return std::vector<ResultSet>{all[5]};
+    if (sql.find("max_connections") != std::string_view::npos)
+      return std::vector<ResultSet>{all[1]};
+    if (sql.find("GROUPING SETS") != std::string_view::npos)
+      return std::vector<ResultSet>{all[3]};
+    if (sql.find("pg_database") != std::string_view::npos)
+      return std::vector<ResultSet>{all[5]};
     return std::vector<ResultSet>{all[9]};
   };
-  TargetPoller poller(target_, options_, factory_, clock_, logger_, &publisher_);
+  TargetPoller poller(target_, options_, factory_, clock_, logger_,
+                      &publisher_);
   TargetReport r = poller.PollOnce();
   EXPECT_TRUE(r.up);
   ASSERT_NE(r.snapshot, nullptr);
@@ -139,8 +149,10 @@ TEST_F(PollerTest, ACollectorFailureDoesNotFailThePoll) {
   poller.PollOnce();
   EXPECT_EQ(CountLines(log_.str(), "msg=\"collector failed\""), 1);
   const std::string text = publisher_.Current()->text;
-  EXPECT_NE(text.find("pgconn_collector_success{target=\"main\",collector=\"users\"} 0"),
-            std::string::npos);
+  EXPECT_NE(
+      text.find(
+          "pgconn_collector_success{target=\"main\",collector=\"users\"} 0"),
+      std::string::npos);
   EXPECT_NE(text.find("pgconn_max_connections{target=\"main\"} 100"),
             std::string::npos);
 }
@@ -194,7 +206,8 @@ TEST(AgentTest, PollsEveryTargetOnItsOwnThreadAndStops) {
   Agent agent(config, factory, clock, logger);
   EXPECT_FALSE(agent.publisher().Ready());
   agent.Start();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (!agent.publisher().Ready() &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));

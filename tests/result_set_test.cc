@@ -35,7 +35,8 @@ TEST(ResultSetTest, CellsHandleNullMissingAndBadValues) {
   EXPECT_EQ(*CellInt64(rs, rs.rows()[0], 5, -9), -9);  // missing column
   auto bad = CellInt64(rs, rs.rows()[1], 0, 0);
   ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.status().message(), "column \"a\": \"x\" is not a whole number");
+  EXPECT_EQ(bad.status().message(),
+            "column \"a\": \"x\" is not a whole number");
   EXPECT_DOUBLE_EQ(*CellDouble(rs, rs.rows()[1], 1, 0), 2.5);
   EXPECT_EQ(CellText(rs.rows()[0], 1, "fallback"), "fallback");
   EXPECT_EQ(CellText(rs.rows()[0], 0), "7");

@@ -47,15 +47,17 @@ TEST(SignalsTest, LimitArithmeticAtTheBoundaries) {
       {"above the threshold", 103, 3, 0, 95, 0.8, 100, 5, 0.95, true},
       {"every usable slot taken", 103, 3, 0, 100, 0.8, 100, 0, 1.0, true},
       {"superusers in reserved slots", 103, 3, 0, 102, 0.8, 100, 0, 1.02, true},
-      {"reserved_connections of PostgreSQL 16", 100, 3, 7, 45, 0.5, 90, 45, 0.5, true},
+      {"reserved_connections of PostgreSQL 16", 100, 3, 7, 45, 0.5, 90, 45, 0.5,
+       true},
       {"reserved larger than max", 3, 5, 0, 0, 0.8, 0, 0, 1.0, true},
       {"threshold of 1", 13, 3, 0, 9, 1.0, 10, 1, 0.9, false},
       {"threshold of 1 reached", 13, 3, 0, 10, 1.0, 10, 0, 1.0, true},
-      {"the guide's default server", 100, 3, 0, 30, 0.8, 97, 67, 30.0 / 97, false},
+      {"the guide's default server", 100, 3, 0, 30, 0.8, 97, 67, 30.0 / 97,
+       false},
   };
   for (const LimitCase& c : cases) {
-    PostgresData d = Data(c.max, c.su_reserved, c.reserved,
-                          {Group("w", "active", c.used)});
+    PostgresData d =
+        Data(c.max, c.su_reserved, c.reserved, {Group("w", "active", c.used)});
     Thresholds th;
     th.near_limit = c.threshold;
     const Signals s = DeriveSignals(d, th);
@@ -69,13 +71,12 @@ TEST(SignalsTest, LimitArithmeticAtTheBoundaries) {
 }
 
 TEST(SignalsTest, IdleRatioAndStates) {
-  PostgresData d = Data(100, 3, 0,
-                        {Group("worker", "idle", 10, 120),
-                         Group("worker", "active", 25),
-                         Group("bot", "idle in transaction", 3, 40, 50),
-                         Group("bot", "idle in transaction (aborted)", 1, 400, 410),
-                         Group("bot", "idle", 2, 700),
-                         Group("(unset)", "active", 4, 1, 2, 3)});
+  PostgresData d = Data(
+      100, 3, 0,
+      {Group("worker", "idle", 10, 120), Group("worker", "active", 25),
+       Group("bot", "idle in transaction", 3, 40, 50),
+       Group("bot", "idle in transaction (aborted)", 1, 400, 410),
+       Group("bot", "idle", 2, 700), Group("(unset)", "active", 4, 1, 2, 3)});
   const Signals s = DeriveSignals(d, Thresholds{});
   EXPECT_EQ(s.used, 45);
   EXPECT_EQ(s.idle, 12);

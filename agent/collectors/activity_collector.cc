@@ -27,24 +27,31 @@ class ActivityCollector final : public Collector {
            " ELSE host(client_addr) END AS addr,"
            " wait_event_type, state_change, xact_start"
            " FROM pg_stat_activity"
-           " WHERE " + detail::ClientBackendCondition() +
+           " WHERE " +
+           detail::ClientBackendCondition() +
            "), ranked AS ("
            " SELECT app, row_number() OVER (ORDER BY count(*) DESC, app) AS rn"
            " FROM a GROUP BY app"
            "), folded AS ("
-           " SELECT CASE WHEN ranked.rn <= " + n + " THEN a.app END AS application,"
+           " SELECT CASE WHEN ranked.rn <= " +
+           n +
+           " THEN a.app END AS application,"
            " a.state, a.addr, a.wait_event_type, a.state_change, a.xact_start"
            " FROM a JOIN ranked USING (app)"
            ")"
            " SELECT application, state, count(*) AS connections,"
            " count(*) FILTER (WHERE wait_event_type = 'Lock') AS lock_waiting,"
-           " greatest(coalesce(extract(epoch FROM now() - min(state_change)), 0), 0)"
+           " greatest(coalesce(extract(epoch FROM now() - min(state_change)), "
+           "0), 0)"
            " AS oldest_state_seconds,"
-           " greatest(coalesce(extract(epoch FROM now() - min(xact_start)), 0), 0)"
+           " greatest(coalesce(extract(epoch FROM now() - min(xact_start)), "
+           "0), 0)"
            " AS oldest_transaction_seconds,"
            " count(DISTINCT addr) AS client_addresses,"
            " GROUPING(state) AS per_application,"
-           " (SELECT count(*) FROM ranked WHERE rn > " + n + ")"
+           " (SELECT count(*) FROM ranked WHERE rn > " +
+           n +
+           ")"
            " AS folded_applications"
            " FROM folded"
            " GROUP BY GROUPING SETS ((application, state), (application))";
@@ -85,10 +92,9 @@ class ActivityCollector final : public Collector {
       auto old_xact = CellDouble(rs, row, c_old_xact, 0);
       auto addrs = CellInt64(rs, row, c_addr, 0);
       auto folded = CellInt64(rs, row, c_folded, 0);
-      for (const Status* s :
-           {&per_app.status(), &conn.status(), &lock.status(),
-            &old_state.status(), &old_xact.status(), &addrs.status(),
-            &folded.status()}) {
+      for (const Status* s : {&per_app.status(), &conn.status(), &lock.status(),
+                              &old_state.status(), &old_xact.status(),
+                              &addrs.status(), &folded.status()}) {
         if (!s->ok()) return s->WithContext("activity");
       }
       pg.folded_applications = *folded;

@@ -14,7 +14,9 @@ class BackendsCollector final : public Collector {
   std::string Statement(const CollectorContext&) const override {
     return "SELECT coalesce(backend_type, 'unknown') AS backend_type,"
            " count(*) AS backends FROM pg_stat_activity"
-           " WHERE NOT (" + detail::ClientBackendCondition() + ")"
+           " WHERE NOT (" +
+           detail::ClientBackendCondition() +
+           ")"
            " AND pid <> pg_backend_pid() GROUP BY 1";
   }
 
@@ -22,8 +24,9 @@ class BackendsCollector final : public Collector {
     const int c_type = rs.ColumnIndex("backend_type");
     const int c_n = rs.ColumnIndex("backends");
     if (c_type < 0 || c_n < 0) {
-      return Status::InvalidData("backends: missing backend_type or backends "
-                                 "column");
+      return Status::InvalidData(
+          "backends: missing backend_type or backends "
+          "column");
     }
     auto& backends = out->postgres.backends;
     backends.clear();

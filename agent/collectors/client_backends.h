@@ -20,8 +20,8 @@ namespace pgconn::detail {
 inline std::string ClientBackendCondition(std::string_view alias = "") {
   const std::string a = alias.empty() ? "" : std::string(alias) + ".";
   // Written so that it is never NULL: callers may negate it.
-  return "(" + a + "backend_type IS NOT DISTINCT FROM 'client backend' OR (" + a +
-         "backend_type IS NULL AND " + a + "datname IS NOT NULL AND " + a +
+  return "(" + a + "backend_type IS NOT DISTINCT FROM 'client backend' OR (" +
+         a + "backend_type IS NULL AND " + a + "datname IS NOT NULL AND " + a +
          "usename IS NOT NULL)) AND " + a + "pid <> pg_backend_pid()";
 }
 

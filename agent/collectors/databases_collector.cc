@@ -16,8 +16,9 @@ class DatabasesCollector final : public Collector {
         "SELECT d.datname AS name, d.datconnlimit AS connection_limit,"
         " count(a.pid) AS connections"
         " FROM pg_database d LEFT JOIN pg_stat_activity a"
-        " ON a.datid = d.oid AND " + detail::ClientBackendCondition("a") +
-        " WHERE d.datallowconn GROUP BY d.datname, d.datconnlimit",
+        " ON a.datid = d.oid AND " +
+            detail::ClientBackendCondition("a") +
+            " WHERE d.datallowconn GROUP BY d.datname, d.datconnlimit",
         ctx.max_databases);
   }
 

@@ -8,7 +8,8 @@ std::string FoldedLimitedGroupsStatement(std::string_view per_name,
   return "WITH g AS (" + std::string(per_name) +
          "), r AS ("
          " SELECT name, connection_limit, connections,"
-         " (row_number() OVER (ORDER BY connections DESC, name) <= " + n +
+         " (row_number() OVER (ORDER BY connections DESC, name) <= " +
+         n +
          " OR connection_limit >= 0) AS kept FROM g"
          ")"
          " SELECT CASE WHEN kept THEN name END AS name,"

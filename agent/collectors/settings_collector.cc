@@ -29,26 +29,27 @@ class SettingsCollector final : public Collector {
     const int c_su = rs.ColumnIndex("superuser_reserved_connections");
     const int c_res = rs.ColumnIndex("reserved_connections");
     if (c_max < 0 || c_su < 0) {
-      return Status::InvalidData("settings: missing max_connections or "
-                                 "superuser_reserved_connections column");
+      return Status::InvalidData(
+          "settings: missing max_connections or "
+          "superuser_reserved_connections column");
     }
     const auto& row = rs.rows()[0];
     auto version = CellInt64(rs, row, c_version, 0);
     auto max = CellInt64(rs, row, c_max, -1);
     auto su = CellInt64(rs, row, c_su, 0);
     auto res = CellInt64(rs, row, c_res, 0);
-    for (const Status* s : {&version.status(), &max.status(), &su.status(),
-                            &res.status()}) {
+    for (const Status* s :
+         {&version.status(), &max.status(), &su.status(), &res.status()}) {
       if (!s->ok()) return s->WithContext("settings");
     }
-    if (*max < 0) return Status::InvalidData("settings: max_connections is NULL");
+    if (*max < 0)
+      return Status::InvalidData("settings: max_connections is NULL");
     PostgresData& pg = out->postgres;
     pg.server_version_num = static_cast<int>(*version);
     pg.limits.max_connections = *max;
     pg.limits.superuser_reserved_connections = *su;
     pg.limits.reserved_connections = *res;
-    pg.limits.has_reserved_connections =
-        c_res >= 0 && row[c_res].has_value();
+    pg.limits.has_reserved_connections = c_res >= 0 && row[c_res].has_value();
     pg.has_limits = true;
     return Status::Ok();
   }

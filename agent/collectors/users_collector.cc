@@ -16,9 +16,10 @@ class UsersCollector final : public Collector {
         "SELECT r.rolname AS name, r.rolconnlimit AS connection_limit,"
         " count(a.pid) AS connections"
         " FROM pg_roles r LEFT JOIN pg_stat_activity a"
-        " ON a.usesysid = r.oid AND " + detail::ClientBackendCondition("a") +
-        " WHERE r.rolcanlogin GROUP BY r.rolname, r.rolconnlimit"
-        " HAVING count(a.pid) > 0 OR r.rolconnlimit >= 0",
+        " ON a.usesysid = r.oid AND " +
+            detail::ClientBackendCondition("a") +
+            " WHERE r.rolcanlogin GROUP BY r.rolname, r.rolconnlimit"
+            " HAVING count(a.pid) > 0 OR r.rolconnlimit >= 0",
         ctx.max_users);
   }
 

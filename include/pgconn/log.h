@@ -38,16 +38,20 @@ class Logger {
            std::initializer_list<LogField> fields = {}) const;
   void Log(LogLevel level, std::string_view msg,
            const std::vector<LogField>& fields) const;
-  void Debug(std::string_view msg, std::initializer_list<LogField> f = {}) const {
+  void Debug(std::string_view msg,
+             std::initializer_list<LogField> f = {}) const {
     Log(LogLevel::kDebug, msg, f);
   }
-  void Info(std::string_view msg, std::initializer_list<LogField> f = {}) const {
+  void Info(std::string_view msg,
+            std::initializer_list<LogField> f = {}) const {
     Log(LogLevel::kInfo, msg, f);
   }
-  void Warn(std::string_view msg, std::initializer_list<LogField> f = {}) const {
+  void Warn(std::string_view msg,
+            std::initializer_list<LogField> f = {}) const {
     Log(LogLevel::kWarn, msg, f);
   }
-  void Error(std::string_view msg, std::initializer_list<LogField> f = {}) const {
+  void Error(std::string_view msg,
+             std::initializer_list<LogField> f = {}) const {
     Log(LogLevel::kError, msg, f);
   }
   bool Enabled(LogLevel level) const { return level >= level_; }

@@ -42,7 +42,7 @@ class Publisher {
 
   const BuildInfo build_;
   mutable std::mutex mu_;
-  std::vector<TargetReport> reports_;     // guarded by mu_
+  std::vector<TargetReport> reports_;          // guarded by mu_
   std::shared_ptr<const Exposition> current_;  // guarded by mu_
 };
 

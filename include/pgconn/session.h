@@ -45,8 +45,8 @@ class Session {
 class SessionFactory {
  public:
   virtual ~SessionFactory() = default;
-  virtual std::unique_ptr<Session> Create(const TargetConfig& target,
-                                          const SessionOptions& options) const = 0;
+  virtual std::unique_ptr<Session> Create(
+      const TargetConfig& target, const SessionOptions& options) const = 0;
 };
 
 // The libpq implementation.

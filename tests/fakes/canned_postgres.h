@@ -22,11 +22,11 @@ inline std::vector<ResultSet> CannedPostgresAnswer(int max_connections,
   ResultSet settings({"server_version_num", "max_connections",
                       "superuser_reserved_connections", "reserved_connections"},
                      {{t("150020"), s(max_connections), t("3"), std::nullopt}});
-  ResultSet activity({"application", "state", "connections", "lock_waiting",
-                      "oldest_state_seconds", "oldest_transaction_seconds",
-                      "client_addresses", "per_application",
-                      "folded_applications"},
-                     {});
+  ResultSet activity(
+      {"application", "state", "connections", "lock_waiting",
+       "oldest_state_seconds", "oldest_transaction_seconds", "client_addresses",
+       "per_application", "folded_applications"},
+      {});
   if (idle > 0) {
     activity.AddRow({t("worker"), t("idle"), s(idle), t("0"), t("10"), t("0"),
                      t("1"), t("0"), t("0")});
@@ -45,8 +45,9 @@ inline std::vector<ResultSet> CannedPostgresAnswer(int max_connections,
                   {{t("app"), t("-1"), s(idle + active)}});
   ResultSet backends({"backend_type", "backends"},
                      {{t("checkpointer"), t("1")}});
-  return {clock(1), settings, clock(1.001), activity, clock(1.002), databases,
-          clock(1.003), users, clock(1.004), backends, clock(1.005)};
+  return {clock(1),     settings,  clock(1.001), activity,
+          clock(1.002), databases, clock(1.003), users,
+          clock(1.004), backends,  clock(1.005)};
 }
 
 }  // namespace pgconn

@@ -57,7 +57,8 @@ class FakeSession final : public Session {
   Result<std::vector<ResultSet>> Execute(std::string_view sql,
                                          Deadline) override {
     std::lock_guard<std::mutex> l(server_->mu);
-    if (!connected_) return Status(StatusCode::kConnectionLost, "not connected");
+    if (!connected_)
+      return Status(StatusCode::kConnectionLost, "not connected");
     server_->queries.emplace_back(sql);
     auto r = server_->answer(sql);
     if (!r.ok() && (r.status().code() == StatusCode::kConnectionLost ||
@@ -86,8 +87,8 @@ class FakeSession final : public Session {
 class FakeSessionFactory final : public SessionFactory {
  public:
   explicit FakeSessionFactory(FakeServer* server) : server_(server) {}
-  std::unique_ptr<Session> Create(const TargetConfig&,
-                                  const SessionOptions& options) const override {
+  std::unique_ptr<Session> Create(
+      const TargetConfig&, const SessionOptions& options) const override {
     std::lock_guard<std::mutex> l(server_->mu);
     server_->last_options = options;
     return std::make_unique<FakeSession>(server_);

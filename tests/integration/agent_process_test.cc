@@ -136,26 +136,25 @@ TEST_F(AgentProcessTest, OncePrintsMetricsThatPromtoolAccepts) {
   AgentProcess agent({"--once"}, DbEnv());
   ASSERT_EQ(agent.Wait(), 0) << agent.Stderr();
   const std::string out = agent.Stdout();
-  const std::string target = "127.0.0.1:" + std::to_string(pg_->port()) + "/postgres";
+  const std::string target =
+      "127.0.0.1:" + std::to_string(pg_->port()) + "/postgres";
   auto s = ParseSamples(out);
   EXPECT_EQ(s["pgconn_up{target=\"" + target + "\"}"], 1) << out;
   EXPECT_EQ(s["pgconn_max_connections{target=\"" + target + "\"}"], 40);
   ASSERT_EQ(access("/usr/bin/promtool", X_OK), 0)
       << "promtool is required (Debian package prometheus)";
   const std::string log = TempPath("promtool");
-  const int rc = RunCommand("/usr/bin/promtool check metrics < " +
-                                agent.stdout_path(),
-                            log);
+  const int rc = RunCommand(
+      "/usr/bin/promtool check metrics < " + agent.stdout_path(), log);
   EXPECT_EQ(rc, 0) << ReadFile(log);
   std::remove(log.c_str());
 }
 
 TEST_F(AgentProcessTest, OnceExitsOneWhenATargetIsUnreachable) {
-  AgentProcess agent({"--once"},
-                     {{"DB_HOST", "127.0.0.1"},
-                      {"DB_PORT", std::to_string(FreePort())},
-                      {"DB_USER", "postgres"},
-                      {"DB_PASSWORD", "hunter2"}});
+  AgentProcess agent({"--once"}, {{"DB_HOST", "127.0.0.1"},
+                                  {"DB_PORT", std::to_string(FreePort())},
+                                  {"DB_USER", "postgres"},
+                                  {"DB_PASSWORD", "hunter2"}});
   EXPECT_EQ(agent.Wait(), 1) << agent.Stderr();
   EXPECT_NE(agent.Stdout().find("pgconn_up{"), std::string::npos);
   EXPECT_NE(agent.Stderr().find("msg=\"poll failed\""), std::string::npos);
@@ -168,7 +167,8 @@ TEST_F(AgentProcessTest, BadConfigurationExitsTwoWithOneClearMessage) {
   const std::string bad_yaml = TempPath("yaml");
   std::ofstream(bad_yaml) << "poll_interval: 5s\ntargets:\n  - name: a\n"
                              "    password: hunter2\n    sslmode: sometimes\n";
-  const std::vector<std::pair<std::vector<std::string>, std::map<std::string, std::string>>>
+  const std::vector<
+      std::pair<std::vector<std::string>, std::map<std::string, std::string>>>
       cases = {
           {{}, {{"DB_PORT", "abc"}, {"DB_PASSWORD", "hunter2"}}},
           {{"--poll.interval=0s"}, {}},
@@ -185,7 +185,8 @@ TEST_F(AgentProcessTest, BadConfigurationExitsTwoWithOneClearMessage) {
       "unknown flag --no-such-flag",
       bad_yaml + ":5:14: \"sslmode\": \"sometimes\" is not one of",
       "--config.file=/nonexistent.yaml: cannot read",
-      "environment variable DATABASE_URL: not a postgresql:// or postgres:// URL",
+      "environment variable DATABASE_URL: not a postgresql:// or postgres:// "
+      "URL",
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     AgentProcess agent(cases[i].first, cases[i].second);
@@ -205,7 +206,8 @@ TEST_F(AgentProcessTest, HelpAndVersion) {
   EXPECT_EQ(help.Stdout().find("hunter2"), std::string::npos);
   AgentProcess version({"--version"}, {});
   EXPECT_EQ(version.Wait(), 0);
-  EXPECT_EQ(version.Stdout().rfind("pgconn-agent 0.1.0", 0), 0u) << version.Stdout();
+  EXPECT_EQ(version.Stdout().rfind("pgconn-agent 0.1.0", 0), 0u)
+      << version.Stdout();
 }
 
 TEST_F(AgentProcessTest, ServesMetricsAndSurvivesTheDatabaseRestarting) {
@@ -214,7 +216,8 @@ TEST_F(AgentProcessTest, ServesMetricsAndSurvivesTheDatabaseRestarting) {
   std::ofstream(cfg) << "poll_interval: 250ms\nconnect_timeout: 2s\n"
                         "backoff_max: 1s\ntargets:\n  - name: it\n"
                         "    host: 127.0.0.1\n    port: "
-                     << pg_->port() << "\n    user: postgres\n    dbname: postgres\n";
+                     << pg_->port()
+                     << "\n    user: postgres\n    dbname: postgres\n";
   AgentProcess agent({"--config.file=" + cfg,
                       "--web.listen-address=127.0.0.1:" + std::to_string(port)},
                      {});
@@ -261,7 +264,8 @@ TEST_F(AgentProcessTest, ServesMetricsAndSurvivesTheDatabaseRestarting) {
   const std::string log = agent.Stderr();
   // Logged once per state change, not once per failed poll.
   size_t failed = 0;
-  for (size_t p = 0; (p = log.find("msg=\"poll failed\"", p)) != std::string::npos; ++p) {
+  for (size_t p = 0;
+       (p = log.find("msg=\"poll failed\"", p)) != std::string::npos; ++p) {
     ++failed;
   }
   EXPECT_GE(failed, 1u);

@@ -69,7 +69,8 @@ class Harness {
   TargetPoller poller_;
 };
 
-TargetConfig Target(const TestPostgres& pg, const std::string& user = "postgres") {
+TargetConfig Target(const TestPostgres& pg,
+                    const std::string& user = "postgres") {
   TargetConfig t;
   t.name = "it";
   t.host = "127.0.0.1";
@@ -107,9 +108,10 @@ class PostgresIntegrationTest : public ::testing::Test {
                           "pg_stat_activity WHERE application_name LIKE 'it-%'")
                     .ok());
     ASSERT_TRUE(Eventually([] {
-      auto n = pg_->QueryValue("SELECT count(*) FROM pg_stat_activity WHERE "
-                               "backend_type = 'client backend' AND "
-                               "application_name <> 'pgconn-test-setup'");
+      auto n = pg_->QueryValue(
+          "SELECT count(*) FROM pg_stat_activity WHERE "
+          "backend_type = 'client backend' AND "
+          "application_name <> 'pgconn-test-setup'");
       return n.ok() && *n == "0";
     }));
   }
@@ -156,13 +158,22 @@ TEST_F(PostgresIntegrationTest, CountsKnownConnectionsExactly) {
   EXPECT_DOUBLE_EQ(s["pgconn_utilization_ratio{target=\"it\"}"], 9.0 / 37);
   EXPECT_DOUBLE_EQ(s["pgconn_idle_ratio{target=\"it\"}"], 4.0 / 9);
   EXPECT_EQ(s["pgconn_near_limit{target=\"it\"}"], 0);
-  EXPECT_EQ(s["pgconn_database_connections{target=\"it\",database=\"postgres\"}"], 9);
+  EXPECT_EQ(
+      s["pgconn_database_connections{target=\"it\",database=\"postgres\"}"], 9);
   EXPECT_EQ(s["pgconn_user_connections{target=\"it\",user=\"postgres\"}"], 9);
-  EXPECT_EQ(s["pgconn_application_client_addresses{target=\"it\",application=\"it-idle\"}"], 1);
-  EXPECT_GT(s["pgconn_oldest_transaction_seconds{target=\"it\",application=\"it-tx\"}"], 0);
-  EXPECT_EQ(s["pgconn_oldest_idle_in_transaction_seconds{target=\"it\",application=\"it-idle\"}"], 0);
-  EXPECT_GE(s["pgconn_backends{target=\"it\",backend_type=\"checkpointer\"}"], 1);
-  for (const char* c : {"settings", "activity", "databases", "users", "backends"}) {
+  EXPECT_EQ(s["pgconn_application_client_addresses{target=\"it\",application="
+              "\"it-idle\"}"],
+            1);
+  EXPECT_GT(s["pgconn_oldest_transaction_seconds{target=\"it\",application="
+              "\"it-tx\"}"],
+            0);
+  EXPECT_EQ(s["pgconn_oldest_idle_in_transaction_seconds{target=\"it\","
+              "application=\"it-idle\"}"],
+            0);
+  EXPECT_GE(s["pgconn_backends{target=\"it\",backend_type=\"checkpointer\"}"],
+            1);
+  for (const char* c :
+       {"settings", "activity", "databases", "users", "backends"}) {
     EXPECT_EQ(s["pgconn_collector_success{target=\"it\",collector=\"" +
                 std::string(c) + "\"}"],
               1)
@@ -173,8 +184,12 @@ TEST_F(PostgresIntegrationTest, CountsKnownConnectionsExactly) {
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   h.Poll();
   s = h.Samples();
-  EXPECT_GE(s["pgconn_oldest_idle_in_transaction_seconds{target=\"it\",application=\"it-tx\"}"], 1.0);
-  EXPECT_GE(s["pgconn_oldest_idle_seconds{target=\"it\",application=\"it-idle\"}"], 1.0);
+  EXPECT_GE(s["pgconn_oldest_idle_in_transaction_seconds{target=\"it\","
+              "application=\"it-tx\"}"],
+            1.0);
+  EXPECT_GE(
+      s["pgconn_oldest_idle_seconds{target=\"it\",application=\"it-idle\"}"],
+      1.0);
 
   // Closing them brings the counts back to zero for the next poll (the
   // sleeping ones keep running on the server until cancelled).
@@ -211,9 +226,11 @@ TEST_F(PostgresIntegrationTest, SessionSetsStatementTimeout) {
   SessionOptions o;
   o.statement_timeout = Duration(1234);
   auto session = f.Create(Target(*pg_), o);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(5);
   ASSERT_TRUE(session->Connect(deadline).ok());
-  auto r = session->Execute("SHOW statement_timeout; SHOW application_name", deadline);
+  auto r = session->Execute("SHOW statement_timeout; SHOW application_name",
+                            deadline);
   ASSERT_TRUE(r.ok()) << r.status().message();
   ASSERT_EQ(r->size(), 2u);
   EXPECT_EQ(*(*r)[0].rows()[0][0], "1234ms");
@@ -224,7 +241,9 @@ TEST_F(PostgresIntegrationTest, SessionSetsStatementTimeout) {
 TEST_F(PostgresIntegrationTest, CountsLockWaiters) {
   const std::string url = pg_->Url();
   auto holder = MustOpen(url, "it-locker");
-  ASSERT_TRUE(holder->Exec("BEGIN; LOCK TABLE locked_table IN ACCESS EXCLUSIVE MODE").ok());
+  ASSERT_TRUE(
+      holder->Exec("BEGIN; LOCK TABLE locked_table IN ACCESS EXCLUSIVE MODE")
+          .ok());
   auto w1 = MustOpen(url, "it-waiter");
   auto w2 = MustOpen(url, "it-waiter");
   ASSERT_TRUE(w1->Send("SELECT * FROM locked_table").ok());
@@ -269,7 +288,8 @@ TEST_F(PostgresIntegrationTest, ReportsDatabaseAndRoleLimits) {
   ASSERT_TRUE(pg_->Exec("CREATE ROLE limited_role LOGIN PASSWORD 'pw' "
                         "CONNECTION LIMIT 2")
                   .ok());
-  ASSERT_TRUE(pg_->Exec("GRANT CONNECT ON DATABASE limited_db TO limited_role").ok());
+  ASSERT_TRUE(
+      pg_->Exec("GRANT CONNECT ON DATABASE limited_db TO limited_role").ok());
   auto a = MustOpen("postgresql://limited_role:pw@127.0.0.1:" +
                         std::to_string(pg_->port()) + "/limited_db",
                     "it-limits");
@@ -277,29 +297,37 @@ TEST_F(PostgresIntegrationTest, ReportsDatabaseAndRoleLimits) {
   Harness h(Target(*pg_));
   ASSERT_TRUE(h.Poll().up);
   auto s = h.Samples();
-  EXPECT_EQ(s["pgconn_database_connections{target=\"it\",database=\"limited_db\"}"], 2)
+  EXPECT_EQ(
+      s["pgconn_database_connections{target=\"it\",database=\"limited_db\"}"],
+      2)
       << h.Text();
-  EXPECT_EQ(s["pgconn_database_connection_limit{target=\"it\",database=\"limited_db\"}"], 4);
-  EXPECT_DOUBLE_EQ(
-      s["pgconn_database_connection_utilization_ratio{target=\"it\",database=\"limited_db\"}"],
-      0.5);
-  EXPECT_EQ(s.count("pgconn_database_connection_limit{target=\"it\",database=\"postgres\"}"),
+  EXPECT_EQ(s["pgconn_database_connection_limit{target=\"it\",database="
+              "\"limited_db\"}"],
+            4);
+  EXPECT_DOUBLE_EQ(s["pgconn_database_connection_utilization_ratio{target="
+                     "\"it\",database=\"limited_db\"}"],
+                   0.5);
+  EXPECT_EQ(s.count("pgconn_database_connection_limit{target=\"it\",database="
+                    "\"postgres\"}"),
             0u);
-  EXPECT_EQ(s["pgconn_user_connections{target=\"it\",user=\"limited_role\"}"], 1);
-  EXPECT_EQ(s["pgconn_user_connection_limit{target=\"it\",user=\"limited_role\"}"], 2);
-  EXPECT_DOUBLE_EQ(
-      s["pgconn_user_connection_utilization_ratio{target=\"it\",user=\"limited_role\"}"],
-      0.5);
+  EXPECT_EQ(s["pgconn_user_connections{target=\"it\",user=\"limited_role\"}"],
+            1);
+  EXPECT_EQ(
+      s["pgconn_user_connection_limit{target=\"it\",user=\"limited_role\"}"],
+      2);
+  EXPECT_DOUBLE_EQ(s["pgconn_user_connection_utilization_ratio{target=\"it\","
+                     "user=\"limited_role\"}"],
+                   0.5);
   a.reset();
   b.reset();
-  ASSERT_TRUE(Eventually([&] {
-    return pg_->Exec("DROP DATABASE limited_db").ok();
-  }));
+  ASSERT_TRUE(
+      Eventually([&] { return pg_->Exec("DROP DATABASE limited_db").ok(); }));
   ASSERT_TRUE(pg_->Exec("DROP ROLE limited_role").ok());
 }
 
 TEST_F(PostgresIntegrationTest, WithoutPgMonitorOtherSessionsAreUnknown) {
-  ASSERT_TRUE(pg_->Exec("CREATE ROLE plain_monitor LOGIN PASSWORD 'secretpw'").ok());
+  ASSERT_TRUE(
+      pg_->Exec("CREATE ROLE plain_monitor LOGIN PASSWORD 'secretpw'").ok());
   auto other = MustOpen(pg_->Url(), "it-hidden");
   TargetConfig t = Target(*pg_, "plain_monitor");
   t.password = Secret("secretpw");
@@ -332,19 +360,23 @@ TEST_F(PostgresIntegrationTest, WrongPasswordIsAnAuthErrorAndNeverLogged) {
   ASSERT_TRUE(pg_->Exec("DROP ROLE pw_role").ok());
 }
 
-TEST_F(PostgresIntegrationTest, StatementTimeoutIsATimeoutAndTheSessionSurvives) {
+TEST_F(PostgresIntegrationTest,
+       StatementTimeoutIsATimeoutAndTheSessionSurvives) {
   PollerOptions o = Harness::Defaults();
   o.query_timeout = Duration(500);
   Harness h(Target(*pg_), o);
   ASSERT_TRUE(h.Poll().up);
   const std::string pid_sql =
-      "SELECT pid FROM pg_stat_activity WHERE application_name = 'pgconn-agent'";
+      "SELECT pid FROM pg_stat_activity WHERE application_name = "
+      "'pgconn-agent'";
   auto pid_before = pg_->QueryValue(pid_sql);
   ASSERT_TRUE(pid_before.ok());
   // A session holding pg_database exclusively blocks the databases collector
   // (and any new connection, which is why the agent connected first).
   auto holder = MustOpen(pg_->Url(), "it-catalog-lock");
-  ASSERT_TRUE(holder->Exec("BEGIN; LOCK TABLE pg_database IN ACCESS EXCLUSIVE MODE").ok());
+  ASSERT_TRUE(
+      holder->Exec("BEGIN; LOCK TABLE pg_database IN ACCESS EXCLUSIVE MODE")
+          .ok());
   const auto start = std::chrono::steady_clock::now();
   TargetReport r = h.Poll();
   const auto took = std::chrono::steady_clock::now() - start;
@@ -353,7 +385,8 @@ TEST_F(PostgresIntegrationTest, StatementTimeoutIsATimeoutAndTheSessionSurvives)
   EXPECT_NE(h.Log().find("canceling statement due to statement timeout"),
             std::string::npos)
       << h.Log();
-  EXPECT_LT(took, std::chrono::milliseconds(1400));  // before the client deadline
+  EXPECT_LT(took,
+            std::chrono::milliseconds(1400));  // before the client deadline
   ASSERT_TRUE(holder->Exec("COMMIT").ok());
   r = h.Poll();
   EXPECT_TRUE(r.up) << h.Log();
@@ -370,11 +403,14 @@ TEST_F(PostgresIntegrationTest, DownWhileStoppedAndRecoversAfterRestart) {
   // The established connection breaks first; then connecting is refused.
   r = h.Poll();
   EXPECT_FALSE(r.up);
-  EXPECT_GE(r.stats.errors_total["connection_lost"] + r.stats.errors_total["connect"], 2u);
+  EXPECT_GE(
+      r.stats.errors_total["connection_lost"] + r.stats.errors_total["connect"],
+      2u);
   EXPECT_GE(r.stats.errors_total["connect"], 1u) << h.Log();
   auto s = h.Samples();
   EXPECT_EQ(s["pgconn_up{target=\"it\"}"], 0);
-  EXPECT_EQ(s["pgconn_max_connections{target=\"it\"}"], 40);  // last snapshot kept
+  EXPECT_EQ(s["pgconn_max_connections{target=\"it\"}"],
+            40);  // last snapshot kept
   ASSERT_TRUE(pg_->Start().ok());
   ASSERT_TRUE(Eventually([&] { return h.Poll().up; })) << h.Log();
   EXPECT_EQ(h.Samples()["pgconn_up{target=\"it\"}"], 1);
@@ -388,7 +424,8 @@ TEST(PostgresLimitTest, TooManyClientsIsItsOwnReason) {
   ASSERT_TRUE(pg.ok()) << pg.status().message();
   ASSERT_TRUE((*pg)->Exec("CREATE ROLE app LOGIN PASSWORD 'pw'").ok());
   const std::string app_url =
-      "postgresql://app:pw@127.0.0.1:" + std::to_string((*pg)->port()) + "/postgres";
+      "postgresql://app:pw@127.0.0.1:" + std::to_string((*pg)->port()) +
+      "/postgres";
   std::vector<std::unique_ptr<TestClient>> held;
   for (int i = 0; i < 4; ++i) held.push_back(MustOpen(app_url, "it-filler"));
 
