@@ -27,12 +27,12 @@ std::string GzipCompress(const std::string& data) {
 
 Publisher::Publisher(std::vector<TargetReport> initial, BuildInfo build)
     : build_(std::move(build)), reports_(std::move(initial)) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   RebuildLocked();
 }
 
 void Publisher::Publish(TargetReport report) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (TargetReport& r : reports_) {
     if (r.target == report.target) {
       r = std::move(report);
@@ -52,17 +52,17 @@ void Publisher::RebuildLocked() {
 }
 
 std::shared_ptr<const Exposition> Publisher::Current() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return current_;
 }
 
 std::vector<TargetReport> Publisher::Reports() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return reports_;
 }
 
 bool Publisher::Ready() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (const TargetReport& r : reports_) {
     if (!r.stats.attempted) return false;
   }

@@ -4,7 +4,6 @@
 #define PGCONN_LOG_H_
 
 #include <initializer_list>
-#include <mutex>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -13,6 +12,7 @@
 
 #include "pgconn/clock.h"
 #include "pgconn/status.h"
+#include "pgconn/thread_annotations.h"
 
 namespace pgconn {
 
@@ -57,11 +57,11 @@ class Logger {
   bool Enabled(LogLevel level) const { return level >= level_; }
 
  private:
-  std::ostream* out_;
+  std::ostream* out_ PGCONN_GUARDED_BY(mu_);
   const LogLevel level_;
   const LogFormat format_;
   const Clock* clock_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
 };
 
 namespace detail {

@@ -5,12 +5,12 @@
 #define PGCONN_PUBLISHER_H_
 
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "pgconn/exposition.h"
 #include "pgconn/report.h"
+#include "pgconn/thread_annotations.h"
 
 namespace pgconn {
 
@@ -38,12 +38,12 @@ class Publisher {
   bool Ready() const;
 
  private:
-  void RebuildLocked();
+  void RebuildLocked() PGCONN_REQUIRES(mu_);
 
   const BuildInfo build_;
-  mutable std::mutex mu_;
-  std::vector<TargetReport> reports_;          // guarded by mu_
-  std::shared_ptr<const Exposition> current_;  // guarded by mu_
+  mutable Mutex mu_;
+  std::vector<TargetReport> reports_ PGCONN_GUARDED_BY(mu_);
+  std::shared_ptr<const Exposition> current_ PGCONN_GUARDED_BY(mu_);
 };
 
 // gzip (RFC 1952) of `data`; empty on failure.
