@@ -8,6 +8,7 @@
 #include "pgconn/dsn.h"
 #include "pgconn/http_server.h"
 #include "pgconn/log.h"
+#include "pgconn/plan_command.h"
 #include "pgconn/poller.h"
 #include "pgconn/session.h"
 
@@ -99,5 +100,13 @@ int RunAgent(const std::vector<std::string>& args) {
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "plan") {
+    pgconn::SystemClock clock;
+    pgconn::PgSessionFactory sessions;
+    const pgconn::PlanCommandContext context{pgconn::ProcessEnvironment(),
+                                             &sessions, &clock};
+    return pgconn::RunPlanCommand({args.begin() + 1, args.end()}, context,
+                                  std::cout, std::cerr);
+  }
   return RunAgent(args);
 }
