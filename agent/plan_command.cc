@@ -567,7 +567,7 @@ void WriteOptionsText(const Plan& p, TextTable& t) {
   } else {
     raise.push_back("the least that fits: +" +
                     std::to_string(m.additional_connections) +
-                    " connections, a restart of PostgreSQL");
+                    " connections; needs a PostgreSQL restart");
     raise.push_back("about +" + FormatMemory(m.additional_memory_bytes) +
                     " of server memory at " +
                     FormatMemory(i.memory_per_connection_bytes) +
