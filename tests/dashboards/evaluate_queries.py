@@ -48,10 +48,41 @@ EXTRA_LABELS = {
     "pgconn_oldest_transaction_seconds": {"application": ["worker"]},
     "pgconn_backends": {"backend_type": ["autovacuum worker", "walsender"]},
     "pgconn_poll_errors_total": {"reason": ["connect", "too_many_clients"]},
-    "pgconn_collector_success": {"collector": ["activity", "databases"]},
+    "pgconn_collector_success": {"collector": ["activity", "databases",
+                                               "pgbouncer_pools"]},
     "pgconn_collector_duration_seconds": {"collector": ["activity",
                                                        "databases"]},
 }
+# PgBouncer targets: per pool (database, user), per database, per setting.
+_PGBOUNCER_POOL = {"database": ["app"], "user": ["worker"]}
+EXTRA_LABELS.update({
+    "pgconn_pgbouncer_clients": dict(_PGBOUNCER_POOL,
+                                     state=["active", "waiting"]),
+    "pgconn_pgbouncer_servers": dict(_PGBOUNCER_POOL, state=["active", "idle"]),
+    "pgconn_pgbouncer_max_wait_seconds": _PGBOUNCER_POOL,
+    "pgconn_pgbouncer_server_pool_utilization_ratio": _PGBOUNCER_POOL,
+    "pgconn_pgbouncer_pool_mode": {"mode": ["transaction", "session"]},
+    "pgconn_pgbouncer_list_items": {"list": ["used_clients", "pools"]},
+})
+EXTRA_LABELS.update({
+    name: {"database": ["app"]} for name in (
+        "pgconn_pgbouncer_database_pool_size",
+        "pgconn_pgbouncer_database_reserve_pool_size",
+        "pgconn_pgbouncer_database_server_connections",
+        "pgconn_pgbouncer_database_server_connection_limit",
+        "pgconn_pgbouncer_database_client_connections",
+        "pgconn_pgbouncer_database_client_connection_limit",
+        "pgconn_pgbouncer_database_paused",
+        "pgconn_pgbouncer_database_disabled",
+        "pgconn_pgbouncer_transactions_total",
+        "pgconn_pgbouncer_queries_total",
+        "pgconn_pgbouncer_server_assignments_total",
+        "pgconn_pgbouncer_received_bytes_total",
+        "pgconn_pgbouncer_sent_bytes_total",
+        "pgconn_pgbouncer_transaction_seconds_total",
+        "pgconn_pgbouncer_query_seconds_total",
+        "pgconn_pgbouncer_client_wait_seconds_total",
+    )})
 # Metrics without a target label.
 NO_TARGET = {"pgconn_build_info": {"version": ["0.1.0"],
                                    "revision": ["abc123"]}}
