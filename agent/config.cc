@@ -309,6 +309,23 @@ Result<TargetConfig> ParseTarget(const YamlReader& r, const YAML::Node& node) {
         r.where(node["pools"]) + ": target \"" + t.name +
         "\": pools are declared on the PostgreSQL target, not on PgBouncer");
   }
+  if (t.kind == TargetKind::kPgBouncer) {
+    // Any other database is a pooled one: its SHOW commands would go to
+    // PostgreSQL and every PgBouncer collector would fail.
+    std::string db = t.dbname;
+    if (auto fields = ParseConninfo(t.url.Reveal());
+        !t.url.empty() && fields.ok()) {
+      for (const auto& [k, v] : *fields) {
+        if (k == "dbname") db = v;
+      }
+    }
+    if (!db.empty() && db != "pgbouncer") {
+      return Status::InvalidArgument(
+          r.where(node[t.url.empty() ? "dbname" : "url"]) + ": target \"" +
+          t.name + "\": a PgBouncer target reads the admin console, database "
+          "\"pgbouncer\", not \"" + db + "\"");
+    }
+  }
   return t;
 }
 

@@ -161,8 +161,15 @@ Result<ConnectionParams> BuildConnectionParams(const TargetConfig& target,
           "target \"" + target.name +
           "\": invalid URL: " + fields.status().message());
     }
+    bool url_has_dbname = false;
     for (const auto& [k, v] : *fields) {
       if (k == "options") user_options = v;
+      url_has_dbname = url_has_dbname || k == "dbname";
+    }
+    // Without one libpq would use the user name as the database; a
+    // PgBouncer target always means the admin console.
+    if (!url_has_dbname && target.kind == TargetKind::kPgBouncer) {
+      add("dbname", "pgbouncer");
     }
   } else {
     if (!target.host.empty()) add("host", target.host);
