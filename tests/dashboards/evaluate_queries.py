@@ -53,6 +53,21 @@ EXTRA_LABELS = {
     "pgconn_collector_duration_seconds": {"collector": ["activity",
                                                        "databases"]},
 }
+# Declared pools: per declared application, and per undeclared one.
+EXTRA_LABELS.update({
+    name: {"application": ["worker"]}
+    for name in ("pgconn_pool_declared_replicas",
+                 "pgconn_pool_declared_max_connections",
+                 "pgconn_pool_declared_min_connections",
+                 "pgconn_pool_utilization_ratio", "pgconn_pool_busy_ratio",
+                 "pgconn_pool_excess_connections",
+                 "pgconn_pool_idle_above_min_connections")
+})
+EXTRA_LABELS.update({
+    name: {"application": ["psql", "(other)"]}
+    for name in ("pgconn_undeclared_connections",
+                 "pgconn_undeclared_share_ratio")
+})
 # PgBouncer targets: per pool (database, user), per database, per setting.
 _PGBOUNCER_POOL = {"database": ["app"], "user": ["worker"]}
 EXTRA_LABELS.update({

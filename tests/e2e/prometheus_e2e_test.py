@@ -361,13 +361,18 @@ def main(argv):
         pg.sql("CREATE DATABASE e2e_limited CONNECTION LIMIT 5")
         pg.sql("CREATE ROLE e2e_role LOGIN CONNECTION LIMIT 3")
         limited = [Session(pg, "e2e-limited", user="e2e_role", db="e2e_limited")]
+        # The pool-budget panels: "e2e-limited" is a declared pool (below),
+        # "e2e-undeclared" is not.
+        limited.append(Session(pg, "e2e-undeclared"))
 
         agent_port = free_port()
         config = os.path.join(root, "pgconn.yaml")
         with open(config, "w") as f:
             f.write("poll_interval: 500ms\nconnect_timeout: 2s\nbackoff_max: 1s\n"
                     "targets:\n  - name: e2e\n    host: 127.0.0.1\n"
-                    f"    port: {pg.port}\n    user: postgres\n    dbname: postgres\n")
+                    f"    port: {pg.port}\n    user: postgres\n    dbname: postgres\n"
+                    "    overhead: 2\n    pools:\n      - application: e2e-limited\n"
+                    "        replicas: 1\n        pool_min: 0\n        pool_max: 3\n")
         agent_log = open(agent_log_path, "w")
         agent = subprocess.Popen(
             [agent_binary, f"--config.file={config}",
