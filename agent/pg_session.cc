@@ -25,7 +25,10 @@ StatusCode ClassifyConnectError(std::string_view m) {
   if (has("authentication failed") || has("pg_hba.conf") ||
       has("no password supplied") || has("password is required") ||
       has("does not exist") || has("not permitted to log in") ||
-      has("permission denied for database") || has("SCRAM")) {
+      has("permission denied for database") || has("SCRAM") ||
+      // PgBouncer's admin console, to a user in neither admin_users nor
+      // stats_users.
+      has("FATAL:  not allowed")) {
     return StatusCode::kUnauthenticated;
   }
   if (has("timeout expired")) return StatusCode::kDeadlineExceeded;

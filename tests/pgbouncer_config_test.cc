@@ -4,6 +4,7 @@
 
 #include "pgconn/config.h"
 #include "pgconn/dsn.h"
+#include "pgconn/session.h"
 
 namespace pgconn {
 namespace {
@@ -94,6 +95,23 @@ TEST(PgBouncerConfigTest, ReadmeExampleParses) {
   EXPECT_EQ(cfg->targets[0].port, "6432");
   EXPECT_EQ(cfg->targets[1].kind, TargetKind::kPostgres);
   EXPECT_EQ(cfg->targets[1].dbname, "app");
+}
+
+TEST(PgBouncerConfigTest, AdminConsoleRefusalsHaveTheirReason) {
+  const std::string prefix =
+      "connection to server at \"127.0.0.1\", port 6432 failed: ";
+  const std::vector<std::pair<std::string, StatusCode>> cases = {
+      // A user in neither admin_users nor stats_users.
+      {"FATAL:  not allowed", StatusCode::kUnauthenticated},
+      {"FATAL:  password authentication failed", StatusCode::kUnauthenticated},
+      {"FATAL:  \"trust\" authentication failed", StatusCode::kUnauthenticated},
+      {"FATAL:  no more connections allowed (max_client_conn)",
+       StatusCode::kTooManyClients},
+      {"Connection refused", StatusCode::kUnavailable},
+  };
+  for (const auto& [message, code] : cases) {
+    EXPECT_EQ(detail::ClassifyConnectError(prefix + message), code) << message;
+  }
 }
 
 }  // namespace

@@ -46,9 +46,9 @@ bool PollUntil(const std::function<bool()>& condition,
 class Agents {
  public:
   Agents(const TestPgBouncer& bouncer, const std::string& password_file,
-         const TestPostgres* pg)
+         const TestPostgres* pg, const std::string& user = kMonitor)
       : logger_(&log_, LogLevel::kDebug, LogFormat::kLogfmt, &clock_),
-        agent_(MakeConfig(bouncer, password_file, pg), sessions_, clock_,
+        agent_(MakeConfig(bouncer, password_file, pg, user), sessions_, clock_,
                logger_) {}
 
   std::map<std::string, double> Poll() {
@@ -61,7 +61,7 @@ class Agents {
  private:
   static Config MakeConfig(const TestPgBouncer& bouncer,
                            const std::string& password_file,
-                           const TestPostgres* pg) {
+                           const TestPostgres* pg, const std::string& user) {
     Config c;
     c.connect_timeout = Duration(3000);
     c.query_timeout = Duration(3000);
@@ -70,7 +70,7 @@ class Agents {
     b.kind = TargetKind::kPgBouncer;
     b.host = "127.0.0.1";
     b.port = std::to_string(bouncer.port());
-    b.user = kMonitor;
+    b.user = user;
     b.password_file = password_file;  // dbname: pgbouncer by default
     c.targets.push_back(b);
     if (pg != nullptr) {
@@ -289,6 +289,20 @@ TEST_F(PgBouncerIntegrationTest, ReadsTheConfigurationThatBoundsConnections) {
   // No PostgreSQL family for a PgBouncer target.
   EXPECT_EQ(a.Text().find("pgconn_used_connections{target=\"bouncer\"}"),
             std::string::npos);
+}
+
+TEST_F(PgBouncerIntegrationTest, AUserOutsideStatsUsersIsAnAuthError) {
+  ASSERT_NO_FATAL_FAILURE(StartBouncer(2));
+  // The worker authenticates but is in neither stats_users nor admin_users.
+  const std::string pw = bouncer_->dir() + "/worker.password";
+  std::ofstream(pw) << kWorkerPassword << "\n";
+  Agents a(*bouncer_, pw, nullptr, kWorker);
+  auto s = a.Poll();
+  EXPECT_EQ(s[Target("pgconn_pgbouncer_up")], 0);
+  EXPECT_EQ(s["pgconn_poll_errors_total{target=\"bouncer\",reason=\"auth\"}"],
+            1)
+      << a.Log();
+  EXPECT_EQ(a.Log().find(kWorkerPassword), std::string::npos) << a.Log();
 }
 
 TEST_F(PgBouncerIntegrationTest, RestartTakesUpToZeroAndBack) {
