@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""End to end: a real PostgreSQL, the real agent, a real Prometheus.
+"""End to end: a real PostgreSQL (and a PgBouncer in front of it), the real
+agent, a real Prometheus.
 
 Prometheus scrapes the agent every second with pgconn's rule files loaded.
 The test then
@@ -34,6 +35,7 @@ import urllib.request
 SOURCE_DIR = None
 PROMETHEUS = "/usr/bin/prometheus"
 PSQL = "/usr/bin/psql"
+PGBOUNCER = "/usr/sbin/pgbouncer"
 
 # max_connections 20 with 3 superuser slots: 17 usable. 0.8 x 17 = 13.6, so
 # 14 client connections cross the warning threshold (14/17 = 0.82).
@@ -139,6 +141,51 @@ class Session:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+class PgBouncer:
+    """PgBouncer in front of the PostgreSQL, for the PgBouncer target's
+    dashboard queries and alert expressions."""
+
+    def __init__(self, root, pg):
+        self.dir = os.path.join(root, "pgbouncer")
+        os.mkdir(self.dir)
+        self.port = free_port()
+        self.ini = os.path.join(self.dir, "pgbouncer.ini")
+        with open(self.ini, "w") as f:
+            f.write(f"[databases]\npostgres = host=127.0.0.1 port={pg.port} "
+                    "dbname=postgres\n[pgbouncer]\nlisten_addr = 127.0.0.1\n"
+                    f"listen_port = {self.port}\nunix_socket_dir =\n"
+                    f"auth_type = trust\nauth_file = {self.dir}/users.txt\n"
+                    "stats_users = postgres\npool_mode = transaction\n"
+                    # A limit, so that its panel has a series.
+                    "default_pool_size = 2\nmax_db_connections = 5\n")
+        with open(os.path.join(self.dir, "users.txt"), "w") as f:
+            f.write('"postgres" ""\n')
+        # PgBouncer refuses to run as root; -u drops to postgres.
+        self.args = [PGBOUNCER, self.ini]
+        if os.geteuid() == 0:
+            for name in ("", "pgbouncer.ini", "users.txt"):
+                shutil.chown(os.path.join(self.dir, name), "postgres")
+            self.args = [PGBOUNCER, "-u", "postgres", self.ini]
+        self.log = open(os.path.join(self.dir, "pgbouncer.log"), "w")
+        self.proc = subprocess.Popen(self.args, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+
+        def accepts():
+            with socket.socket() as sock:
+                return sock.connect_ex(("127.0.0.1", self.port)) == 0
+        eventually("PgBouncer accepting connections", accepts)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
 
 
 class Prometheus:
@@ -343,7 +390,7 @@ def main(argv):
         print(__doc__)
         return 2
     agent_binary, SOURCE_DIR = argv[1], os.path.abspath(argv[2])
-    for binary in (PROMETHEUS, PSQL, agent_binary):
+    for binary in (PROMETHEUS, PSQL, PGBOUNCER, agent_binary):
         if not os.access(binary, os.X_OK):
             raise Failure(f"{binary} not found or not executable")
     rule_files = sorted(glob.glob(os.path.join(SOURCE_DIR, "alerts/*.yml")))
@@ -352,7 +399,7 @@ def main(argv):
 
     root = tempfile.mkdtemp(prefix="pgconn-e2e-")
     os.chmod(root, 0o755)
-    pg = prom = agent = None
+    pg = prom = agent = bouncer = None
     agent_log_path = os.path.join(root, "agent.log")
     try:
         pg = Postgres(root)
@@ -364,6 +411,9 @@ def main(argv):
         # The pool-budget panels: "e2e-limited" is a declared pool (below),
         # "e2e-undeclared" is not.
         limited.append(Session(pg, "e2e-undeclared"))
+        # One client through PgBouncer makes a pool and its statistics.
+        bouncer = PgBouncer(root, pg)
+        limited.append(Session(bouncer, "e2e-through-pgbouncer"))
 
         agent_port = free_port()
         config = os.path.join(root, "pgconn.yaml")
@@ -372,7 +422,10 @@ def main(argv):
                     "targets:\n  - name: e2e\n    host: 127.0.0.1\n"
                     f"    port: {pg.port}\n    user: postgres\n    dbname: postgres\n"
                     "    overhead: 2\n    pools:\n      - application: e2e-limited\n"
-                    "        replicas: 1\n        pool_min: 0\n        pool_max: 3\n")
+                    "        replicas: 1\n        pool_min: 0\n        pool_max: 3\n"
+                    "  - name: e2e-bouncer\n    type: pgbouncer\n"
+                    f"    host: 127.0.0.1\n    port: {bouncer.port}\n"
+                    "    user: postgres\n")
         agent_log = open(agent_log_path, "w")
         agent = subprocess.Popen(
             [agent_binary, f"--config.file={config}",
@@ -385,11 +438,17 @@ def main(argv):
                    lambda: value(prom, 'pgconn_up{target="e2e"}') == 1)
         eventually("the limited role's session in Prometheus",
                    lambda: value(prom, 'pgconn_user_connections{user="e2e_role"}') == 1)
+        eventually("the PgBouncer pool's statistics in Prometheus",
+                   lambda: value(prom, 'pgconn_pgbouncer_transactions_total'
+                                       '{target="e2e-bouncer"}'))
         # rate() needs two samples of every counter.
         time.sleep(3)
         check_queries(prom, rule_files)
         for s in limited:
             s.close()
+        # Its idle server connection would count in the scenario's exact
+        # numbers of PostgreSQL connections.
+        bouncer.stop()
         scenario(pg, prom)
         log("PASS")
         return 0
@@ -411,6 +470,8 @@ def main(argv):
                 agent.kill()
         if prom is not None:
             prom.stop()
+        if bouncer is not None:
+            bouncer.stop()
         if pg is not None:
             pg.stop()
         shutil.rmtree(root, ignore_errors=True)
