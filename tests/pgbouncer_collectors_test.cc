@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <ostream>
 
 #include "pgbouncer_fixtures.h"
 #include "pgconn/collector.h"
@@ -123,6 +124,11 @@ struct VersionCase {
   bool has_client_connections;  // 1.24+ (SHOW DATABASES)
   bool has_peers;               // 1.19+ (SHOW LISTS)
 };
+
+// Names the case in test listings instead of dumping its bytes.
+void PrintTo(const VersionCase& v, std::ostream* os) {
+  *os << "PgBouncer " << v.version;
+}
 
 class PgBouncerVersionTest : public ::testing::TestWithParam<VersionCase> {};
 
