@@ -1,4 +1,3 @@
-#include <algorithm>
 
 #include "pgconn/pgbouncer.h"
 
