@@ -25,7 +25,8 @@ struct PlanFlags {
   std::optional<int64_t> memory_per_connection;
   std::optional<int64_t> pgbouncer_pool_size, pgbouncer_pool_max,
       pgbouncer_max_client_conn;
-  std::optional<std::string> env_file, config_file, target, scale_table;
+  std::optional<std::string> env_file, config_file, target, application,
+      scale_table;
   bool offline = false;
   bool json = false;
   bool help = false;
@@ -57,7 +58,8 @@ Result<PlanFlags> ParsePlanFlags(const std::vector<std::string>& args) {
   const std::map<std::string, std::optional<std::string> PlanFlags::*> strings =
       {{"env-file", &PlanFlags::env_file},
        {"config.file", &PlanFlags::config_file},
-       {"target", &PlanFlags::target}};
+       {"target", &PlanFlags::target},
+       {"application", &PlanFlags::application}};
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a.rfind("--", 0) != 0 && a != "-h") {
@@ -230,6 +232,29 @@ Result<TargetConfig> ChooseTarget(const Config& config, const PlanFlags& f) {
                                  names + "); choose one with --target");
 }
 
+// The declared pool of `application` on `target`: the fleet to plan.
+Result<const PoolDeclaration*> FindPool(const TargetConfig& target,
+                                        const std::string& application) {
+  const PoolDeclaration* found = nullptr;
+  std::string names;
+  for (const PoolDeclaration& p : target.pools) {
+    names += (names.empty() ? "" : ", ") + p.application;
+    if (p.application != application) continue;
+    if (found != nullptr) {
+      return Status::InvalidArgument(
+          "--application " + application + ": declared twice on target " +
+          target.name + " (" + found->origin + ", " + p.origin + ")");
+    }
+    found = &p;
+  }
+  if (found == nullptr) {
+    return Status::InvalidArgument(
+        "--application " + application + ": no pool of that name on target " +
+        target.name + (names.empty() ? "" : " (declared: " + names + ")"));
+  }
+  return found;
+}
+
 std::string Plural(int64_t n, const std::string& word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
 }
@@ -279,11 +304,23 @@ Status ResolveLimits(const PlanFlags& f,
 }
 
 // Sets workers and the pool sizes from the flags, the env file or defaults.
-Status ResolvePools(const PlanFlags& f, Inputs* in) {
+Status ResolvePools(const PlanFlags& f, const PoolDeclaration* declared,
+                    Inputs* in) {
   const WorkerEnv* env = in->worker_env ? &*in->worker_env : nullptr;
+  const std::string of_pool = declared ? " of pool " + declared->application +
+                                             " (" + declared->origin + ")"
+                                       : "";
   if (f.workers) {
     in->plan.workers = *f.workers;
     in->sources["workers"] = {"flag", "--workers"};
+  } else if (declared) {
+    if (declared->replicas == 0) {
+      return Status::InvalidArgument("pool " + declared->application +
+                                     " is declared with 0 replicas; give "
+                                     "--workers");
+    }
+    in->plan.workers = declared->replicas;
+    in->sources["workers"] = {"config", "replicas" + of_pool};
   } else {
     in->plan.workers = 1;
     in->sources["workers"] = {"default", "default (--workers)"};
@@ -297,6 +334,11 @@ Status ResolvePools(const PlanFlags& f, Inputs* in) {
     in->sources["pool_max"] = {"env_file", env->pool_max_where};
     in->pool_max_label = "DB_POOL_MAX=" + std::to_string(*env->pool_max) +
                          " (" + env->pool_max_where + ")";
+  } else if (declared) {
+    in->plan.pool_max = declared->pool_max;
+    in->sources["pool_max"] = {"config", "pool_max" + of_pool};
+    in->pool_max_label = "pool_max " + std::to_string(declared->pool_max) +
+                         " (" + declared->origin + ")";
   } else {
     return Status::InvalidArgument(
         f.env_file
@@ -314,6 +356,11 @@ Status ResolvePools(const PlanFlags& f, Inputs* in) {
     in->sources["pool_min"] = {"env_file", env->pool_min_where};
     pool_min_label = "DB_POOL_MIN=" + std::to_string(*env->pool_min) + " (" +
                      env->pool_min_where + ")";
+  } else if (declared) {
+    in->plan.pool_min = declared->pool_min;
+    in->sources["pool_min"] = {"config", "pool_min" + of_pool};
+    pool_min_label = "pool_min " + std::to_string(declared->pool_min) + " (" +
+                     declared->origin + ")";
   } else {
     in->plan.pool_min = 0;
     in->sources["pool_min"] = {"default", "default (--pool-min)"};
@@ -327,14 +374,40 @@ Status ResolvePools(const PlanFlags& f, Inputs* in) {
   return Status::Ok();
 }
 
+// What else connects to a configured target besides the planned pool: its
+// declared overhead and every other declared pool at replicas × pool_max.
+std::optional<Source> ConfiguredOverhead(const TargetConfig& target,
+                                         const PoolDeclaration* planned,
+                                         int64_t* overhead) {
+  *overhead = target.overhead.value_or(0);
+  std::string text =
+      "target " + target.name + ": overhead " + std::to_string(*overhead);
+  bool any = target.overhead.has_value();
+  for (const PoolDeclaration& p : target.pools) {
+    if (&p == planned) continue;
+    *overhead += static_cast<int64_t>(p.replicas) * p.pool_max;
+    text += " + " + p.application + " " + std::to_string(p.replicas) +
+            " \u00d7 " + std::to_string(p.pool_max);
+    any = true;
+  }
+  if (!any) return std::nullopt;
+  return Source{"config", text};
+}
+
 Status ResolveRest(const PlanFlags& f, const std::optional<Config>& config,
-                   const std::optional<TargetConfig>& target, Inputs* in) {
+                   const std::optional<TargetConfig>& target,
+                   const PoolDeclaration* planned, Inputs* in) {
+  int64_t configured = 0;
+  std::optional<Source> from_config;
+  if (config && target) {
+    from_config = ConfiguredOverhead(*target, planned, &configured);
+  }
   if (f.overhead) {
     in->plan.overhead = *f.overhead;
     in->sources["overhead"] = {"flag", "--overhead"};
-  } else if (target && target->overhead) {
-    in->plan.overhead = *target->overhead;
-    in->sources["overhead"] = {"config", "overhead of target " + target->name};
+  } else if (from_config) {
+    in->plan.overhead = configured;
+    in->sources["overhead"] = *from_config;
   } else {
     in->plan.overhead = 0;
     in->sources["overhead"] = {"default", "default (--overhead)"};
@@ -397,12 +470,23 @@ Result<Inputs> Resolve(const PlanFlags& f, const PlanCommandContext& ctx) {
     if (!t.ok()) return t.status();
     target = std::move(*t);
   }
-  if (Status s = ResolvePools(f, &in); !s.ok()) return s;
+  const PoolDeclaration* planned = nullptr;
+  if (f.application) {
+    if (!config) {
+      return Status::InvalidArgument("--application needs --config.file");
+    }
+    auto p = FindPool(*target, *f.application);
+    if (!p.ok()) return p.status();
+    planned = *p;
+  }
+  if (Status s = ResolvePools(f, planned, &in); !s.ok()) return s;
   if (Status s = ResolveLimits(f, f.offline ? std::nullopt : target, ctx, &in);
       !s.ok()) {
     return s;
   }
-  if (Status s = ResolveRest(f, config, target, &in); !s.ok()) return s;
+  if (Status s = ResolveRest(f, config, target, planned, &in); !s.ok()) {
+    return s;
+  }
 
   const int64_t usable = in.plan.max_connections - in.plan.reserved;
   if (in.plan.pool_max > usable) {
@@ -822,7 +906,8 @@ std::string PlanHelp(std::string_view program) {
     << "Workers and pools:\n"
     << "  --workers=N                 worker processes (default 1)\n"
     << "  --pool-max=N                DB_POOL_MAX per worker (required, or "
-       "from --env-file)\n"
+       "from --env-file\n"
+    << "                              or --application)\n"
     << "  --pool-min=N                DB_POOL_MIN per worker (default 0)\n"
     << "  --overhead=N                connections of the bot, interface, "
        "migrations...\n"
@@ -849,7 +934,13 @@ std::string PlanHelp(std::string_view program) {
        "(default 10MB)\n"
     << "  --config.file=FILE          the agent's configuration: its target "
        "(--target NAME\n"
-    << "                              when several), overhead and threshold\n"
+    << "                              when several), overhead and threshold;\n"
+    << "                              its declared pools count as overhead\n"
+    << "  --application=NAME          plan the target's declared pool NAME "
+       "(replicas,\n"
+    << "                              pool_min, pool_max; flags override); "
+       "the other\n"
+    << "                              declared pools count as overhead\n"
     << "  --offline                   never connect to a database\n\n"
     << "PgBouncer option:\n"
     << "  --pgbouncer-pool-size=N     default_pool_size (default 25, as in "

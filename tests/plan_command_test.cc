@@ -576,13 +576,68 @@ TEST_F(PlanConfigTest, TakesTargetOverheadAndThresholdFromTheConfiguration) {
       r.Run({"--config.file", path_, "--target", "main", "--workers", "10",
              "--pool-max", "6", "--offline"});
   EXPECT_EQ(r.server().connects, 1);
-  EXPECT_NE(offline.out.find("  overhead              12       overhead of "
-                             "target main\n"),
+  EXPECT_NE(offline.out.find("  overhead              12       target main: "
+                             "overhead 12\n"),
             std::string::npos)
       << offline.out;
   EXPECT_NE(offline.out.find("  headroom              70 %     "
                              "near_limit_threshold\n"),
             std::string::npos);
+}
+
+TEST_F(PlanConfigTest, PlansADeclaredPoolWithTheOthersAsOverhead) {
+  Write(
+      "targets:\n"
+      "  - name: main\n"
+      "    host: db-main\n"
+      "    overhead: 10\n"
+      "    pools:\n"
+      "      - application: worker\n"
+      "        replicas: 8\n"
+      "        pool_min: 2\n"
+      "        pool_max: 8\n"
+      "      - application: bot\n"
+      "        replicas: 1\n"
+      "        pool_min: 1\n"
+      "        pool_max: 5\n");
+  PlanRunner r;
+  const std::vector<std::string> base = {"--config.file", path_, "--offline"};
+  auto with = [&](std::vector<std::string> more) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), more.begin(), more.end());
+    return r.Run(args);
+  };
+  // 8 × 8 + (10 + 1 × 5) = 79 > 77.
+  const Outcome worker = with({"--application", "worker"});
+  EXPECT_EQ(worker.code, kPlanDoesNotFit) << worker.err;
+  EXPECT_NE(worker.out.find("  workers               8        replicas of "
+                            "pool worker (" +
+                            path_ + ":6:9)\n"),
+            std::string::npos)
+      << worker.out;
+  EXPECT_NE(worker.out.find("  DB_POOL_MIN           2        pool_min of "
+                            "pool worker"),
+            std::string::npos);
+  EXPECT_NE(worker.out.find("  overhead              15       target main: "
+                            "overhead 10 + bot 1 \u00d7 5\n"),
+            std::string::npos);
+  EXPECT_NE(worker.out.find("  total connections     79 "), std::string::npos);
+  // What if the worker ran 6 replicas? 48 + 15 = 63.
+  EXPECT_EQ(with({"--application", "worker", "--workers", "6"}).code,
+            kPlanFits);
+  // A new fleet next to everything declared: 10 + 64 + 5 = 79 already.
+  const Outcome fresh = with({"--pool-max", "1", "--output", "json"});
+  EXPECT_NE(fresh.out.find("\"total_connections\": 80,"), std::string::npos)
+      << fresh.out;
+  EXPECT_EQ(fresh.code, kPlanDoesNotFit);
+
+  const Outcome unknown = with({"--application", "reports"});
+  EXPECT_EQ(unknown.code, kPlanBadInput);
+  EXPECT_EQ(unknown.err,
+            "pgconn-agent plan: --application reports: no pool of that name "
+            "on target main (declared: worker, bot)\n");
+  EXPECT_EQ(r.Run({"--application", "worker"}).err,
+            "pgconn-agent plan: --application needs --config.file\n");
 }
 
 TEST(PlanCommandTest, HelpListsEveryFlag) {
@@ -592,8 +647,8 @@ TEST(PlanCommandTest, HelpListsEveryFlag) {
   for (const char* flag :
        {"--workers", "--pool-max", "--pool-min", "--overhead", "--env-file",
         "--max-connections", "--reserved", "--headroom",
-        "--memory-per-connection", "--config.file", "--target", "--offline",
-        "--pgbouncer-pool-size", "--pgbouncer-pool-max",
+        "--memory-per-connection", "--config.file", "--target", "--application",
+        "--offline", "--pgbouncer-pool-size", "--pgbouncer-pool-max",
         "--pgbouncer-max-client-conn", "--output", "--scale-table"}) {
     EXPECT_NE(o.out.find(flag), std::string::npos) << flag;
   }
