@@ -640,6 +640,47 @@ TEST_F(PlanConfigTest, PlansADeclaredPoolWithTheOthersAsOverhead) {
             "pgconn-agent plan: --application needs --config.file\n");
 }
 
+// The README shows the planner's real output: every `$ pgconn-agent plan`
+// example there that is not marked as an excerpt ("...") must be what the
+// command prints today.
+TEST(PlanCommandTest, ReadmeExamplesAreTheRealOutput) {
+  std::ifstream in(std::string(PGCONN_TEST_DATA_DIR) + "/../README.md");
+  ASSERT_TRUE(in) << "README.md not found";
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  const std::string prompt = "$ pgconn-agent plan";
+  int checked = 0;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].rfind(prompt, 0) != 0) continue;
+    std::string expected;
+    bool excerpt = false;
+    size_t j = i + 1;
+    for (;
+         j < lines.size() && lines[j] != "```" && lines[j].rfind("$ ", 0) != 0;
+         ++j) {
+      excerpt = excerpt || lines[j].find("...") != std::string::npos;
+      expected += lines[j] + "\n";
+    }
+    if (excerpt) continue;
+    // Paths in the README are relative to the repository root.
+    const std::string root = std::string(PGCONN_TEST_DATA_DIR) + "/../";
+    std::vector<std::string> args;
+    std::istringstream words(lines[i].substr(prompt.size()));
+    for (std::string w; words >> w;) {
+      args.push_back(w.rfind("tests/", 0) == 0 ? root + w : w);
+    }
+    PlanRunner r;
+    const Outcome o = r.Run(args);
+    std::string shown = o.out + o.err;  // what a terminal shows
+    for (size_t at; (at = shown.find(root)) != std::string::npos;) {
+      shown.erase(at, root.size());
+    }
+    EXPECT_EQ(shown, expected) << lines[i];
+    ++checked;
+  }
+  EXPECT_GE(checked, 2);
+}
+
 TEST(PlanCommandTest, HelpListsEveryFlag) {
   PlanRunner r;
   const Outcome o = r.Run({"-h"});
