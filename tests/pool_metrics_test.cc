@@ -6,19 +6,10 @@
 
 #include "pgconn/exposition.h"
 #include "pgconn/pool_signals.h"
+#include "pool_declaration.h"
 
 namespace pgconn {
 namespace {
-
-PoolDeclaration Pool(std::string app, int replicas, int pool_min,
-                     int pool_max) {
-  PoolDeclaration p;
-  p.application = std::move(app);
-  p.replicas = replicas;
-  p.pool_min = pool_min;
-  p.pool_max = pool_max;
-  return p;
-}
 
 ActivityGroup Group(std::string app, std::string state, int64_t n) {
   ActivityGroup g;

@@ -16,6 +16,7 @@
 #include "pgconn/plan_command.h"
 #include "pgconn/poller.h"
 #include "pgconn/session.h"
+#include "pool_declaration.h"
 
 namespace pgconn {
 namespace {
@@ -59,16 +60,6 @@ class PoolAgent {
   PgSessionFactory sessions_;
   Agent agent_;
 };
-
-PoolDeclaration Pool(std::string app, int replicas, int pool_min,
-                     int pool_max) {
-  PoolDeclaration p;
-  p.application = std::move(app);
-  p.replicas = replicas;
-  p.pool_min = pool_min;
-  p.pool_max = pool_max;
-  return p;
-}
 
 std::string Series(const std::string& name, const std::string& app = "") {
   return name + "{target=\"pools\"" +
