@@ -181,6 +181,15 @@ Result<PoolDeclaration> ParsePool(const YamlReader& r, const YAML::Node& node) {
   auto app = r.String(node["application"], "application");
   if (!app.ok()) return app.status();
   pool.application = *app;
+  // pg_stat_activity keeps at most NAMEDATALEN - 1 bytes of the name, so a
+  // longer declaration could never match a connection.
+  if (pool.application.empty() || pool.application.size() > 63) {
+    return Status::InvalidArgument(
+        r.where(node["application"]) +
+        ": \"application\" must have 1 to 63 bytes (PostgreSQL truncates "
+        "application_name to 63), not " +
+        std::to_string(pool.application.size()));
+  }
   if (!node["pool_max"]) {
     return Status::InvalidArgument(r.where(node) + ": pool \"" +
                                    pool.application + "\" needs \"pool_max\"");
@@ -230,6 +239,15 @@ Result<TargetConfig> ParseTarget(const YamlReader& r, const YAML::Node& node) {
       for (const auto& p : v) {
         auto pool = ParsePool(r, p);
         if (!pool.ok()) return pool.status();
+        for (const PoolDeclaration& other : t.pools) {
+          if (other.application == pool->application) {
+            return Status::InvalidArgument(
+                pool->origin + ": application \"" + pool->application +
+                "\" is already declared at " + other.origin +
+                "; declare each application's pool once (replicas x "
+                "pool_max)");
+          }
+        }
         t.pools.push_back(std::move(*pool));
       }
       continue;

@@ -123,6 +123,9 @@ TargetReport TargetPoller::PollOnce() {
   }
   if (status.ok()) {
     CollectorContext ctx = options_.collector_context;
+    for (const PoolDeclaration& pool : target_.pools) {
+      ctx.pinned_applications.push_back(pool.application);
+    }
     ctx.server_version_num = session_->server_version();
     std::vector<const Collector*> cs;
     for (const auto& c : collectors_) cs.push_back(c.get());

@@ -118,6 +118,18 @@ TEST(ActivityCollectorTest, StatementCarriesTheFoldLimit) {
             std::string::npos);
 }
 
+TEST(ActivityCollectorTest, DeclaredApplicationsAreRankedFirst) {
+  auto c = NewActivityCollector();
+  CollectorContext ctx;
+  EXPECT_EQ(c->Statement(ctx).find("app IN ("), std::string::npos);
+  ctx.pinned_applications = {"worker", "it's \\ odd"};
+  EXPECT_NE(c->Statement(ctx).find(
+                "ORDER BY app IN (E'worker', E'it''s \\\\ odd') DESC, "
+                "count(*) DESC, app"),
+            std::string::npos)
+      << c->Statement(ctx);
+}
+
 TEST(LimitedGroupsTest, DatabasesAndUsersKeepLimitsAndFoldTheRest) {
   ResultSet rs({"name", "connection_limit", "connections"},
                {{S("app"), S("-1"), S("40")},

@@ -193,6 +193,15 @@ TEST(ConfigYamlTest, RejectsBadInputNamingFileLineAndColumn) {
        "c.yaml:6:9: unknown key \"replica\" in a pool"},
       {"targets:\n  - name: a\n    overhead: -1\n",
        "\"overhead\": -1 is outside"},
+      {"targets:\n  - name: a\n    pools:\n      - application: w\n        "
+       "pool_max: 3\n      - application: w\n        pool_max: 4\n",
+       "c.yaml:6:9: application \"w\" is already declared at c.yaml:4:9"},
+      {"targets:\n  - name: a\n    pools:\n      - application: " +
+           std::string(64, 'x') + "\n        pool_max: 3\n",
+       "c.yaml:4:22: \"application\" must have 1 to 63 bytes"},
+      {"targets:\n  - name: a\n    pools:\n      - application: \"\"\n"
+       "        pool_max: 3\n",
+       "\"application\" must have 1 to 63 bytes"},
       {"targets: [\n", "c.yaml:2:1: invalid YAML"},
       {"- just\n- a list\n", "c.yaml:1:1: the configuration must be a mapping"},
   };

@@ -5,10 +5,23 @@
 #include <map>
 
 #include "collectors/client_backends.h"
+#include "collectors/sql_literal.h"
 #include "pgconn/collector.h"
 
 namespace pgconn {
 namespace {
+
+// "app IN ('a', 'b') DESC, " when names are pinned: ranks them first, so
+// the folding keeps them whatever their size.
+std::string PinnedFirst(const std::vector<std::string>& pinned) {
+  if (pinned.empty()) return "";
+  std::string list;
+  for (const std::string& name : pinned) {
+    if (!list.empty()) list += ", ";
+    list += detail::SqlLiteral(name);
+  }
+  return "app IN (" + list + ") DESC, ";
+}
 
 class ActivityCollector final : public Collector {
  public:
@@ -30,7 +43,9 @@ class ActivityCollector final : public Collector {
            " WHERE " +
            detail::ClientBackendCondition() +
            "), ranked AS ("
-           " SELECT app, row_number() OVER (ORDER BY count(*) DESC, app) AS rn"
+           " SELECT app, row_number() OVER (ORDER BY " +
+           PinnedFirst(ctx.pinned_applications) +
+           "count(*) DESC, app) AS rn"
            " FROM a GROUP BY app"
            "), folded AS ("
            " SELECT CASE WHEN ranked.rn <= " +

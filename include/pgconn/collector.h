@@ -21,6 +21,9 @@ namespace pgconn {
 // What a collector may need to write its statement.
 struct CollectorContext {
   int max_applications = 50;
+  // Application names never folded into "(other)" while there is room for
+  // them: the declared pools, whose metrics need their own counts.
+  std::vector<std::string> pinned_applications;
   int max_users = 100;
   int max_databases = 100;
   int server_version_num = 0;  // 0 when not yet known

@@ -283,6 +283,30 @@ TEST_F(PostgresIntegrationTest, FoldsApplicationsBeyondTheLimit) {
   EXPECT_EQ(s["pgconn_used_connections{target=\"it\"}"], 11);
 }
 
+TEST_F(PostgresIntegrationTest, DeclaredApplicationsAreNeverFolded) {
+  const std::string url = pg_->Url();
+  std::vector<std::unique_ptr<TestClient>> held;
+  const std::vector<std::pair<std::string, int>> apps = {
+      {"it-a", 4}, {"it-b", 3}, {"it-c", 2}, {"it-e", 1}};
+  for (const auto& [app, n] : apps) {
+    for (int i = 0; i < n; ++i) held.push_back(MustOpen(url, app));
+  }
+  PollerOptions o = Harness::Defaults();
+  o.collector_context.max_applications = 2;
+  TargetConfig t = Target(*pg_);
+  PoolDeclaration pool;
+  pool.application = "it-e";  // the smallest: folded first without a pool
+  pool.pool_max = 5;
+  t.pools = {pool};
+  Harness h(t, o);
+  ASSERT_TRUE(h.Poll().up);
+  auto s = h.Samples();
+  EXPECT_EQ(s[Conn("it-e", "idle")], 1) << h.Text();
+  EXPECT_EQ(s[Conn("it-a", "idle")], 4);
+  EXPECT_EQ(s[Conn("(other)", "idle")], 5);
+  EXPECT_EQ(s["pgconn_folded_applications{target=\"it\"}"], 2);
+}
+
 TEST_F(PostgresIntegrationTest, ReportsDatabaseAndRoleLimits) {
   ASSERT_TRUE(pg_->Exec("CREATE DATABASE limited_db CONNECTION LIMIT 4").ok());
   ASSERT_TRUE(pg_->Exec("CREATE ROLE limited_role LOGIN PASSWORD 'pw' "
