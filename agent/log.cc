@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "pgconn/json_writer.h"
+
 namespace pgconn {
 namespace {
 
@@ -21,9 +23,8 @@ std::string Rfc3339Millis(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
-// Double-quoted, with quotes, backslashes and control characters escaped;
-// other control characters use `control_format` (logfmt and JSON differ).
-std::string QuoteEscaped(std::string_view v, const char* control_format) {
+// Double-quoted, with quotes, backslashes and control characters escaped.
+std::string QuoteEscaped(std::string_view v) {
   std::string out = "\"";
   for (char c : v) {
     switch (c) {
@@ -45,7 +46,7 @@ std::string QuoteEscaped(std::string_view v, const char* control_format) {
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
-          std::snprintf(buf, sizeof(buf), control_format, c);
+          std::snprintf(buf, sizeof(buf), "\\x%02x", c);
           out += buf;
         } else {
           out += c;
@@ -100,12 +101,10 @@ std::string FormatLogfmtValue(std::string_view v) {
     }
   }
   if (!needs_quotes) return std::string(v);
-  return QuoteEscaped(v, "\\x%02x");
+  return QuoteEscaped(v);
 }
 
-std::string FormatJsonString(std::string_view v) {
-  return QuoteEscaped(v, "\\u%04x");
-}
+std::string FormatJsonString(std::string_view v) { return JsonQuote(v); }
 
 }  // namespace detail
 
