@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "pgconn/dsn.h"
+#include "pgconn/flags.h"
 
 namespace pgconn {
 namespace {
@@ -592,78 +593,54 @@ Result<TargetConfig> TargetFromEnvironment(const EnvLookup& env,
 
 Result<Flags> ParseFlags(const std::vector<std::string>& args) {
   Flags f;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a.rfind("--", 0) != 0) {
-      return Status::InvalidArgument("unexpected argument \"" + a +
-                                     "\" (see --help)");
-    }
-    std::string name = a.substr(2), value;
-    bool has_value = false;
-    if (auto eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-      has_value = true;
-    }
-    auto take = [&]() -> Result<std::string> {
-      if (has_value) return value;
-      if (i + 1 >= args.size()) {
-        return Status::InvalidArgument("flag --" + name + " needs a value");
-      }
-      return args[++i];
-    };
-    if (name == "help" || name == "h") {
+  FlagReader r(args, "--help");
+  while (true) {
+    auto more = r.Next();
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    const std::string& name = r.name();
+    if (name == "help") {
       f.help = true;
-    } else if (name == "version") {
+      continue;
+    }
+    if (name == "version") {
       f.version = true;
-    } else if (name == "once") {
+      continue;
+    }
+    if (name == "once") {
       f.once = true;
-    } else if (name == "config.file") {
-      auto v = take();
-      if (!v.ok()) return v.status();
+      continue;
+    }
+    if (name != "config.file" && name != "web.listen-address" &&
+        name != "poll.interval" && name != "log.level" &&
+        name != "log.format") {
+      return r.Unknown();
+    }
+    auto v = r.Value();
+    if (!v.ok()) return v.status();
+    const std::string where = "flag --" + name + "=" + *v + ": ";
+    if (name == "config.file") {
       f.config_file = *v;
     } else if (name == "web.listen-address") {
-      auto v = take();
-      if (!v.ok()) return v.status();
       if (auto la = ParseListenAddress(*v); !la.ok()) {
-        return Status::InvalidArgument("flag --web.listen-address=" + *v +
-                                       ": " + la.status().message());
+        return Status::InvalidArgument(where + la.status().message());
       }
       f.listen_address = *v;
     } else if (name == "poll.interval") {
-      auto v = take();
-      if (!v.ok()) return v.status();
       auto d = ParseDuration(*v);
-      if (!d.ok()) {
-        return Status::InvalidArgument("flag --poll.interval=" + *v + ": " +
-                                       d.status().message());
-      }
+      if (!d.ok()) return Status::InvalidArgument(where + d.status().message());
       if (d->count() <= 0) {
-        return Status::InvalidArgument("flag --poll.interval=" + *v +
-                                       ": must be positive");
+        return Status::InvalidArgument(where + "must be positive");
       }
       f.poll_interval = *d;
     } else if (name == "log.level") {
-      auto v = take();
-      if (!v.ok()) return v.status();
       auto l = ParseLogLevel(*v);
-      if (!l.ok()) {
-        return Status::InvalidArgument("flag --log.level: " +
-                                       l.status().message());
-      }
+      if (!l.ok()) return Status::InvalidArgument(where + l.status().message());
       f.log_level = *l;
-    } else if (name == "log.format") {
-      auto v = take();
-      if (!v.ok()) return v.status();
-      auto l = ParseLogFormat(*v);
-      if (!l.ok()) {
-        return Status::InvalidArgument("flag --log.format: " +
-                                       l.status().message());
-      }
-      f.log_format = *l;
     } else {
-      return Status::InvalidArgument("unknown flag --" + name +
-                                     " (see --help)");
+      auto l = ParseLogFormat(*v);
+      if (!l.ok()) return Status::InvalidArgument(where + l.status().message());
+      f.log_format = *l;
     }
   }
   return f;

@@ -9,6 +9,7 @@
 #include "pgconn/collector.h"
 #include "pgconn/dsn.h"
 #include "pgconn/env_file.h"
+#include "pgconn/flags.h"
 #include "pgconn/json_writer.h"
 #include "pgconn/planner.h"
 
@@ -60,50 +61,32 @@ Result<PlanFlags> ParsePlanFlags(const std::vector<std::string>& args) {
        {"config.file", &PlanFlags::config_file},
        {"target", &PlanFlags::target},
        {"application", &PlanFlags::application}};
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a.rfind("--", 0) != 0 && a != "-h") {
-      return Status::InvalidArgument("unexpected argument \"" + a +
-                                     "\" (see plan --help)");
-    }
-    std::string name = a == "-h" ? "help" : a.substr(2), value;
-    bool has_value = false;
-    if (auto eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-      has_value = true;
-    }
-    auto take = [&]() -> Result<std::string> {
-      if (has_value) return value;
-      if (i + 1 >= args.size()) {
-        return Status::InvalidArgument("flag --" + name + " needs a value");
-      }
-      return args[++i];
-    };
+  FlagReader r(args, "plan --help");
+  while (true) {
+    auto more = r.Next();
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    const std::string name = r.name();
     if (name == "help") {
       f.help = true;
     } else if (name == "offline") {
       f.offline = true;
     } else if (name == "scale-table") {
       // The counts are optional, so a following flag is not taken for them.
-      if (!has_value && i + 1 < args.size() &&
-          args[i + 1].rfind("--", 0) != 0) {
-        value = args[++i];
-        has_value = true;
-      }
-      f.scale_table = has_value ? value : std::string(kDefaultScaleTable);
+      f.scale_table =
+          r.OptionalValue().value_or(std::string(kDefaultScaleTable));
     } else if (auto it = ints.find(name); it != ints.end()) {
-      auto v = take();
+      auto v = r.Value();
       if (!v.ok()) return v.status();
       auto n = IntFlag(name, *v);
       if (!n.ok()) return n.status();
       f.*(it->second) = *n;
     } else if (auto st = strings.find(name); st != strings.end()) {
-      auto v = take();
+      auto v = r.Value();
       if (!v.ok()) return v.status();
       f.*(st->second) = *v;
     } else if (name == "headroom") {
-      auto v = take();
+      auto v = r.Value();
       if (!v.ok()) return v.status();
       double h = 0;
       auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), h);
@@ -113,7 +96,7 @@ Result<PlanFlags> ParsePlanFlags(const std::vector<std::string>& args) {
       }
       f.headroom = h;
     } else if (name == "memory-per-connection") {
-      auto v = take();
+      auto v = r.Value();
       if (!v.ok()) return v.status();
       auto bytes = ParseMemorySize(*v);
       if (!bytes.ok()) {
@@ -122,7 +105,7 @@ Result<PlanFlags> ParsePlanFlags(const std::vector<std::string>& args) {
       }
       f.memory_per_connection = *bytes;
     } else if (name == "output") {
-      auto v = take();
+      auto v = r.Value();
       if (!v.ok()) return v.status();
       if (*v != "table" && *v != "json") {
         return Status::InvalidArgument("flag --output=" + *v +
@@ -130,8 +113,7 @@ Result<PlanFlags> ParsePlanFlags(const std::vector<std::string>& args) {
       }
       f.json = *v == "json";
     } else {
-      return Status::InvalidArgument("unknown flag --" + name +
-                                     " (see plan --help)");
+      return r.Unknown();
     }
   }
   return f;
