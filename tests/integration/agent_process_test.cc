@@ -12,11 +12,14 @@
 #include <sstream>
 #include <thread>
 
+#include "integration/eventually.h"
 #include "integration/exposition_parser.h"
 #include "integration/pg_server.h"
 
 namespace pgconn {
 namespace {
+
+using testing::Eventually;
 
 using testing::FreePort;
 using testing::ParseSamples;
@@ -96,16 +99,6 @@ class AgentProcess {
   pid_t pid_ = -1;
   bool exited_ = false;
 };
-
-bool Eventually(const std::function<bool()>& condition,
-                std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return condition();
-}
 
 class AgentProcessTest : public ::testing::Test {
  protected:

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "integration/eventually.h"
 #include "integration/exposition_parser.h"
 #include "integration/pg_server.h"
 #include "integration/pgbouncer_server.h"
@@ -18,6 +19,8 @@
 
 namespace pgconn {
 namespace {
+
+using testing::Eventually;
 
 using testing::ParseSamples;
 using testing::TestClient;
@@ -28,17 +31,6 @@ constexpr char kWorker[] = "worker";
 constexpr char kWorkerPassword[] = "worker-pw";
 constexpr char kMonitor[] = "pgconn_monitor";
 constexpr char kMonitorPassword[] = "monitor-pw";
-
-// Polls `condition` until it holds or the deadline passes.
-bool PollUntil(const std::function<bool()>& condition,
-               std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return condition();
-}
 
 // The agent with a PgBouncer target "bouncer" and, optionally, the
 // PostgreSQL behind it as target "pg". Poll() polls both once, in order,
@@ -195,7 +187,7 @@ TEST_F(PgBouncerIntegrationTest, WaitingClientsAndGrowingMaxWaitThenRecovery) {
 
   Agents a(*bouncer_, password_file_, nullptr);
   std::map<std::string, double> s;
-  ASSERT_TRUE(PollUntil([&] {
+  ASSERT_TRUE(Eventually([&] {
     s = a.Poll();
     return s[Pool("pgconn_pgbouncer_clients", "waiting")] == kClients - kPool;
   })) << a.Text()
@@ -234,7 +226,7 @@ TEST_F(PgBouncerIntegrationTest, WaitingClientsAndGrowingMaxWaitThenRecovery) {
   const double first = s[Pool("pgconn_pgbouncer_max_wait_seconds")];
   EXPECT_GT(first, 0);
   EXPECT_NE(first, std::floor(first)) << "whole seconds: maxwait_us ignored";
-  ASSERT_TRUE(PollUntil([&] {
+  ASSERT_TRUE(Eventually([&] {
     s = a.Poll();
     return s[Pool("pgconn_pgbouncer_max_wait_seconds")] > first;
   })) << a.Text();
@@ -242,7 +234,7 @@ TEST_F(PgBouncerIntegrationTest, WaitingClientsAndGrowingMaxWaitThenRecovery) {
 
   // Released: nobody waits, the servers go back to the pool.
   ASSERT_NO_FATAL_FAILURE(Release(clients, kPool));
-  ASSERT_TRUE(PollUntil([&] {
+  ASSERT_TRUE(Eventually([&] {
     s = a.Poll();
     return s[Pool("pgconn_pgbouncer_clients", "waiting")] == 0 &&
            s[Pool("pgconn_pgbouncer_servers", "active")] == 0;
@@ -325,7 +317,7 @@ TEST_F(PgBouncerIntegrationTest, RestartTakesUpToZeroAndBack) {
   EXPECT_EQ(s[Target("pgconn_pgbouncer_max_client_connections")], 100);
 
   ASSERT_TRUE(bouncer_->Start().ok()) << bouncer_->Log();
-  ASSERT_TRUE(PollUntil([&] {
+  ASSERT_TRUE(Eventually([&] {
     s = a.Poll();
     return s[Target("pgconn_pgbouncer_up")] == 1;
   })) << a.Log();
@@ -350,7 +342,7 @@ TEST_F(PgBouncerIntegrationTest, GuideExampleFiftyLogicalOnTwentyFivePhysical) {
   std::map<std::string, double> s;
   const std::string pg_worker =
       "pgconn_user_connections{target=\"pg\",user=\"worker\"}";
-  ASSERT_TRUE(PollUntil([&] {
+  ASSERT_TRUE(Eventually([&] {
     s = a.Poll();
     return s[Pool("pgconn_pgbouncer_clients", "waiting")] == kLogical - kPool &&
            s[pg_worker] == kPool;
@@ -371,7 +363,7 @@ TEST_F(PgBouncerIntegrationTest, GuideExampleFiftyLogicalOnTwentyFivePhysical) {
   // Load over: the workers keep their 50 connections, PostgreSQL never
   // sees more than 25.
   ASSERT_NO_FATAL_FAILURE(Release(clients, kPool));
-  ASSERT_TRUE(PollUntil([&] {
+  ASSERT_TRUE(Eventually([&] {
     s = a.Poll();
     return s[Pool("pgconn_pgbouncer_clients", "waiting")] == 0;
   })) << a.Text();

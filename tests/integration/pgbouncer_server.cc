@@ -19,6 +19,7 @@
 #include <sstream>
 #include <thread>
 
+#include "integration/eventually.h"
 #include "integration/pg_server.h"
 
 namespace pgconn::testing {
@@ -27,7 +28,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr auto kStartTimeout = std::chrono::seconds(15);
 constexpr auto kStopGrace = std::chrono::seconds(5);
-constexpr auto kPollStep = std::chrono::milliseconds(20);
 
 std::string Join(const std::vector<std::string>& names) {
   std::string out;
@@ -53,16 +53,6 @@ bool Reaped(int pid) {
   int status = 0;
   const int rc = waitpid(pid, &status, WNOHANG);
   return rc == pid || (rc < 0 && errno == ECHILD);
-}
-
-bool WaitUntil(const std::function<bool()>& condition,
-               Clock::duration timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(kPollStep);
-  }
-  return condition();
 }
 
 }  // namespace
@@ -154,7 +144,7 @@ Status TestPgBouncer::Start() {
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) return Status::Internal("posix_spawn " + binary_ + " failed");
   pid_ = pid;
-  const bool up = WaitUntil(
+  const bool up = Eventually(
       [this] { return Reaped(pid_) || PortAccepts(port_); }, kStartTimeout);
   if (!up || Reaped(pid_)) {
     pid_ = 0;
@@ -169,12 +159,12 @@ Status TestPgBouncer::Stop() {
   // SIGTERM is an immediate shutdown up to 1.22; later versions wait for
   // clients to leave, so SIGKILL follows after a grace period.
   kill(pid_, SIGTERM);
-  if (!WaitUntil([this] { return Reaped(pid_); }, kStopGrace)) {
+  if (!Eventually([this] { return Reaped(pid_); }, kStopGrace)) {
     kill(pid_, SIGKILL);
-    WaitUntil([this] { return Reaped(pid_); }, kStopGrace);
+    Eventually([this] { return Reaped(pid_); }, kStopGrace);
   }
   pid_ = 0;
-  if (!WaitUntil([this] { return !PortAccepts(port_); }, kStopGrace)) {
+  if (!Eventually([this] { return !PortAccepts(port_); }, kStopGrace)) {
     return Status::Internal("port " + std::to_string(port_) +
                             " still accepts after pgbouncer stopped");
   }

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <thread>
 
+#include "integration/eventually.h"
 #include "integration/exposition_parser.h"
 #include "integration/pg_server.h"
 #include "pgconn/poller.h"
@@ -14,20 +15,11 @@
 namespace pgconn {
 namespace {
 
+using testing::Eventually;
+
 using testing::ParseSamples;
 using testing::TestClient;
 using testing::TestPostgres;
-
-// Fails the test when the condition is not met by the deadline.
-bool Eventually(const std::function<bool()>& condition,
-                std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return condition();
-}
 
 std::unique_ptr<TestClient> MustOpen(const std::string& url,
                                      const std::string& app) {
