@@ -23,40 +23,6 @@ std::string Rfc3339Millis(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
-// Double-quoted, with quotes, backslashes and control characters escaped.
-std::string QuoteEscaped(std::string_view v) {
-  std::string out = "\"";
-  for (char c : v) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\x%02x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
-
 }  // namespace
 
 Result<LogLevel> ParseLogLevel(std::string_view s) {
@@ -100,8 +66,8 @@ std::string FormatLogfmtValue(std::string_view v) {
       break;
     }
   }
-  if (!needs_quotes) return std::string(v);
-  return QuoteEscaped(v);
+  // Quoted values use JSON's escapes, which logfmt readers accept.
+  return needs_quotes ? JsonQuote(v) : std::string(v);
 }
 
 std::string FormatJsonString(std::string_view v) { return JsonQuote(v); }

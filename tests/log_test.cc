@@ -52,7 +52,7 @@ TEST(LogfmtTest, QuotesEmptyAndControlCharacters) {
   EXPECT_EQ(detail::FormatLogfmtValue(""), "\"\"");
   EXPECT_EQ(detail::FormatLogfmtValue("plain"), "plain");
   EXPECT_EQ(detail::FormatLogfmtValue("a=b"), "\"a=b\"");
-  EXPECT_EQ(detail::FormatLogfmtValue(std::string("\x01", 1)), "\"\\x01\"");
+  EXPECT_EQ(detail::FormatLogfmtValue(std::string("\x01", 1)), "\"\\u0001\"");
   EXPECT_EQ(detail::FormatJsonString(std::string("\x01", 1)), "\"\\u0001\"");
   // A client may set any bytes as application_name: the JSON line stays valid.
   EXPECT_EQ(detail::FormatJsonString("caf\xc3\xa9 \xff"), "\"caf\xc3\xa9 \\ufffd\"");
