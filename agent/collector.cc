@@ -82,9 +82,8 @@ Status RunCollectors(Session& session,
       for (size_t i = 0; i < collectors.size(); ++i) {
         auto before = ServerClock((*results)[2 * i]);
         auto after = ServerClock((*results)[2 * i + 2]);
-        const double secs = before.ok() && after.ok()
-                                 ? std::max(0.0, *after - *before)
-                                 : 0.0;
+        const double secs =
+            before.ok() && after.ok() ? std::max(0.0, *after - *before) : 0.0;
         out->collectors.push_back(
             ParseInto(*collectors[i], (*results)[2 * i + 1], secs, out));
       }
@@ -106,9 +105,9 @@ Status RunCollectors(Session& session,
       continue;
     }
     if (results->size() != 1) {
-      out->collectors.push_back({std::string(c->name()), false, secs,
-                                 "expected one result, got " +
-                                     std::to_string(results->size())});
+      out->collectors.push_back(
+          {std::string(c->name()), false, secs,
+           "expected one result, got " + std::to_string(results->size())});
       continue;
     }
     out->collectors.push_back(ParseInto(*c, (*results)[0], secs, out));

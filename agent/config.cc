@@ -18,8 +18,8 @@
 namespace pgconn {
 namespace {
 
-constexpr std::string_view kSslModes[] = {"disable", "allow",     "prefer",
-                                          "require", "verify-ca", "verify-full"};
+constexpr std::string_view kSslModes[] = {
+    "disable", "allow", "prefer", "require", "verify-ca", "verify-full"};
 
 std::string Where(std::string_view filename, const YAML::Mark& mark) {
   std::string out(filename);
@@ -86,10 +86,9 @@ class YamlReader {
           if (!list.empty()) list += ", ";
           list += k;
         }
-        return Status::InvalidArgument(Where(filename_, kv.first) +
-                                       ": unknown key \"" + key + "\" in " +
-                                       std::string(what) + " (known keys: " +
-                                       list + ")");
+        return Status::InvalidArgument(
+            Where(filename_, kv.first) + ": unknown key \"" + key + "\" in " +
+            std::string(what) + " (known keys: " + list + ")");
       }
     }
     return Status::Ok();
@@ -152,8 +151,8 @@ class YamlReader {
     }
     if (d->count() <= 0) {
       return Status::InvalidArgument(Where(filename_, node) + ": \"" +
-                                     std::string(key) + "\": " +
-                                     node.Scalar() + " must be positive");
+                                     std::string(key) + "\": " + node.Scalar() +
+                                     " must be positive");
     }
     return d;
   }
@@ -219,11 +218,10 @@ Result<PoolDeclaration> ParsePool(const YamlReader& r, const YAML::Node& node) {
 
 Result<TargetConfig> ParseTarget(const YamlReader& r, const YAML::Node& node) {
   if (auto s = r.RequireMap(node, "a target"); !s.ok()) return s;
-  if (auto s = r.CheckKeys(
-          node, "a target",
-          {"name", "type", "url", "host", "port", "user", "password",
-           "password_file", "dbname", "sslmode", "sslrootcert", "overhead",
-           "pools"});
+  if (auto s = r.CheckKeys(node, "a target",
+                           {"name", "type", "url", "host", "port", "user",
+                            "password", "password_file", "dbname", "sslmode",
+                            "sslrootcert", "overhead", "pools"});
       !s.ok()) {
     return s;
   }
@@ -280,8 +278,8 @@ Result<TargetConfig> ParseTarget(const YamlReader& r, const YAML::Node& node) {
       }
     } else if (key == "url") {
       if (auto u = ValidateUrl(*s); !u.ok()) {
-        return Status::InvalidArgument(r.where(v) + ": \"url\": " +
-                                       u.message());
+        return Status::InvalidArgument(r.where(v) +
+                                       ": \"url\": " + u.message());
       }
       t.url = Secret(*s);
     } else if (key == "host") {
@@ -341,8 +339,10 @@ Result<TargetConfig> ParseTarget(const YamlReader& r, const YAML::Node& node) {
     if (!db.empty() && db != "pgbouncer") {
       return Status::InvalidArgument(
           r.where(node[t.url.empty() ? "dbname" : "url"]) + ": target \"" +
-          t.name + "\": a PgBouncer target reads the admin console, database "
-          "\"pgbouncer\", not \"" + db + "\"");
+          t.name +
+          "\": a PgBouncer target reads the admin console, database "
+          "\"pgbouncer\", not \"" +
+          db + "\"");
     }
   }
   return t;
@@ -428,12 +428,12 @@ Result<Config> ParseConfigYaml(std::string_view text,
   YamlReader r(filename);
   try {
     if (auto s = r.RequireMap(root, "the configuration"); !s.ok()) return s;
-    if (auto s = r.CheckKeys(
-            root, "the top level",
-            {"targets", "poll_interval", "connect_timeout", "query_timeout",
-             "backoff_max", "near_limit_threshold", "max_applications",
-             "max_users", "max_databases", "listen_address", "log_level",
-             "log_format"});
+    if (auto s =
+            r.CheckKeys(root, "the top level",
+                        {"targets", "poll_interval", "connect_timeout",
+                         "query_timeout", "backoff_max", "near_limit_threshold",
+                         "max_applications", "max_users", "max_databases",
+                         "listen_address", "log_level", "log_format"});
         !s.ok()) {
       return s;
     }
@@ -473,8 +473,8 @@ Result<Config> ParseConfigYaml(std::string_view text,
         auto s = r.String(v, key);
         if (!s.ok()) return s.status();
         if (auto a = ParseListenAddress(*s); !a.ok()) {
-          return Status::InvalidArgument(r.where(v) + ": \"listen_address\": " +
-                                         a.status().message());
+          return Status::InvalidArgument(
+              r.where(v) + ": \"listen_address\": " + a.status().message());
         }
         cfg.listen_address = *s;
       } else if (key == "log_level") {
@@ -649,8 +649,8 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args) {
 std::string FlagsHelp(std::string_view program) {
   std::ostringstream o;
   o << "usage: " << program << " [flags]\n"
-    << "       " << program << " plan [flags]   (capacity planner; "
-    << program << " plan --help)\n\n"
+    << "       " << program << " plan [flags]   (capacity planner; " << program
+    << " plan --help)\n\n"
     << "PostgreSQL connection monitoring agent and Prometheus exporter.\n\n"
     << "Flags:\n"
     << "  --config.file=FILE          YAML configuration (targets, limits)\n"
@@ -728,9 +728,9 @@ Result<Config> LoadConfig(const Flags& flags, const EnvLookup& env) {
   if (flags.config_file) {
     std::ifstream in(*flags.config_file);
     if (!in) {
-      return Status::InvalidArgument("flag --config.file=" +
-                                     *flags.config_file + ": cannot read: " +
-                                     std::strerror(errno));
+      return Status::InvalidArgument(
+          "flag --config.file=" + *flags.config_file +
+          ": cannot read: " + std::strerror(errno));
     }
     std::stringstream buf;
     buf << in.rdbuf();

@@ -114,8 +114,8 @@ void AppendAgentMetrics(const std::vector<TargetReport>& reports,
         Labels l = t;
         l.emplace_back("collector", c.name);
         w->Gauge("pgconn_collector_success",
-                 "1 if the collector succeeded in the last successful poll.",
-                 l, c.success ? 1 : 0);
+                 "1 if the collector succeeded in the last successful poll.", l,
+                 c.success ? 1 : 0);
         w->Gauge("pgconn_collector_duration_seconds",
                  "Time spent on the collector's statement in the last "
                  "successful poll: by the server's clock when statements are "
@@ -142,9 +142,9 @@ void AppendLimitedGroups(const Labels& t, const std::vector<LimitedGroup>& gs,
   for (const auto& g : gs) sorted.push_back(&g);
   std::sort(sorted.begin(), sorted.end(),
             [](auto* a, auto* b) { return a->name < b->name; });
-  const std::string what =
-      noun == "database" ? "database (pg_database.datconnlimit)"
-                         : "role (pg_roles.rolconnlimit)";
+  const std::string what = noun == "database"
+                               ? "database (pg_database.datconnlimit)"
+                               : "role (pg_roles.rolconnlimit)";
   for (const LimitedGroup* g : sorted) {
     w->Gauge(base + "_connections",
              "Client backends connected per " + std::string(noun) +
@@ -156,8 +156,7 @@ void AppendLimitedGroups(const Labels& t, const std::vector<LimitedGroup>& gs,
   for (const LimitedGroup* g : sorted) {
     if (!g->limit) continue;
     w->Gauge(base + "_connection_limit",
-             "Connection limit of the " + what +
-                 "; only where one is set.",
+             "Connection limit of the " + what + "; only where one is set.",
              With(t, std::string(label), g->name),
              static_cast<double>(*g->limit));
   }
@@ -192,7 +191,8 @@ void AppendPostgresMetrics(const TargetReport& r, MetricsWriter* w) {
       std::set<std::string> done;
       for (auto state : kKnownStates) {
         auto it = states.find(std::string(state));
-        Labels l = With(With(t, "application", app), "state", std::string(state));
+        Labels l =
+            With(With(t, "application", app), "state", std::string(state));
         w->Gauge("pgconn_connections",
                  "Client backends in pg_stat_activity by application_name and "
                  "state, excluding pgconn's own session.",
@@ -213,9 +213,8 @@ void AppendPostgresMetrics(const TargetReport& r, MetricsWriter* w) {
     }
     std::vector<const ApplicationInfo*> apps;
     for (const auto& a : pg.applications) apps.push_back(&a);
-    std::sort(apps.begin(), apps.end(), [](auto* a, auto* b) {
-      return a->application < b->application;
-    });
+    std::sort(apps.begin(), apps.end(),
+              [](auto* a, auto* b) { return a->application < b->application; });
     for (const ApplicationInfo* a : apps) {
       w->Gauge("pgconn_application_client_addresses",
                "Distinct client addresses of an application's client "
@@ -257,8 +256,7 @@ void AppendPostgresMetrics(const TargetReport& r, MetricsWriter* w) {
     w->Gauge("pgconn_server_version_num",
              "PostgreSQL server_version_num of the target.", t,
              pg.server_version_num);
-    w->Gauge("pgconn_max_connections",
-             "PostgreSQL max_connections setting.", t,
+    w->Gauge("pgconn_max_connections", "PostgreSQL max_connections setting.", t,
              static_cast<double>(pg.limits.max_connections));
     w->Gauge("pgconn_reserved_connections",
              "Slots ordinary roles cannot use: "

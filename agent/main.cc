@@ -42,7 +42,8 @@ int RunAgent(const std::vector<std::string>& args) {
   pgconn::SystemClock clock;
   pgconn::Logger logger(&std::cerr, config->log_level, config->log_format,
                         &clock);
-  for (const auto& n : config->notices) logger.Info("config notice", {{"notice", n}});
+  for (const auto& n : config->notices)
+    logger.Info("config notice", {{"notice", n}});
 
   pgconn::PgSessionFactory sessions;
   pgconn::Agent agent(*config, sessions, clock, logger);
@@ -69,8 +70,8 @@ int RunAgent(const std::vector<std::string>& args) {
   }
   pgconn::HttpServer http(agent.publisher(), logger);
   if (auto s = http.Bind(*address); !s.ok()) {
-    logger.Error("cannot listen", {{"address", config->listen_address},
-                                   {"err", s.message()}});
+    logger.Error("cannot listen",
+                 {{"address", config->listen_address}, {"err", s.message()}});
     return kExitFailure;
   }
   std::vector<std::string> names;
@@ -82,14 +83,15 @@ int RunAgent(const std::vector<std::string>& args) {
                  {"origin", t.origin}});
   }
   agent.Start();
-  logger.Info("listening", {{"address", address->host + ":" +
-                                            std::to_string(http.port())}});
+  logger.Info("listening",
+              {{"address", address->host + ":" + std::to_string(http.port())}});
   pgconn::Status serve_status;
   std::thread http_thread([&] { serve_status = http.Serve(); });
 
   int sig = 0;
   sigwait(&signals, &sig);
-  logger.Info("shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+  logger.Info("shutting down",
+              {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
   http.Stop();
   http_thread.join();
   agent.Stop();

@@ -116,9 +116,10 @@ TargetReport TargetPoller::PollOnce() {
   if (!session_->connected()) {
     status = session_->Connect(start + options_.connect_timeout);
     if (status.ok()) {
-      logger_.Debug("connected", {{"target", target_.name},
-                                  {"server_version",
-                                   std::to_string(session_->server_version())}});
+      logger_.Debug(
+          "connected",
+          {{"target", target_.name},
+           {"server_version", std::to_string(session_->server_version())}});
     }
   }
   if (status.ok()) {
@@ -131,10 +132,10 @@ TargetReport TargetPoller::PollOnce() {
     for (const auto& c : collectors_) cs.push_back(c.get());
     RunOptions run;
     run.batch = target_.kind == TargetKind::kPostgres;
-    status = RunCollectors(*session_, cs, ctx, run,
-                           clock_.Monotonic() + options_.query_timeout +
-                               kClientGrace,
-                           clock_, &snap);
+    status = RunCollectors(
+        *session_, cs, ctx, run,
+        clock_.Monotonic() + options_.query_timeout + kClientGrace, clock_,
+        &snap);
   }
   report_.stats.attempted = true;
   report_.stats.last_duration_seconds = Seconds(clock_.Monotonic() - start);
@@ -144,11 +145,11 @@ TargetReport TargetPoller::PollOnce() {
     LogCollectorChanges(snap);
     report_.snapshot = std::make_shared<const Snapshot>(std::move(snap));
     if (logged_state_ != "up") {
-      logger_.Info("target reachable",
-                   {{"target", target_.name},
-                    {"dsn", DescribeTarget(target_)},
-                    {"server_version",
-                     std::to_string(session_->server_version())}});
+      logger_.Info(
+          "target reachable",
+          {{"target", target_.name},
+           {"dsn", DescribeTarget(target_)},
+           {"server_version", std::to_string(session_->server_version())}});
       logged_state_ = "up";
     }
   } else {
@@ -165,11 +166,10 @@ void TargetPoller::OnFailure(const Status& s) {
   const std::string state = "down:" + reason;
   if (logged_state_ != state) {
     // Once per change of state, not once per poll.
-    logger_.Warn("poll failed",
-                 {{"target", target_.name},
-                  {"dsn", DescribeTarget(target_)},
-                  {"reason", reason},
-                  {"err", RedactSecrets(s.message(), target_)}});
+    logger_.Warn("poll failed", {{"target", target_.name},
+                                 {"dsn", DescribeTarget(target_)},
+                                 {"reason", reason},
+                                 {"err", RedactSecrets(s.message(), target_)}});
     logged_state_ = state;
   }
 }
@@ -178,9 +178,9 @@ void TargetPoller::LogCollectorChanges(const Snapshot& snap) {
   for (const CollectorOutcome& c : snap.collectors) {
     const bool was_failing = failing_collectors_.count(c.name) > 0;
     if (!c.success && !was_failing) {
-      logger_.Warn("collector failed", {{"target", target_.name},
-                                        {"collector", c.name},
-                                        {"err", c.error}});
+      logger_.Warn(
+          "collector failed",
+          {{"target", target_.name}, {"collector", c.name}, {"err", c.error}});
       failing_collectors_.insert(c.name);
     } else if (c.success && was_failing) {
       logger_.Info("collector recovered",
@@ -197,8 +197,8 @@ void TargetPoller::Run(StopSignal* stop) {
     Duration wait;
     if (r.up) {
       backoff_.Reset();
-      const auto elapsed = std::chrono::duration_cast<Duration>(
-          clock_.Monotonic() - start);
+      const auto elapsed =
+          std::chrono::duration_cast<Duration>(clock_.Monotonic() - start);
       wait = std::max(Duration(0), options_.poll_interval - elapsed);
     } else {
       // Never faster than the interval; slower and slower while it fails,

@@ -20,7 +20,8 @@ std::string ReadFile(const std::string& path) {
 
 // Compares with tests/golden/<name>; PGCONN_UPDATE_GOLDEN=1 rewrites it.
 void ExpectGolden(const std::string& name, const std::string& actual) {
-  const std::string path = std::string(PGCONN_TEST_DATA_DIR) + "/golden/" + name;
+  const std::string path =
+      std::string(PGCONN_TEST_DATA_DIR) + "/golden/" + name;
   if (std::getenv("PGCONN_UPDATE_GOLDEN") != nullptr) {
     std::ofstream(path) << actual;
   }
@@ -56,18 +57,21 @@ TargetReport CannedReport() {
       Group("say \"hi\"\\\n", "active", 1, 0, 1),
       Group("(other)", "unknown", 3, 0, 0),
   };
-  pg.applications = {{"worker", 10}, {"bot", 1}, {"(unset)", 1},
-                     {"say \"hi\"\\\n", 1}, {"(other)", 0}};
+  pg.applications = {{"worker", 10},
+                     {"bot", 1},
+                     {"(unset)", 1},
+                     {"say \"hi\"\\\n", 1},
+                     {"(other)", 0}};
   pg.folded_applications = 4;
   pg.has_activity = true;
-  pg.databases = {{"app", 56, std::nullopt}, {"reports", 1, 10},
+  pg.databases = {{"app", 56, std::nullopt},
+                  {"reports", 1, 10},
                   {"postgres", 0, std::nullopt}};
   pg.has_databases = true;
-  pg.users = {{"app", 50, std::nullopt}, {"reporting", 1, 0},
-              {"bot", 2, 5}};
+  pg.users = {{"app", 50, std::nullopt}, {"reporting", 1, 0}, {"bot", 2, 5}};
   pg.has_users = true;
-  pg.backends = {{"autovacuum worker", 2}, {"walsender", 1},
-                 {"pg_cron scheduler", 1}};
+  pg.backends = {
+      {"autovacuum worker", 2}, {"walsender", 1}, {"pg_cron scheduler", 1}};
   pg.has_backends = true;
   snap->collectors = {{"settings", true, 0.001, ""},
                       {"activity", false, 0.002, "boom"}};
@@ -99,14 +103,16 @@ TEST(ExpositionTest, MatchesGoldenFile) {
 }
 
 TEST(ExpositionTest, EscapesLabelValues) {
-  const std::string text = SerializeText(
-      BuildMetricFamilies({CannedReport()}, BuildInfo{"v", "r"}));
-  EXPECT_NE(text.find("application=\"say \\\"hi\\\"\\\\\\n\""), std::string::npos)
+  const std::string text =
+      SerializeText(BuildMetricFamilies({CannedReport()}, BuildInfo{"v", "r"}));
+  EXPECT_NE(text.find("application=\"say \\\"hi\\\"\\\\\\n\""),
+            std::string::npos)
       << text;
 }
 
 TEST(ExpositionTest, EveryKnownStateIsEmittedForEveryApplication) {
-  const auto families = BuildMetricFamilies({CannedReport()}, BuildInfo{"v", "r"});
+  const auto families =
+      BuildMetricFamilies({CannedReport()}, BuildInfo{"v", "r"});
   for (const auto& f : families) {
     if (f.name != "pgconn_connections") continue;
     // 5 applications x 6 known states + 1 "unknown" for "(other)".
@@ -117,7 +123,8 @@ TEST(ExpositionTest, EveryKnownStateIsEmittedForEveryApplication) {
 }
 
 TEST(ExpositionTest, NamesFollowPrometheusConventions) {
-  const auto families = BuildMetricFamilies({CannedReport()}, BuildInfo{"v", "r"});
+  const auto families =
+      BuildMetricFamilies({CannedReport()}, BuildInfo{"v", "r"});
   for (const auto& f : families) {
     EXPECT_EQ(f.name.rfind("pgconn_", 0), 0u) << f.name;
     EXPECT_FALSE(f.help.empty()) << f.name;

@@ -6,8 +6,8 @@ namespace pgconn {
 namespace {
 
 TEST(FlagReaderTest, ReadsInlineSeparateAndOptionalValues) {
-  const std::vector<std::string> args = {"--a=1", "--b", "2", "--c",
-                                         "--d",   "x",  "-h", "--e="};
+  const std::vector<std::string> args = {"--a=1", "--b", "2",  "--c",
+                                         "--d",   "x",   "-h", "--e="};
   FlagReader r(args, "--help");
   std::vector<std::string> seen;
   while (true) {

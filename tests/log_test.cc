@@ -55,7 +55,8 @@ TEST(LogfmtTest, QuotesEmptyAndControlCharacters) {
   EXPECT_EQ(detail::FormatLogfmtValue(std::string("\x01", 1)), "\"\\u0001\"");
   EXPECT_EQ(detail::FormatJsonString(std::string("\x01", 1)), "\"\\u0001\"");
   // A client may set any bytes as application_name: the JSON line stays valid.
-  EXPECT_EQ(detail::FormatJsonString("caf\xc3\xa9 \xff"), "\"caf\xc3\xa9 \\ufffd\"");
+  EXPECT_EQ(detail::FormatJsonString("caf\xc3\xa9 \xff"),
+            "\"caf\xc3\xa9 \\ufffd\"");
 }
 
 }  // namespace

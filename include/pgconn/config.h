@@ -114,7 +114,8 @@ EnvLookup ProcessEnvironment();
 Result<Duration> ParseDuration(std::string_view text);
 
 // Parses the YAML configuration text; `filename` is used in messages only.
-Result<Config> ParseConfigYaml(std::string_view text, std::string_view filename);
+Result<Config> ParseConfigYaml(std::string_view text,
+                               std::string_view filename);
 
 // Builds the target the environment describes (DATABASE_URL or DB_*), or
 // libpq's defaults when neither is set. `notices` receives what was ignored.

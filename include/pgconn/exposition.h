@@ -25,7 +25,8 @@ std::vector<prometheus::MetricFamily> BuildMetricFamilies(
     const std::vector<TargetReport>& reports, const BuildInfo& build);
 
 // Text format 0.0.4.
-std::string SerializeText(const std::vector<prometheus::MetricFamily>& families);
+std::string SerializeText(
+    const std::vector<prometheus::MetricFamily>& families);
 
 namespace detail {
 

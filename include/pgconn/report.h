@@ -18,8 +18,8 @@ namespace pgconn {
 // The `reason` label values of pgconn_poll_errors_total. All of them are
 // exported from the start (with 0) so that rate() sees the first error.
 inline constexpr std::array<std::string_view, 8> kPollErrorReasons = {
-    "connect",  "auth",  "too_many_clients", "timeout",
-    "connection_lost", "query", "invalid_data", "internal"};
+    "connect",         "auth",  "too_many_clients", "timeout",
+    "connection_lost", "query", "invalid_data",     "internal"};
 
 std::string_view PollErrorReason(StatusCode code);
 

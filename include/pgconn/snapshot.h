@@ -92,7 +92,7 @@ struct PostgresData {
   ConnectionLimits limits;
   bool has_limits = false;
 
-  std::vector<ActivityGroup> activity;       // client backends only
+  std::vector<ActivityGroup> activity;  // client backends only
   std::vector<ApplicationInfo> applications;
   int64_t folded_applications = 0;  // distinct names folded into "(other)"
 

@@ -21,7 +21,8 @@
   PGCONN_THREAD_ANNOTATION(acquire_capability(__VA_ARGS__))
 #define PGCONN_RELEASE(...) \
   PGCONN_THREAD_ANNOTATION(release_capability(__VA_ARGS__))
-#define PGCONN_EXCLUDES(...) PGCONN_THREAD_ANNOTATION(locks_excluded(__VA_ARGS__))
+#define PGCONN_EXCLUDES(...) \
+  PGCONN_THREAD_ANNOTATION(locks_excluded(__VA_ARGS__))
 
 namespace pgconn {
 

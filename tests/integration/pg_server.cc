@@ -76,7 +76,8 @@ Result<std::unique_ptr<TestPostgres>> TestPostgres::Create(
     const Options& options) {
   std::unique_ptr<TestPostgres> pg(new TestPostgres());
   pg->bindir_ = PostgresBinDir();
-  if (pg->bindir_.empty() || access((pg->bindir_ + "/initdb").c_str(), X_OK) != 0) {
+  if (pg->bindir_.empty() ||
+      access((pg->bindir_ + "/initdb").c_str(), X_OK) != 0) {
     return Status::NotFound(
         "PostgreSQL server binaries not found (install postgresql-15 or set "
         "PGCONN_PG_BINDIR)");
@@ -132,10 +133,9 @@ Result<std::unique_ptr<TestPostgres>> TestPostgres::Create(
 
 Status TestPostgres::Start() {
   if (running_) return Status::Ok();
-  const std::string cmd = RunAsOwner(bindir_ + "/pg_ctl -D " +
-                                     Quote(dir_ + "/data") + " -l " +
-                                     Quote(dir_ + "/server.log") +
-                                     " -w -t 60 start");
+  const std::string cmd =
+      RunAsOwner(bindir_ + "/pg_ctl -D " + Quote(dir_ + "/data") + " -l " +
+                 Quote(dir_ + "/server.log") + " -w -t 60 start");
   if (RunCommand(cmd, "/dev/null") != 0) {
     std::ifstream in(dir_ + "/server.log");
     std::string all((std::istreambuf_iterator<char>(in)), {});
@@ -148,9 +148,9 @@ Status TestPostgres::Start() {
 
 Status TestPostgres::Stop() {
   if (!running_) return Status::Ok();
-  const std::string cmd = RunAsOwner(bindir_ + "/pg_ctl -D " +
-                                     Quote(dir_ + "/data") +
-                                     " -m fast -w -t 60 stop");
+  const std::string cmd =
+      RunAsOwner(bindir_ + "/pg_ctl -D " + Quote(dir_ + "/data") +
+                 " -m fast -w -t 60 stop");
   if (RunCommand(cmd, "/dev/null") != 0) {
     return Status::Internal("pg_ctl stop failed");
   }
@@ -173,7 +173,8 @@ std::string TestPostgres::Url(const std::string& user, const std::string& db,
 }
 
 Status TestPostgres::Exec(const std::string& sql, const std::string& db) const {
-  PGconn* c = PQconnectdb((Url("postgres", db) + "?application_name=pgconn-test-setup").c_str());
+  PGconn* c = PQconnectdb(
+      (Url("postgres", db) + "?application_name=pgconn-test-setup").c_str());
   std::unique_ptr<PGconn, decltype(&PQfinish)> holder(c, &PQfinish);
   if (PQstatus(c) != CONNECTION_OK) {
     return Status::Unavailable(PQerrorMessage(c));
@@ -188,7 +189,8 @@ Status TestPostgres::Exec(const std::string& sql, const std::string& db) const {
 }
 
 Result<std::string> TestPostgres::QueryValue(const std::string& sql) const {
-  PGconn* c = PQconnectdb((Url() + "?application_name=pgconn-test-setup").c_str());
+  PGconn* c =
+      PQconnectdb((Url() + "?application_name=pgconn-test-setup").c_str());
   std::unique_ptr<PGconn, decltype(&PQfinish)> holder(c, &PQfinish);
   if (PQstatus(c) != CONNECTION_OK) {
     return Status::Unavailable(PQerrorMessage(c));
