@@ -13,12 +13,12 @@ import re
 import sys
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-listed = set()
-with open(os.path.join(root, "tests/dashboards/pgconn_metrics.txt")) as f:
-    for line in f:
-        line = line.strip()
-        if line and not line.startswith("#"):
-            listed.add(line)
+sys.path.insert(0, os.path.join(root, "tests/dashboards"))
+from check_dashboards import load_contract  # noqa: E402
+
+listed = load_contract(os.path.join(root, "tests/dashboards/pgconn_metrics.txt"))
+if not listed:
+    sys.exit("check_metric_contract: tests/dashboards/pgconn_metrics.txt is empty")
 
 exported = set()
 goldens = sorted(glob.glob(os.path.join(root, "tests/golden/*.prom")))

@@ -2,45 +2,12 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
-
+#include "fakes/activity.h"
+#include "golden_file.h"
 #include "pgconn/publisher.h"
 
 namespace pgconn {
 namespace {
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream b;
-  b << in.rdbuf();
-  return b.str();
-}
-
-// Compares with tests/golden/<name>; PGCONN_UPDATE_GOLDEN=1 rewrites it.
-void ExpectGolden(const std::string& name, const std::string& actual) {
-  const std::string path =
-      std::string(PGCONN_TEST_DATA_DIR) + "/golden/" + name;
-  if (std::getenv("PGCONN_UPDATE_GOLDEN") != nullptr) {
-    std::ofstream(path) << actual;
-  }
-  EXPECT_EQ(actual, ReadFile(path)) << "golden file " << path
-                                    << " differs; rerun with "
-                                       "PGCONN_UPDATE_GOLDEN=1 after review";
-}
-
-ActivityGroup Group(std::string app, std::string state, int64_t n,
-                    double oldest_state, double oldest_xact, int64_t lock = 0) {
-  ActivityGroup g;
-  g.application = std::move(app);
-  g.state = std::move(state);
-  g.connections = n;
-  g.oldest_state_seconds = oldest_state;
-  g.oldest_transaction_seconds = oldest_xact;
-  g.lock_waiting = lock;
-  return g;
-}
 
 // A report exercising every family and the awkward label values.
 TargetReport CannedReport() {

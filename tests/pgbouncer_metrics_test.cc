@@ -3,11 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <tuple>
 
+#include "golden_file.h"
 #include "pgbouncer_fixtures.h"
 #include "pgconn/collector.h"
 #include "pgconn/exposition.h"
@@ -51,13 +49,6 @@ TargetReport BouncerReport(std::string name, bool up,
   return r;
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream b;
-  b << in.rdbuf();
-  return b.str();
-}
-
 // Three PgBouncer targets: a 1.24 one that is up, a 1.18 one that went down
 // after a successful poll (its last snapshot stays, with up 0), and one
 // never reached.
@@ -70,16 +61,9 @@ std::vector<TargetReport> GoldenReports() {
 }
 
 TEST(PgBouncerExpositionTest, MatchesGoldenFile) {
-  const std::string text = SerializeText(
-      BuildMetricFamilies(GoldenReports(), BuildInfo{"1.2.3", "abc123"}));
-  const std::string path =
-      std::string(PGCONN_TEST_DATA_DIR) + "/golden/pgbouncer.prom";
-  if (std::getenv("PGCONN_UPDATE_GOLDEN") != nullptr) {
-    std::ofstream(path) << text;
-  }
-  EXPECT_EQ(text, ReadFile(path))
-      << "golden file " << path
-      << " differs; rerun with PGCONN_UPDATE_GOLDEN=1 after review";
+  ExpectGolden("pgbouncer.prom",
+               SerializeText(BuildMetricFamilies(
+                   GoldenReports(), BuildInfo{"1.2.3", "abc123"})));
 }
 
 // Value of one series in the exposition, or NaN when absent.

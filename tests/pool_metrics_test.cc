@@ -1,23 +1,13 @@
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
-
+#include "fakes/activity.h"
+#include "golden_file.h"
 #include "pgconn/exposition.h"
 #include "pgconn/pool_signals.h"
 #include "pool_declaration.h"
 
 namespace pgconn {
 namespace {
-
-ActivityGroup Group(std::string app, std::string state, int64_t n) {
-  ActivityGroup g;
-  g.application = std::move(app);
-  g.state = std::move(state);
-  g.connections = n;
-  return g;
-}
 
 PostgresData Data(int64_t max_connections, int64_t su_reserved,
                   std::vector<ActivityGroup> activity) {
@@ -221,13 +211,6 @@ TEST(PoolSignalsTest, WithoutASnapshotOnlyTheDeclarationsAreKnown) {
   EXPECT_EQ(t.declared[0].connections, 1);
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream b;
-  b << in.rdbuf();
-  return b.str();
-}
-
 // A target with declared pools, every kind of application, and a second
 // target that declares pools but has not been polled yet.
 std::vector<TargetReport> CannedReports() {
@@ -265,15 +248,7 @@ std::string PoolExposition(const std::vector<TargetReport>& reports) {
 }
 
 TEST(PoolMetricsTest, MatchesGoldenFile) {
-  const std::string text = PoolExposition(CannedReports());
-  const std::string path =
-      std::string(PGCONN_TEST_DATA_DIR) + "/golden/pools.prom";
-  if (std::getenv("PGCONN_UPDATE_GOLDEN") != nullptr) {
-    std::ofstream(path) << text;
-  }
-  EXPECT_EQ(text, ReadFile(path)) << "golden file " << path
-                                  << " differs; rerun with "
-                                     "PGCONN_UPDATE_GOLDEN=1 after review";
+  ExpectGolden("pools.prom", PoolExposition(CannedReports()));
 }
 
 TEST(PoolMetricsTest, ExactValuesOfTheCannedTarget) {

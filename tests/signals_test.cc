@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "fakes/activity.h"
+
 namespace pgconn {
 namespace {
 
@@ -15,19 +17,6 @@ PostgresData Data(int64_t max, int64_t su_reserved, int64_t reserved,
   d.activity = std::move(activity);
   d.has_activity = true;
   return d;
-}
-
-ActivityGroup Group(std::string app, std::string state, int64_t n,
-                    double oldest_state = 0, double oldest_xact = 0,
-                    int64_t lock = 0) {
-  ActivityGroup g;
-  g.application = std::move(app);
-  g.state = std::move(state);
-  g.connections = n;
-  g.oldest_state_seconds = oldest_state;
-  g.oldest_transaction_seconds = oldest_xact;
-  g.lock_waiting = lock;
-  return g;
 }
 
 struct LimitCase {

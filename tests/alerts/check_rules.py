@@ -73,14 +73,11 @@ def metric_names(expr):
     return names
 
 
-def load_contract(path):
-    names = set()
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.split("#", 1)[0].strip()
-            if line:
-                names.add(line)
-    return names
+# The one reader of the metric contract list, shared with the dashboard
+# checker.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "dashboards"))
+from check_dashboards import load_contract  # noqa: E402
 
 
 def runbook_sections(path):
