@@ -3,14 +3,14 @@
 #include <iostream>
 #include <thread>
 
+#include "config/dsn.h"
 #include "pgconn/clock.h"
 #include "pgconn/config.h"
-#include "pgconn/dsn.h"
 #include "pgconn/http_server.h"
 #include "pgconn/log.h"
 #include "pgconn/plan_command.h"
-#include "pgconn/poller.h"
 #include "pgconn/session.h"
+#include "runtime/poller.h"
 
 namespace {
 

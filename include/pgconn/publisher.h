@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "pgconn/exposition.h"
-#include "pgconn/report.h"
 #include "pgconn/thread_annotations.h"
+#include "runtime/exposition.h"
+#include "runtime/report.h"
 
 namespace pgconn {
 

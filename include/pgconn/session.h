@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "config/dsn.h"
 #include "pgconn/config.h"
-#include "pgconn/dsn.h"
 #include "pgconn/result_set.h"
 #include "pgconn/status.h"
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <utility>
 
-#include "pgconn/snapshot.h"
+#include "collect/snapshot.h"
 
 namespace pgconn {
 

@@ -14,9 +14,9 @@
 #include "integration/pg_server.h"
 #include "integration/source_address_relay.h"
 #include "pgconn/plan_command.h"
-#include "pgconn/poller.h"
 #include "pgconn/session.h"
 #include "pool_declaration.h"
+#include "runtime/poller.h"
 
 namespace pgconn {
 namespace {

@@ -9,8 +9,8 @@
 #include "integration/eventually.h"
 #include "integration/exposition_parser.h"
 #include "integration/pg_server.h"
-#include "pgconn/poller.h"
 #include "pgconn/session.h"
+#include "runtime/poller.h"
 
 namespace pgconn {
 namespace {

@@ -1,0 +1,764 @@
+#include "pgconn/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "config/dsn.h"
+#include "util/flags.h"
+
+namespace pgconn {
+namespace {
+
+constexpr std::string_view kSslModes[] = {
+    "disable", "allow", "prefer", "require", "verify-ca", "verify-full"};
+
+std::string Where(std::string_view filename, const YAML::Mark& mark) {
+  std::string out(filename);
+  if (mark.is_null()) return out;
+  out += ":" + std::to_string(mark.line + 1) + ":" +
+         std::to_string(mark.column + 1);
+  return out;
+}
+
+std::string Where(std::string_view filename, const YAML::Node& node) {
+  return Where(filename, node.Mark());
+}
+
+std::string Trim(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+Result<int> ParseIntText(std::string_view text, int min, int max) {
+  int v = 0;
+  const std::string t = Trim(text);
+  auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  if (t.empty() || ec != std::errc() || p != t.data() + t.size()) {
+    return Status::InvalidArgument("\"" + t + "\" is not a whole number");
+  }
+  if (v < min || v > max) {
+    return Status::InvalidArgument(std::to_string(v) + " is outside [" +
+                                   std::to_string(min) + ", " +
+                                   std::to_string(max) + "]");
+  }
+  return v;
+}
+
+// Reads YAML mappings with positions in every message.
+class YamlReader {
+ public:
+  explicit YamlReader(std::string_view filename) : filename_(filename) {}
+
+  Status RequireMap(const YAML::Node& node, std::string_view what) const {
+    if (node.IsMap()) return Status::Ok();
+    return Status::InvalidArgument(Where(filename_, node) + ": " +
+                                   std::string(what) + " must be a mapping");
+  }
+
+  // Refuses keys outside `known`.
+  Status CheckKeys(const YAML::Node& map, std::string_view what,
+                   std::initializer_list<std::string_view> known) const {
+    for (const auto& kv : map) {
+      std::string key;
+      try {
+        key = kv.first.as<std::string>();
+      } catch (const YAML::Exception&) {
+        return Status::InvalidArgument(Where(filename_, kv.first) +
+                                       ": keys in " + std::string(what) +
+                                       " must be strings");
+      }
+      bool ok = false;
+      for (auto k : known) ok = ok || k == key;
+      if (!ok) {
+        std::string list;
+        for (auto k : known) {
+          if (!list.empty()) list += ", ";
+          list += k;
+        }
+        return Status::InvalidArgument(
+            Where(filename_, kv.first) + ": unknown key \"" + key + "\" in " +
+            std::string(what) + " (known keys: " + list + ")");
+      }
+    }
+    return Status::Ok();
+  }
+
+  Result<std::string> String(const YAML::Node& node,
+                             std::string_view key) const {
+    if (!node.IsScalar()) {
+      return Status::InvalidArgument(Where(filename_, node) + ": \"" +
+                                     std::string(key) + "\" must be a string");
+    }
+    return node.Scalar();
+  }
+
+  Result<int> Int(const YAML::Node& node, std::string_view key, int min,
+                  int max) const {
+    if (!node.IsScalar()) {
+      return Status::InvalidArgument(Where(filename_, node) + ": \"" +
+                                     std::string(key) +
+                                     "\" must be a whole number");
+    }
+    auto v = ParseIntText(node.Scalar(), min, max);
+    if (!v.ok()) {
+      return Status::InvalidArgument(Where(filename_, node) + ": \"" +
+                                     std::string(key) +
+                                     "\": " + v.status().message());
+    }
+    return v;
+  }
+
+  Result<double> Ratio(const YAML::Node& node, std::string_view key) const {
+    const std::string text = node.IsScalar() ? node.Scalar() : "";
+    char* end = nullptr;
+    errno = 0;
+    const double v = std::strtod(text.c_str(), &end);
+    if (!node.IsScalar() || text.empty() || *end != '\0' || errno != 0 ||
+        !std::isfinite(v)) {
+      return Status::InvalidArgument(Where(filename_, node) + ": \"" +
+                                     std::string(key) + "\" must be a number");
+    }
+    if (!(v > 0 && v <= 1)) {
+      return Status::InvalidArgument(Where(filename_, node) + ": \"" +
+                                     std::string(key) + "\": " + text +
+                                     " is outside (0, 1]");
+    }
+    return v;
+  }
+
+  Result<Duration> Dur(const YAML::Node& node, std::string_view key) const {
+    if (!node.IsScalar()) {
+      return Status::InvalidArgument(Where(filename_, node) + ": \"" +
+                                     std::string(key) +
+                                     "\" must be a duration such as 5s");
+    }
+    auto d = ParseDuration(node.Scalar());
+    if (!d.ok()) {
+      return Status::InvalidArgument(Where(filename_, node) + ": \"" +
+                                     std::string(key) +
+                                     "\": " + d.status().message());
+    }
+    if (d->count() <= 0) {
+      return Status::InvalidArgument(Where(filename_, node) + ": \"" +
+                                     std::string(key) + "\": " + node.Scalar() +
+                                     " must be positive");
+    }
+    return d;
+  }
+
+  std::string where(const YAML::Node& node) const {
+    return Where(filename_, node);
+  }
+
+ private:
+  std::string filename_;
+};
+
+Result<PoolDeclaration> ParsePool(const YamlReader& r, const YAML::Node& node) {
+  if (auto s = r.RequireMap(node, "a pool"); !s.ok()) return s;
+  if (auto s = r.CheckKeys(node, "a pool",
+                           {"application", "replicas", "pool_min", "pool_max"});
+      !s.ok()) {
+    return s;
+  }
+  PoolDeclaration pool;
+  pool.origin = r.where(node);
+  if (!node["application"]) {
+    return Status::InvalidArgument(r.where(node) +
+                                   ": a pool needs \"application\"");
+  }
+  auto app = r.String(node["application"], "application");
+  if (!app.ok()) return app.status();
+  pool.application = *app;
+  // pg_stat_activity keeps at most NAMEDATALEN - 1 bytes of the name, so a
+  // longer declaration could never match a connection.
+  if (pool.application.empty() || pool.application.size() > 63) {
+    return Status::InvalidArgument(
+        r.where(node["application"]) +
+        ": \"application\" must have 1 to 63 bytes (PostgreSQL truncates "
+        "application_name to 63), not " +
+        std::to_string(pool.application.size()));
+  }
+  if (!node["pool_max"]) {
+    return Status::InvalidArgument(r.where(node) + ": pool \"" +
+                                   pool.application + "\" needs \"pool_max\"");
+  }
+  auto max = r.Int(node["pool_max"], "pool_max", 1, 100000);
+  if (!max.ok()) return max.status();
+  pool.pool_max = *max;
+  if (node["pool_min"]) {
+    auto min = r.Int(node["pool_min"], "pool_min", 0, 100000);
+    if (!min.ok()) return min.status();
+    pool.pool_min = *min;
+  }
+  if (node["replicas"]) {
+    auto rep = r.Int(node["replicas"], "replicas", 0, 100000);
+    if (!rep.ok()) return rep.status();
+    pool.replicas = *rep;
+  }
+  if (pool.pool_min > pool.pool_max) {
+    return Status::InvalidArgument(
+        r.where(node["pool_min"]) + ": pool \"" + pool.application +
+        "\": pool_min " + std::to_string(pool.pool_min) +
+        " is larger than pool_max " + std::to_string(pool.pool_max));
+  }
+  return pool;
+}
+
+Result<TargetConfig> ParseTarget(const YamlReader& r, const YAML::Node& node) {
+  if (auto s = r.RequireMap(node, "a target"); !s.ok()) return s;
+  if (auto s = r.CheckKeys(node, "a target",
+                           {"name", "type", "url", "host", "port", "user",
+                            "password", "password_file", "dbname", "sslmode",
+                            "sslrootcert", "overhead", "pools"});
+      !s.ok()) {
+    return s;
+  }
+  TargetConfig t;
+  t.origin = r.where(node);
+  for (const auto& kv : node) {
+    const std::string key = kv.first.as<std::string>();
+    const YAML::Node& v = kv.second;
+    if (key == "pools") {
+      if (!v.IsSequence()) {
+        return Status::InvalidArgument(r.where(v) +
+                                       ": \"pools\" must be a list");
+      }
+      for (const auto& p : v) {
+        auto pool = ParsePool(r, p);
+        if (!pool.ok()) return pool.status();
+        for (const PoolDeclaration& other : t.pools) {
+          if (other.application == pool->application) {
+            return Status::InvalidArgument(
+                pool->origin + ": application \"" + pool->application +
+                "\" is already declared at " + other.origin +
+                "; declare each application's pool once (replicas x "
+                "pool_max)");
+          }
+        }
+        t.pools.push_back(std::move(*pool));
+      }
+      continue;
+    }
+    if (key == "overhead") {
+      auto o = r.Int(v, "overhead", 0, 100000);
+      if (!o.ok()) return o.status();
+      t.overhead = *o;
+      continue;
+    }
+    if (key == "port") {
+      auto p = r.Int(v, "port", 1, 65535);
+      if (!p.ok()) return p.status();
+      t.port = std::to_string(*p);
+      continue;
+    }
+    auto s = r.String(v, key);
+    if (!s.ok()) return s.status();
+    if (key == "name") {
+      t.name = *s;
+    } else if (key == "type") {
+      if (*s == "postgres" || *s == "postgresql") {
+        t.kind = TargetKind::kPostgres;
+      } else if (*s == "pgbouncer") {
+        t.kind = TargetKind::kPgBouncer;
+      } else {
+        return Status::InvalidArgument(r.where(v) + ": \"type\": \"" + *s +
+                                       "\" is not one of postgres, pgbouncer");
+      }
+    } else if (key == "url") {
+      if (auto u = ValidateUrl(*s); !u.ok()) {
+        return Status::InvalidArgument(r.where(v) +
+                                       ": \"url\": " + u.message());
+      }
+      t.url = Secret(*s);
+    } else if (key == "host") {
+      t.host = *s;
+    } else if (key == "user") {
+      t.user = *s;
+    } else if (key == "password") {
+      t.password = Secret(*s);
+    } else if (key == "password_file") {
+      t.password_file = *s;
+    } else if (key == "dbname") {
+      t.dbname = *s;
+    } else if (key == "sslmode") {
+      bool ok = false;
+      for (auto m : kSslModes) ok = ok || m == *s;
+      if (!ok) {
+        return Status::InvalidArgument(
+            r.where(v) + ": \"sslmode\": \"" + *s +
+            "\" is not one of disable, allow, prefer, require, verify-ca, "
+            "verify-full");
+      }
+      t.sslmode = *s;
+    } else if (key == "sslrootcert") {
+      t.sslrootcert = *s;
+    }
+  }
+  if (t.name.empty()) {
+    return Status::InvalidArgument(r.where(node) +
+                                   ": a target needs a \"name\"");
+  }
+  if (!t.url.empty() && (!t.host.empty() || !t.port.empty() ||
+                         !t.user.empty() || !t.dbname.empty())) {
+    return Status::InvalidArgument(
+        r.where(node) + ": target \"" + t.name +
+        "\" sets both \"url\" and host/port/user/dbname; use one or the other");
+  }
+  if (!t.password.empty() && !t.password_file.empty()) {
+    return Status::InvalidArgument(r.where(node) + ": target \"" + t.name +
+                                   "\" sets both \"password\" and "
+                                   "\"password_file\"");
+  }
+  if (t.kind == TargetKind::kPgBouncer && !t.pools.empty()) {
+    return Status::InvalidArgument(
+        r.where(node["pools"]) + ": target \"" + t.name +
+        "\": pools are declared on the PostgreSQL target, not on PgBouncer");
+  }
+  if (t.kind == TargetKind::kPgBouncer) {
+    // Any other database is a pooled one: its SHOW commands would go to
+    // PostgreSQL and every PgBouncer collector would fail.
+    std::string db = t.dbname;
+    if (auto fields = ParseConninfo(t.url.Reveal());
+        !t.url.empty() && fields.ok()) {
+      for (const auto& [k, v] : *fields) {
+        if (k == "dbname") db = v;
+      }
+    }
+    if (!db.empty() && db != "pgbouncer") {
+      return Status::InvalidArgument(
+          r.where(node[t.url.empty() ? "dbname" : "url"]) + ": target \"" +
+          t.name +
+          "\": a PgBouncer target reads the admin console, database "
+          "\"pgbouncer\", not \"" +
+          db + "\"");
+    }
+  }
+  return t;
+}
+
+std::string EnvName(std::string_view host, std::string_view port,
+                    std::string_view db) {
+  std::string name(host.empty() ? "localhost" : host);
+  if (!port.empty()) name += ":" + std::string(port);
+  if (!db.empty()) name += "/" + std::string(db);
+  return name;
+}
+
+}  // namespace
+
+std::string_view TargetKindName(TargetKind kind) {
+  return kind == TargetKind::kPgBouncer ? "pgbouncer" : "postgres";
+}
+
+Result<Duration> ParseDuration(std::string_view text) {
+  const std::string t = Trim(text);
+  if (t.empty()) return Status::InvalidArgument("empty duration");
+  // A bare number means seconds (YAML users write `poll_interval: 5`).
+  {
+    char* end = nullptr;
+    errno = 0;
+    const double secs = std::strtod(t.c_str(), &end);
+    if (*end == '\0' && errno == 0) {
+      if (!std::isfinite(secs) || secs < 0 || secs > 1e9) {
+        return Status::InvalidArgument("\"" + t + "\" is not a valid duration");
+      }
+      return Duration(static_cast<int64_t>(std::llround(secs * 1000)));
+    }
+  }
+  int64_t total_ms = 0;
+  size_t i = 0;
+  while (i < t.size()) {
+    size_t j = i;
+    while (j < t.size() && std::isdigit(static_cast<unsigned char>(t[j]))) ++j;
+    if (j == i) {
+      return Status::InvalidArgument(
+          "\"" + t + "\" is not a duration (examples: 500ms, 5s, 1m30s, 2h)");
+    }
+    const int64_t n = std::strtoll(t.substr(i, j - i).c_str(), nullptr, 10);
+    size_t k = j;
+    while (k < t.size() && std::isalpha(static_cast<unsigned char>(t[k]))) ++k;
+    const std::string unit = t.substr(j, k - j);
+    int64_t ms_per = 0;
+    if (unit == "ms") {
+      ms_per = 1;
+    } else if (unit == "s") {
+      ms_per = 1000;
+    } else if (unit == "m") {
+      ms_per = 60'000;
+    } else if (unit == "h") {
+      ms_per = 3'600'000;
+    } else if (unit == "d") {
+      ms_per = 86'400'000;
+    } else {
+      return Status::InvalidArgument(
+          "\"" + t + "\" is not a duration (examples: 500ms, 5s, 1m30s, 2h)");
+    }
+    if (n > 1'000'000'000) {
+      return Status::InvalidArgument("\"" + t + "\" is too long");
+    }
+    total_ms += n * ms_per;
+    i = k;
+  }
+  return Duration(total_ms);
+}
+
+Result<Config> ParseConfigYaml(std::string_view text,
+                               std::string_view filename) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument(Where(filename, e.mark) +
+                                   ": invalid YAML: " + e.msg);
+  }
+  Config cfg;
+  if (root.IsNull()) return cfg;
+  YamlReader r(filename);
+  try {
+    if (auto s = r.RequireMap(root, "the configuration"); !s.ok()) return s;
+    if (auto s =
+            r.CheckKeys(root, "the top level",
+                        {"targets", "poll_interval", "connect_timeout",
+                         "query_timeout", "backoff_max", "near_limit_threshold",
+                         "max_applications", "max_users", "max_databases",
+                         "listen_address", "log_level", "log_format"});
+        !s.ok()) {
+      return s;
+    }
+    for (const auto& kv : root) {
+      const std::string key = kv.first.as<std::string>();
+      const YAML::Node& v = kv.second;
+      if (key == "targets") {
+        if (!v.IsSequence()) {
+          return Status::InvalidArgument(r.where(v) +
+                                         ": \"targets\" must be a list");
+        }
+        for (const auto& tn : v) {
+          auto t = ParseTarget(r, tn);
+          if (!t.ok()) return t.status();
+          cfg.targets.push_back(std::move(*t));
+        }
+      } else if (key == "poll_interval" || key == "connect_timeout" ||
+                 key == "query_timeout" || key == "backoff_max") {
+        auto d = r.Dur(v, key);
+        if (!d.ok()) return d.status();
+        if (key == "poll_interval") cfg.poll_interval = *d;
+        if (key == "connect_timeout") cfg.connect_timeout = *d;
+        if (key == "query_timeout") cfg.query_timeout = *d;
+        if (key == "backoff_max") cfg.backoff_max = *d;
+      } else if (key == "near_limit_threshold") {
+        auto x = r.Ratio(v, key);
+        if (!x.ok()) return x.status();
+        cfg.near_limit_threshold = *x;
+      } else if (key == "max_applications" || key == "max_users" ||
+                 key == "max_databases") {
+        auto n = r.Int(v, key, 1, 10000);
+        if (!n.ok()) return n.status();
+        if (key == "max_applications") cfg.max_applications = *n;
+        if (key == "max_users") cfg.max_users = *n;
+        if (key == "max_databases") cfg.max_databases = *n;
+      } else if (key == "listen_address") {
+        auto s = r.String(v, key);
+        if (!s.ok()) return s.status();
+        if (auto a = ParseListenAddress(*s); !a.ok()) {
+          return Status::InvalidArgument(
+              r.where(v) + ": \"listen_address\": " + a.status().message());
+        }
+        cfg.listen_address = *s;
+      } else if (key == "log_level") {
+        auto s = r.String(v, key);
+        if (!s.ok()) return s.status();
+        auto l = ParseLogLevel(*s);
+        if (!l.ok()) {
+          return Status::InvalidArgument(r.where(v) + ": " +
+                                         l.status().message());
+        }
+        cfg.log_level = *l;
+      } else if (key == "log_format") {
+        auto s = r.String(v, key);
+        if (!s.ok()) return s.status();
+        auto f = ParseLogFormat(*s);
+        if (!f.ok()) {
+          return Status::InvalidArgument(r.where(v) + ": " +
+                                         f.status().message());
+        }
+        cfg.log_format = *f;
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    // Defensive: every access above is type-checked, but yaml-cpp may still
+    // throw on malformed documents.
+    return Status::InvalidArgument(Where(filename, e.mark) + ": " + e.msg);
+  }
+  std::set<std::string> names;
+  for (const auto& t : cfg.targets) {
+    if (!names.insert(t.name).second) {
+      return Status::InvalidArgument(t.origin + ": target name \"" + t.name +
+                                     "\" is used twice");
+    }
+  }
+  return cfg;
+}
+
+EnvLookup ProcessEnvironment() {
+  return [](std::string_view name) -> std::optional<std::string> {
+    const char* v = std::getenv(std::string(name).c_str());
+    if (v == nullptr) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+Result<TargetConfig> TargetFromEnvironment(const EnvLookup& env,
+                                           std::vector<std::string>* notices) {
+  TargetConfig t;
+  t.origin = "environment";
+  auto get = [&](std::string_view n) -> std::string {
+    auto v = env(n);
+    return v ? *v : "";
+  };
+  const std::string url = get("DATABASE_URL");
+  const char* kDbVars[] = {"DB_HOST", "DB_PORT", "DB_USER", "DB_PASSWORD",
+                           "DB_NAME"};
+  if (!url.empty()) {
+    if (auto s = ValidateUrl(url); !s.ok()) {
+      return Status::InvalidArgument("environment variable DATABASE_URL: " +
+                                     s.message());
+    }
+    t.url = Secret(url);
+    std::string ignored;
+    for (const char* v : kDbVars) {
+      if (env(v).has_value()) {
+        if (!ignored.empty()) ignored += ",";
+        ignored += v;
+      }
+    }
+    if (!ignored.empty() && notices != nullptr) {
+      notices->push_back("DATABASE_URL is set, so these are ignored: " +
+                         ignored);
+    }
+    auto fields = ParseConninfo(url);
+    std::string host, port, db;
+    if (fields.ok()) {
+      for (const auto& [k, v] : *fields) {
+        if (k == "host") host = v;
+        if (k == "port") port = v;
+        if (k == "dbname") db = v;
+      }
+    }
+    t.name = EnvName(host, port, db);
+  } else {
+    t.host = get("DB_HOST");
+    t.user = get("DB_USER");
+    t.dbname = get("DB_NAME");
+    if (auto pw = env("DB_PASSWORD"); pw.has_value()) t.password = Secret(*pw);
+    if (auto port = env("DB_PORT"); port.has_value()) {
+      auto p = ParseIntText(*port, 1, 65535);
+      if (!p.ok()) {
+        return Status::InvalidArgument("environment variable DB_PORT=" + *port +
+                                       ": not a port number (" +
+                                       p.status().message() + ")");
+      }
+      t.port = std::to_string(*p);
+    }
+    if (t.host.empty() && t.port.empty() && t.user.empty() &&
+        t.dbname.empty() && t.password.empty()) {
+      // Nothing of ours is set: libpq's PGHOST, PGPORT, ... and its defaults.
+      auto pghost = env("PGHOST"), pgport = env("PGPORT"),
+           pgdb = env("PGDATABASE");
+      t.name = (pghost || pgport || pgdb)
+                   ? EnvName(pghost.value_or(""), pgport.value_or(""),
+                             pgdb.value_or(""))
+                   : "default";
+    } else {
+      t.name = EnvName(t.host, t.port, t.dbname);
+    }
+  }
+  if (auto n = env("PGCONN_TARGET_NAME"); n.has_value() && !n->empty()) {
+    t.name = *n;
+  }
+  return t;
+}
+
+Result<Flags> ParseFlags(const std::vector<std::string>& args) {
+  Flags f;
+  FlagReader r(args, "--help");
+  while (true) {
+    auto more = r.Next();
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    const std::string& name = r.name();
+    if (name == "help") {
+      f.help = true;
+      continue;
+    }
+    if (name == "version") {
+      f.version = true;
+      continue;
+    }
+    if (name == "once") {
+      f.once = true;
+      continue;
+    }
+    if (name != "config.file" && name != "web.listen-address" &&
+        name != "poll.interval" && name != "log.level" &&
+        name != "log.format") {
+      return r.Unknown();
+    }
+    auto v = r.Value();
+    if (!v.ok()) return v.status();
+    const std::string where = "flag --" + name + "=" + *v + ": ";
+    if (name == "config.file") {
+      f.config_file = *v;
+    } else if (name == "web.listen-address") {
+      if (auto la = ParseListenAddress(*v); !la.ok()) {
+        return Status::InvalidArgument(where + la.status().message());
+      }
+      f.listen_address = *v;
+    } else if (name == "poll.interval") {
+      auto d = ParseDuration(*v);
+      if (!d.ok()) return Status::InvalidArgument(where + d.status().message());
+      if (d->count() <= 0) {
+        return Status::InvalidArgument(where + "must be positive");
+      }
+      f.poll_interval = *d;
+    } else if (name == "log.level") {
+      auto l = ParseLogLevel(*v);
+      if (!l.ok()) return Status::InvalidArgument(where + l.status().message());
+      f.log_level = *l;
+    } else {
+      auto l = ParseLogFormat(*v);
+      if (!l.ok()) return Status::InvalidArgument(where + l.status().message());
+      f.log_format = *l;
+    }
+  }
+  return f;
+}
+
+std::string FlagsHelp(std::string_view program) {
+  std::ostringstream o;
+  o << "usage: " << program << " [flags]\n"
+    << "       " << program << " plan [flags]   (capacity planner; " << program
+    << " plan --help)\n\n"
+    << "PostgreSQL connection monitoring agent and Prometheus exporter.\n\n"
+    << "Flags:\n"
+    << "  --config.file=FILE          YAML configuration (targets, limits)\n"
+    << "  --web.listen-address=ADDR   where to serve /metrics (default "
+       ":9188)\n"
+    << "  --poll.interval=DURATION    how often to poll each target "
+       "(default 5s)\n"
+    << "  --log.level=LEVEL           debug, info, warn, error (default "
+       "info)\n"
+    << "  --log.format=FORMAT         logfmt or json (default logfmt)\n"
+    << "  --once                      poll every target once, print the "
+       "metrics,\n"
+    << "                              exit 0 if all were reached, 1 "
+       "otherwise\n"
+    << "  --version                   print the version and exit\n"
+    << "  --help                      print this help and exit\n\n"
+    << "Without a configured target the environment defines one: "
+       "DATABASE_URL,\n"
+    << "or DB_HOST, DB_PORT, DB_USER, DB_PASSWORD, DB_NAME; libpq's "
+       "PG* variables\n"
+    << "and ~/.pgpass work as usual. Exit codes: 0 ok, 1 runtime failure, "
+       "2 bad\n"
+    << "configuration.\n";
+  return o.str();
+}
+
+Result<ListenAddress> ParseListenAddress(std::string_view text) {
+  const std::string t(text);
+  std::string host, port;
+  if (!t.empty() && t[0] == '[') {
+    const auto close = t.find(']');
+    if (close == std::string::npos || close + 1 >= t.size() ||
+        t[close + 1] != ':') {
+      return Status::InvalidArgument("\"" + t +
+                                     "\" is not HOST:PORT, [IPv6]:PORT or "
+                                     ":PORT");
+    }
+    host = t.substr(1, close - 1);
+    port = t.substr(close + 2);
+  } else {
+    const auto colon = t.rfind(':');
+    if (colon == std::string::npos) {
+      return Status::InvalidArgument("\"" + t +
+                                     "\" is not HOST:PORT, [IPv6]:PORT or "
+                                     ":PORT");
+    }
+    host = t.substr(0, colon);
+    port = t.substr(colon + 1);
+  }
+  auto p = ParseIntText(port, 0, 65535);
+  if (!p.ok()) {
+    return Status::InvalidArgument("\"" + t + "\": port " +
+                                   p.status().message());
+  }
+  ListenAddress out;
+  out.host = host.empty() ? "0.0.0.0" : host;
+  out.port = *p;
+  return out;
+}
+
+Result<Secret> ReadPasswordFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return Status::IoError("password_file " + path +
+                           ": cannot read: " + std::strerror(errno));
+  }
+  std::string line;
+  std::getline(in, line);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return Secret(line);
+}
+
+Result<Config> LoadConfig(const Flags& flags, const EnvLookup& env) {
+  Config cfg;
+  if (flags.config_file) {
+    std::ifstream in(*flags.config_file);
+    if (!in) {
+      return Status::InvalidArgument(
+          "flag --config.file=" + *flags.config_file +
+          ": cannot read: " + std::strerror(errno));
+    }
+    std::stringstream buf;
+    buf << in.rdbuf();
+    auto parsed = ParseConfigYaml(buf.str(), *flags.config_file);
+    if (!parsed.ok()) return parsed.status();
+    cfg = std::move(*parsed);
+  }
+  if (cfg.targets.empty()) {
+    auto t = TargetFromEnvironment(env, &cfg.notices);
+    if (!t.ok()) return t.status();
+    cfg.targets.push_back(std::move(*t));
+  }
+  if (flags.listen_address) cfg.listen_address = *flags.listen_address;
+  if (flags.poll_interval) cfg.poll_interval = *flags.poll_interval;
+  if (flags.log_level) cfg.log_level = *flags.log_level;
+  if (flags.log_format) cfg.log_format = *flags.log_format;
+
+  // Checks that need the merged view.
+  for (const auto& t : cfg.targets) {
+    if (!t.password_file.empty()) {
+      auto pw = ReadPasswordFile(t.password_file);
+      if (!pw.ok()) {
+        return Status::InvalidArgument(t.origin + ": target \"" + t.name +
+                                       "\": " + pw.status().message());
+      }
+    }
+  }
+  return cfg;
+}
+
+}  // namespace pgconn

@@ -1,0 +1,245 @@
+#include "config/dsn.h"
+
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <memory>
+
+namespace pgconn {
+namespace {
+
+struct ConninfoDeleter {
+  void operator()(PQconninfoOption* o) const { PQconninfoFree(o); }
+};
+struct PqFreeDeleter {
+  void operator()(char* p) const { PQfreemem(p); }
+};
+
+// libpq accepts these keywords; DescribeTarget prints only these.
+constexpr std::string_view kDescribed[] = {"host", "hostaddr", "port",
+                                           "user", "dbname",   "sslmode"};
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      const int h = HexDigit(s[i + 1]), l = HexDigit(s[i + 2]);
+      if (h >= 0 && l >= 0) {
+        out += static_cast<char>(h * 16 + l);
+        i += 2;
+        continue;
+      }
+    }
+    out += s[i];
+  }
+  return out;
+}
+
+// The password part of postgresql://user:password@host/..., raw (as written).
+std::string UrlPasswordRaw(std::string_view url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) return "";
+  const auto start = scheme + 3;
+  const auto at = url.find('@', start);
+  if (at == std::string_view::npos) return "";
+  const auto slash = url.find('/', start);
+  if (slash != std::string_view::npos && slash < at) return "";
+  const auto colon = url.find(':', start);
+  if (colon == std::string_view::npos || colon > at) return "";
+  return std::string(url.substr(colon + 1, at - colon - 1));
+}
+
+void ReplaceAll(std::string& text, const std::string& needle) {
+  if (needle.empty()) return;
+  size_t pos = 0;
+  while ((pos = text.find(needle, pos)) != std::string::npos) {
+    text.replace(pos, needle.size(), "<redacted>");
+    pos += 10;
+  }
+}
+
+std::string RedactUrlPassword(std::string_view message, std::string_view url) {
+  std::string out(message);
+  const std::string raw = UrlPasswordRaw(url);
+  ReplaceAll(out, raw);
+  ReplaceAll(out, PercentDecode(raw));
+  return out;
+}
+
+std::string ChompNewlines(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+std::string ConnectionParams::Get(std::string_view keyword) const {
+  std::string out;
+  for (size_t i = 0; i < keywords.size(); ++i) {
+    if (keywords[i] == keyword) out = values[i];
+  }
+  return out;
+}
+
+Status ValidateUrl(std::string_view url) {
+  if (url.rfind("postgresql://", 0) != 0 && url.rfind("postgres://", 0) != 0) {
+    return Status::InvalidArgument("not a postgresql:// or postgres:// URL");
+  }
+  char* err = nullptr;
+  std::unique_ptr<PQconninfoOption, ConninfoDeleter> opts(
+      PQconninfoParse(std::string(url).c_str(), &err));
+  std::unique_ptr<char, PqFreeDeleter> err_holder(err);
+  if (!opts) {
+    std::string msg = err ? ChompNewlines(err) : "cannot be parsed";
+    return Status::InvalidArgument("invalid URL: " +
+                                   RedactUrlPassword(msg, url));
+  }
+  // libpq checks ports only when connecting; refuse a bad one now.
+  for (PQconninfoOption* o = opts.get(); o->keyword != nullptr; ++o) {
+    if (std::string_view(o->keyword) != "port" || o->val == nullptr) continue;
+    std::string_view ports(o->val);
+    while (!ports.empty()) {
+      const auto comma = ports.find(',');
+      const std::string_view p = ports.substr(0, comma);
+      const bool digits = !p.empty() && p.size() <= 5 &&
+                          std::all_of(p.begin(), p.end(), [](char c) {
+                            return c >= '0' && c <= '9';
+                          });
+      if (!digits || std::stoi(std::string(p)) < 1 ||
+          std::stoi(std::string(p)) > 65535) {
+        return Status::InvalidArgument("invalid URL: port \"" +
+                                       RedactUrlPassword(std::string(p), url) +
+                                       "\" is not a number from 1 to 65535");
+      }
+      if (comma == std::string_view::npos) break;
+      ports.remove_prefix(comma + 1);
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> ParseConninfo(
+    std::string_view conninfo) {
+  char* err = nullptr;
+  std::unique_ptr<PQconninfoOption, ConninfoDeleter> opts(
+      PQconninfoParse(std::string(conninfo).c_str(), &err));
+  std::unique_ptr<char, PqFreeDeleter> err_holder(err);
+  if (!opts) {
+    std::string msg = err ? ChompNewlines(err) : "cannot be parsed";
+    return Status::InvalidArgument(RedactUrlPassword(msg, conninfo));
+  }
+  std::vector<std::pair<std::string, std::string>> out;
+  for (PQconninfoOption* o = opts.get(); o->keyword != nullptr; ++o) {
+    if (o->val == nullptr || o->val[0] == '\0') continue;
+    if (std::string_view(o->keyword) == "password") continue;
+    out.emplace_back(o->keyword, o->val);
+  }
+  return out;
+}
+
+Result<ConnectionParams> BuildConnectionParams(const TargetConfig& target,
+                                               const SessionOptions& options) {
+  ConnectionParams p;
+  auto add = [&p](std::string k, std::string v) {
+    p.keywords.push_back(std::move(k));
+    p.values.push_back(std::move(v));
+  };
+  std::string user_options;
+  if (!target.url.empty()) {
+    p.expand_dbname = true;
+    add("dbname", target.url.Reveal());
+    auto fields = ParseConninfo(target.url.Reveal());
+    if (!fields.ok()) {
+      return Status::InvalidArgument(
+          "target \"" + target.name +
+          "\": invalid URL: " + fields.status().message());
+    }
+    bool url_has_dbname = false;
+    for (const auto& [k, v] : *fields) {
+      if (k == "options") user_options = v;
+      url_has_dbname = url_has_dbname || k == "dbname";
+    }
+    // Without one libpq would use the user name as the database; a
+    // PgBouncer target always means the admin console.
+    if (!url_has_dbname && target.kind == TargetKind::kPgBouncer) {
+      add("dbname", "pgbouncer");
+    }
+  } else {
+    if (!target.host.empty()) add("host", target.host);
+    if (!target.port.empty()) add("port", target.port);
+    if (!target.user.empty()) add("user", target.user);
+    if (!target.dbname.empty()) {
+      add("dbname", target.dbname);
+    } else if (target.kind == TargetKind::kPgBouncer) {
+      add("dbname", "pgbouncer");
+    }
+  }
+  if (!target.sslmode.empty()) add("sslmode", target.sslmode);
+  if (!target.sslrootcert.empty()) add("sslrootcert", target.sslrootcert);
+  if (!target.password.empty()) {
+    add("password", target.password.Reveal());
+  } else if (!target.password_file.empty()) {
+    auto pw = ReadPasswordFile(target.password_file);
+    if (!pw.ok()) return pw.status();
+    add("password", pw->Reveal());
+  }
+  add("application_name", options.application_name);
+  // libpq takes whole seconds and treats anything below 2 as 2; the session
+  // enforces the exact deadline itself.
+  const auto ct_secs =
+      std::max<int64_t>(2, (options.connect_timeout.count() + 999) / 1000);
+  add("connect_timeout", std::to_string(ct_secs));
+  if (target.kind == TargetKind::kPostgres) {
+    // PgBouncer's admin console rejects unknown startup parameters, so only
+    // PostgreSQL gets a statement_timeout.
+    std::string opts = user_options;
+    if (!opts.empty()) opts += " ";
+    opts += "-c statement_timeout=" +
+            std::to_string(options.statement_timeout.count());
+    add("options", opts);
+  }
+  return p;
+}
+
+std::string DescribeTarget(const TargetConfig& target) {
+  std::vector<std::pair<std::string, std::string>> fields;
+  if (!target.url.empty()) {
+    auto parsed = ParseConninfo(target.url.Reveal());
+    if (parsed.ok()) fields = *parsed;
+  } else {
+    if (!target.host.empty()) fields.emplace_back("host", target.host);
+    if (!target.port.empty()) fields.emplace_back("port", target.port);
+    if (!target.user.empty()) fields.emplace_back("user", target.user);
+    if (!target.dbname.empty()) fields.emplace_back("dbname", target.dbname);
+    if (!target.sslmode.empty()) fields.emplace_back("sslmode", target.sslmode);
+  }
+  std::string out;
+  for (auto key : kDescribed) {
+    for (const auto& [k, v] : fields) {
+      if (k != key) continue;
+      if (!out.empty()) out += ' ';
+      out += k + "=" + v;
+    }
+  }
+  return out.empty() ? "(libpq defaults)" : out;
+}
+
+std::string RedactSecrets(std::string_view text, const TargetConfig& target) {
+  std::string out(text);
+  ReplaceAll(out, target.password.Reveal());
+  if (!target.url.empty()) out = RedactUrlPassword(out, target.url.Reveal());
+  if (!target.password_file.empty()) {
+    auto pw = ReadPasswordFile(target.password_file);
+    if (pw.ok()) ReplaceAll(out, pw->Reveal());
+  }
+  return out;
+}
+
+}  // namespace pgconn

@@ -1,0 +1,137 @@
+// The pool-budget part of the exposition: declared pools (configuration)
+// next to what the last snapshot observed. Emitted only for targets that
+// declare pools or an overhead.
+#include "pools/pool_signals.h"
+#include "runtime/exposition.h"
+
+namespace pgconn::detail {
+namespace {
+
+Labels App(const Labels& target, const std::string& application) {
+  Labels l = target;
+  l.emplace_back("application", application);
+  return l;
+}
+
+// One per-application gauge: its name, HELP and value (nullopt: no sample).
+struct ApplicationGauge {
+  std::string_view name;
+  std::string_view help;
+  std::optional<double> (*value)(const DeclaredPoolSignals&);
+};
+
+// What the configuration says; exported with or without a snapshot.
+constexpr ApplicationGauge kDeclared[] = {
+    {"pgconn_pool_declared_replicas",
+     "Worker processes declared for the application in the agent's "
+     "configuration (pools[].replicas).",
+     [](const DeclaredPoolSignals& d) -> std::optional<double> {
+       return static_cast<double>(d.replicas);
+     }},
+    {"pgconn_pool_declared_max_connections",
+     "Declared pool capacity of the application: replicas times pool_max "
+     "(the guide's workers x DB_POOL_MAX), from the configuration.",
+     [](const DeclaredPoolSignals& d) -> std::optional<double> {
+       return static_cast<double>(d.declared_max);
+     }},
+    {"pgconn_pool_declared_min_connections",
+     "Connections the application's pools keep open even when idle: "
+     "replicas times pool_min (DB_POOL_MIN), from the configuration.",
+     [](const DeclaredPoolSignals& d) -> std::optional<double> {
+       return static_cast<double>(d.declared_min);
+     }},
+};
+
+// The declarations against pg_stat_activity; only with activity data.
+constexpr ApplicationGauge kObserved[] = {
+    {"pgconn_pool_utilization_ratio",
+     "Client backends of the application in pg_stat_activity divided by its "
+     "declared replicas x pool_max; near 1 the pools are full, above 1 more "
+     "connect than declared. Absent for 0 replicas.",
+     [](const DeclaredPoolSignals& d) { return d.utilization; }},
+    {"pgconn_pool_busy_ratio",
+     "Client backends of the application that are working (active, idle in "
+     "transaction, fastpath) divided by its declared replicas x pool_max; "
+     "near 1 workers wait for a connection (pool exhaustion). Absent for 0 "
+     "replicas.",
+     [](const DeclaredPoolSignals& d) { return d.busy_ratio; }},
+    {"pgconn_pool_excess_connections",
+     "Client backends of the application beyond its declared replicas x "
+     "pool_max (more replicas or a larger pool than declared), floored at 0.",
+     [](const DeclaredPoolSignals& d) -> std::optional<double> {
+       return static_cast<double>(d.excess);
+     }},
+    {"pgconn_pool_idle_above_min_connections",
+     "Idle client backends of the application beyond its declared replicas "
+     "x pool_min, floored at 0: idle connections the pools hold above their "
+     "minimum.",
+     [](const DeclaredPoolSignals& d) -> std::optional<double> {
+       return static_cast<double>(d.idle_above_min);
+     }},
+};
+
+template <size_t N>
+void AppendPerApplication(const Labels& t, const PoolSignals& s,
+                          const ApplicationGauge (&gauges)[N],
+                          MetricsWriter* w) {
+  for (const ApplicationGauge& g : gauges) {
+    for (const DeclaredPoolSignals& d : s.declared) {
+      if (auto v = g.value(d))
+        w->Gauge(g.name, g.help, App(t, d.application), *v);
+    }
+  }
+}
+
+void AppendUndeclared(const Labels& t, const PoolSignals& s, MetricsWriter* w) {
+  for (const UndeclaredApplication& u : s.undeclared) {
+    w->Gauge("pgconn_undeclared_connections",
+             "Client backends of an application with no declared pool on "
+             "this target (\"(other)\" included); they must fit in the "
+             "declared overhead.",
+             App(t, u.application), static_cast<double>(u.connections));
+  }
+  for (const UndeclaredApplication& u : s.undeclared) {
+    w->Gauge("pgconn_undeclared_share_ratio",
+             "Client backends of an undeclared application divided by all "
+             "client backends of the target.",
+             App(t, u.application), u.share);
+  }
+}
+
+}  // namespace
+
+void AppendPoolMetrics(const TargetReport& r, MetricsWriter* w) {
+  if (r.pools.empty() && !r.overhead) return;
+  const PostgresData* data = r.snapshot ? &r.snapshot->postgres : nullptr;
+  const PoolSignals s =
+      DerivePoolSignals(r.pools, r.overhead, data, r.near_limit_threshold);
+  const Labels t = {{"target", r.target}};
+  w->Gauge("pgconn_pool_budget_connections",
+           "Declared connection budget of the target: the sum of replicas x "
+           "pool_max over the declared pools plus the declared overhead.",
+           t, static_cast<double>(s.budget));
+  w->Gauge("pgconn_pool_overhead_connections",
+           "Declared allowance for connections outside the declared pools "
+           "(bot, interface, migrations); 0 when not declared.",
+           t, static_cast<double>(s.overhead));
+  if (s.budget_ratio) {
+    w->Gauge("pgconn_pool_budget_ratio",
+             "Declared budget divided by the usable connections "
+             "(max_connections minus reserved); above 1 full pools are "
+             "refused.",
+             t, *s.budget_ratio);
+  }
+  if (s.overcommitted) {
+    w->Gauge("pgconn_pool_overcommitted",
+             "1 if the declared budget exceeds near_limit_threshold x usable "
+             "connections (the planner's over_headroom or over_limit), even "
+             "if the pools are not full today.",
+             t, *s.overcommitted ? 1 : 0);
+  }
+  AppendPerApplication(t, s, kDeclared, w);
+  if (data == nullptr || !data->has_activity) return;
+  AppendPerApplication(t, s, kObserved, w);
+  AppendUndeclared(t, s, w);
+}
+
+}  // namespace pgconn::detail

@@ -1,0 +1,257 @@
+#include "runtime/poller.h"
+
+#include <algorithm>
+#include <random>
+
+#include "config/dsn.h"
+#include "pgbouncer/registry.h"
+#include "postgres/registry.h"
+
+namespace pgconn {
+namespace {
+
+// The client waits this much longer than statement_timeout, so that the
+// server's own timeout fires first and the connection survives it.
+constexpr Duration kClientGrace{1000};
+
+double Seconds(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+std::function<double()> DefaultUniform() {
+  auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());
+  return [rng]() {
+    return std::uniform_real_distribution<double>(0.0, 1.0)(*rng);
+  };
+}
+
+}  // namespace
+
+void StopSignal::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopped_.store(true);
+  }
+  cv_.notify_all();
+}
+
+bool StopSignal::WaitFor(std::chrono::steady_clock::duration d) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, d, [this] { return stopped_.load(); });
+}
+
+Backoff::Backoff(Duration initial, Duration max,
+                 std::function<double()> uniform)
+    : initial_(initial),
+      max_(std::max(max, initial)),
+      uniform_(uniform ? std::move(uniform) : DefaultUniform()) {}
+
+Duration Backoff::Next() {
+  const int shift = std::min(failures_, 20);
+  ++failures_;
+  const double base =
+      std::min(static_cast<double>(initial_.count()) * (1LL << shift),
+               static_cast<double>(max_.count()));
+  const double jitter = 0.9 + 0.2 * uniform_();
+  return Duration(static_cast<int64_t>(base * jitter));
+}
+
+PollerOptions PollerOptionsFrom(const Config& c) {
+  PollerOptions o;
+  o.poll_interval = c.poll_interval;
+  o.connect_timeout = c.connect_timeout;
+  o.query_timeout = c.query_timeout;
+  o.backoff_max = c.backoff_max;
+  o.near_limit_threshold = c.near_limit_threshold;
+  o.collector_context.max_applications = c.max_applications;
+  o.collector_context.max_users = c.max_users;
+  o.collector_context.max_databases = c.max_databases;
+  return o;
+}
+
+std::vector<std::unique_ptr<Collector>> CollectorsFor(TargetKind kind) {
+  std::vector<std::unique_ptr<Collector>> out;
+  const auto& table = kind == TargetKind::kPgBouncer ? PgBouncerCollectors()
+                                                     : PostgresCollectors();
+  for (const CollectorEntry& e : table) {
+    if (e.enabled_by_default) out.push_back(e.create());
+  }
+  return out;
+}
+
+TargetReport TargetPoller::InitialReport(const TargetConfig& target,
+                                         const PollerOptions& options) {
+  TargetReport r;
+  r.target = target.name;
+  r.kind = target.kind;
+  r.poll_interval_seconds = Seconds(options.poll_interval);
+  r.near_limit_threshold = options.near_limit_threshold;
+  r.pools = target.pools;
+  r.overhead = target.overhead;
+  return r;
+}
+
+TargetPoller::TargetPoller(TargetConfig target, PollerOptions options,
+                           const SessionFactory& sessions, const Clock& clock,
+                           const Logger& logger, Publisher* publisher,
+                           const std::atomic<bool>* interrupt)
+    : target_(std::move(target)),
+      options_(options),
+      clock_(clock),
+      logger_(logger),
+      publisher_(publisher),
+      collectors_(CollectorsFor(target_.kind)),
+      report_(InitialReport(target_, options_)),
+      backoff_(options_.poll_interval, options_.backoff_max, nullptr) {
+  SessionOptions so;
+  so.connect_timeout = options_.connect_timeout;
+  so.statement_timeout = options_.query_timeout;
+  so.interrupt = interrupt;
+  session_ = sessions.Create(target_, so);
+}
+
+TargetReport TargetPoller::PollOnce() {
+  const auto start = clock_.Monotonic();
+  ++report_.stats.polls_total;
+  Status status;
+  Snapshot snap;
+  if (!session_->connected()) {
+    status = session_->Connect(start + options_.connect_timeout);
+    if (status.ok()) {
+      logger_.Debug(
+          "connected",
+          {{"target", target_.name},
+           {"server_version", std::to_string(session_->server_version())}});
+    }
+  }
+  if (status.ok()) {
+    CollectorContext ctx = options_.collector_context;
+    for (const PoolDeclaration& pool : target_.pools) {
+      ctx.pinned_applications.push_back(pool.application);
+    }
+    ctx.server_version_num = session_->server_version();
+    std::vector<const Collector*> cs;
+    for (const auto& c : collectors_) cs.push_back(c.get());
+    RunOptions run;
+    run.batch = target_.kind == TargetKind::kPostgres;
+    status = RunCollectors(
+        *session_, cs, ctx, run,
+        clock_.Monotonic() + options_.query_timeout + kClientGrace, clock_,
+        &snap);
+  }
+  report_.stats.attempted = true;
+  report_.stats.last_duration_seconds = Seconds(clock_.Monotonic() - start);
+  if (status.ok()) {
+    report_.up = true;
+    report_.stats.last_success_unix = ToUnixSeconds(clock_.Now());
+    LogCollectorChanges(snap);
+    report_.snapshot = std::make_shared<const Snapshot>(std::move(snap));
+    if (logged_state_ != "up") {
+      logger_.Info(
+          "target reachable",
+          {{"target", target_.name},
+           {"dsn", DescribeTarget(target_)},
+           {"server_version", std::to_string(session_->server_version())}});
+      logged_state_ = "up";
+    }
+  } else {
+    OnFailure(status);
+  }
+  if (publisher_ != nullptr) publisher_->Publish(report_);
+  return report_;
+}
+
+void TargetPoller::OnFailure(const Status& s) {
+  report_.up = false;
+  const std::string reason(PollErrorReason(s.code()));
+  ++report_.stats.errors_total[reason];
+  const std::string state = "down:" + reason;
+  if (logged_state_ != state) {
+    // Once per change of state, not once per poll.
+    logger_.Warn("poll failed", {{"target", target_.name},
+                                 {"dsn", DescribeTarget(target_)},
+                                 {"reason", reason},
+                                 {"err", RedactSecrets(s.message(), target_)}});
+    logged_state_ = state;
+  }
+}
+
+void TargetPoller::LogCollectorChanges(const Snapshot& snap) {
+  for (const CollectorOutcome& c : snap.collectors) {
+    const bool was_failing = failing_collectors_.count(c.name) > 0;
+    if (!c.success && !was_failing) {
+      logger_.Warn(
+          "collector failed",
+          {{"target", target_.name}, {"collector", c.name}, {"err", c.error}});
+      failing_collectors_.insert(c.name);
+    } else if (c.success && was_failing) {
+      logger_.Info("collector recovered",
+                   {{"target", target_.name}, {"collector", c.name}});
+      failing_collectors_.erase(c.name);
+    }
+  }
+}
+
+void TargetPoller::Run(StopSignal* stop) {
+  while (!stop->stopped()) {
+    const auto start = clock_.Monotonic();
+    const TargetReport r = PollOnce();
+    Duration wait;
+    if (r.up) {
+      backoff_.Reset();
+      const auto elapsed =
+          std::chrono::duration_cast<Duration>(clock_.Monotonic() - start);
+      wait = std::max(Duration(0), options_.poll_interval - elapsed);
+    } else {
+      // Never faster than the interval; slower and slower while it fails,
+      // so that a server refusing connections is not hammered.
+      wait = backoff_.Next();
+    }
+    if (stop->WaitFor(wait)) break;
+  }
+  session_->Close();
+}
+
+Agent::Agent(const Config& config, const SessionFactory& sessions,
+             const Clock& clock, const Logger& logger)
+    : publisher_(
+          [&config] {
+            std::vector<TargetReport> initial;
+            const PollerOptions o = PollerOptionsFrom(config);
+            for (const auto& t : config.targets) {
+              initial.push_back(TargetPoller::InitialReport(t, o));
+            }
+            return initial;
+          }(),
+          CurrentBuildInfo()) {
+  const PollerOptions o = PollerOptionsFrom(config);
+  for (const auto& t : config.targets) {
+    pollers_.push_back(std::make_unique<TargetPoller>(
+        t, o, sessions, clock, logger, &publisher_, stop_.flag()));
+  }
+}
+
+Agent::~Agent() { Stop(); }
+
+void Agent::Start() {
+  for (auto& p : pollers_) {
+    TargetPoller* poller = p.get();
+    threads_.emplace_back([this, poller] { poller->Run(&stop_); });
+  }
+}
+
+void Agent::Stop() {
+  stop_.Stop();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+}
+
+bool Agent::PollAllOnce() {
+  bool all_up = true;
+  for (auto& p : pollers_) all_up = p->PollOnce().up && all_up;
+  return all_up;
+}
+
+}  // namespace pgconn

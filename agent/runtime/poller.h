@@ -1,0 +1,139 @@
+// The polling loop of one target, and the small pieces it is made of.
+#ifndef PGCONN_AGENT_RUNTIME_POLLER_H_
+#define PGCONN_AGENT_RUNTIME_POLLER_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "collect/collector.h"
+#include "pgconn/clock.h"
+#include "pgconn/config.h"
+#include "pgconn/log.h"
+#include "pgconn/publisher.h"
+#include "pgconn/session.h"
+#include "runtime/report.h"
+
+namespace pgconn {
+
+// A stop flag that sleeping threads wake up for. Thread-safe.
+class StopSignal {
+ public:
+  void Stop();
+  bool stopped() const { return stopped_.load(); }
+  // Sleeps up to `d`; returns true if stopped (now or while sleeping).
+  bool WaitFor(std::chrono::steady_clock::duration d);
+  const std::atomic<bool>* flag() const { return &stopped_; }
+
+ private:
+  std::atomic<bool> stopped_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+};
+
+// Capped exponential backoff with jitter: initial, 2x, 4x ... up to `max`,
+// each multiplied by a factor in [0.9, 1.1). Not thread-safe.
+class Backoff {
+ public:
+  // `uniform` returns numbers in [0, 1); injected for deterministic tests.
+  Backoff(Duration initial, Duration max, std::function<double()> uniform);
+  Duration Next();
+  void Reset() { failures_ = 0; }
+  int failures() const { return failures_; }
+
+ private:
+  const Duration initial_;
+  const Duration max_;
+  std::function<double()> uniform_;
+  int failures_ = 0;
+};
+
+struct PollerOptions {
+  Duration poll_interval{5000};
+  Duration connect_timeout{5000};
+  Duration query_timeout{5000};
+  Duration backoff_max{30000};
+  double near_limit_threshold = 0.8;
+  CollectorContext collector_context;
+};
+PollerOptions PollerOptionsFrom(const Config& config);
+
+// Polls one target over one persistent session and publishes a report after
+// every poll. PollOnce() and Run() must not be called concurrently; the
+// poller is owned by one thread.
+class TargetPoller {
+ public:
+  TargetPoller(TargetConfig target, PollerOptions options,
+               const SessionFactory& sessions, const Clock& clock,
+               const Logger& logger, Publisher* publisher,
+               const std::atomic<bool>* interrupt = nullptr);
+  TargetPoller(const TargetPoller&) = delete;
+  TargetPoller& operator=(const TargetPoller&) = delete;
+
+  // One poll: connect if needed, run the collectors, publish. Returns the
+  // published report.
+  TargetReport PollOnce();
+
+  // Polls every interval (start to start) until `stop`; after failures
+  // waits with capped exponential backoff instead.
+  void Run(StopSignal* stop);
+
+  // The report every target starts with, before its first poll.
+  static TargetReport InitialReport(const TargetConfig& target,
+                                    const PollerOptions& options);
+
+ private:
+  void OnFailure(const Status& s);
+  void LogCollectorChanges(const Snapshot& snap);
+
+  const TargetConfig target_;
+  const PollerOptions options_;
+  const Clock& clock_;
+  const Logger& logger_;
+  Publisher* publisher_;
+  std::unique_ptr<Session> session_;
+  std::vector<std::unique_ptr<Collector>> collectors_;
+  TargetReport report_;
+  Backoff backoff_;
+  std::string logged_state_;  // last state logged, to log changes only
+  std::set<std::string> failing_collectors_;
+};
+
+// Collectors for a kind of target, from the explicit tables.
+std::vector<std::unique_ptr<Collector>> CollectorsFor(TargetKind kind);
+
+// Runs one TargetPoller thread per target. Thread-safe.
+class Agent {
+ public:
+  Agent(const Config& config, const SessionFactory& sessions,
+        const Clock& clock, const Logger& logger);
+  ~Agent();
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  Publisher& publisher() { return publisher_; }
+  const Publisher& publisher() const { return publisher_; }
+
+  void Start();
+  // Asks every poller to stop and joins them; idempotent.
+  void Stop();
+  // Polls every target once, in order, on the calling thread (--once).
+  // Returns true if every target was reached.
+  bool PollAllOnce();
+
+ private:
+  StopSignal stop_;
+  Publisher publisher_;
+  std::vector<std::unique_ptr<TargetPoller>> pollers_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace pgconn
+
+#endif  // PGCONN_AGENT_RUNTIME_POLLER_H_

@@ -1,0 +1,202 @@
+#include "util/json_writer.h"
+
+#include <cassert>
+#include <charconv>
+#include <cmath>
+
+namespace pgconn {
+namespace {
+
+// Length of the valid UTF-8 sequence at the start of `s`, or 0.
+size_t Utf8SequenceLength(std::string_view s) {
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char b0 = byte(0);
+  size_t n = 0;
+  uint32_t min = 0;
+  if (b0 < 0x80) return 1;
+  if ((b0 & 0xE0) == 0xC0) {
+    n = 2;
+    min = 0x80;
+  } else if ((b0 & 0xF0) == 0xE0) {
+    n = 3;
+    min = 0x800;
+  } else if ((b0 & 0xF8) == 0xF0) {
+    n = 4;
+    min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (s.size() < n) return 0;
+  uint32_t cp = b0 & (0x7F >> n);
+  for (size_t i = 1; i < n; ++i) {
+    if ((byte(i) & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (byte(i) & 0x3F);
+  }
+  // Overlong forms, UTF-16 surrogates and code points beyond Unicode.
+  if (cp < min || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) return 0;
+  return n;
+}
+
+}  // namespace
+
+std::string JsonQuote(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 0xF];
+        } else if (c < 0x80) {
+          out += static_cast<char>(c);
+        } else {
+          const size_t n = Utf8SequenceLength(text.substr(i));
+          if (n == 0) {
+            out += "\\ufffd";
+          } else {
+            out.append(text.substr(i, n));
+            i += n;
+            continue;
+          }
+        }
+    }
+    ++i;
+  }
+  out += '"';
+  return out;
+}
+
+void JsonWriter::BeforeValue() {
+  if (after_key_) {
+    after_key_ = false;
+    return;
+  }
+  if (stack_.empty()) return;
+  assert(!stack_.back().object && "a value in an object needs a Key()");
+  if (stack_.back().count++ > 0) out_ += ',';
+  out_ += '\n';
+  out_.append(2 * stack_.size(), ' ');
+}
+
+void JsonWriter::Open(char bracket) {
+  BeforeValue();
+  out_ += bracket;
+  stack_.push_back({bracket == '{', 0});
+}
+
+void JsonWriter::Close(char bracket) {
+  assert(!stack_.empty() && !after_key_);
+  const bool had_members = stack_.back().count > 0;
+  stack_.pop_back();
+  if (had_members) {
+    out_ += '\n';
+    out_.append(2 * stack_.size(), ' ');
+  }
+  out_ += bracket;
+}
+
+JsonWriter& JsonWriter::BeginObject() {
+  Open('{');
+  return *this;
+}
+
+JsonWriter& JsonWriter::EndObject() {
+  Close('}');
+  return *this;
+}
+
+JsonWriter& JsonWriter::BeginArray() {
+  Open('[');
+  return *this;
+}
+
+JsonWriter& JsonWriter::EndArray() {
+  Close(']');
+  return *this;
+}
+
+JsonWriter& JsonWriter::Key(std::string_view key) {
+  assert(!stack_.empty() && stack_.back().object && !after_key_);
+  if (stack_.back().count++ > 0) out_ += ',';
+  out_ += '\n';
+  out_.append(2 * stack_.size(), ' ');
+  out_ += JsonQuote(key);
+  out_ += ": ";
+  after_key_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::String(std::string_view value) {
+  BeforeValue();
+  out_ += JsonQuote(value);
+  return *this;
+}
+
+JsonWriter& JsonWriter::Int(int64_t value) {
+  BeforeValue();
+  out_ += std::to_string(value);
+  return *this;
+}
+
+JsonWriter& JsonWriter::Double(double value) {
+  BeforeValue();
+  if (!std::isfinite(value)) {
+    out_ += "null";
+    return *this;
+  }
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), value);
+  out_.append(buf, ec == std::errc() ? end : buf);
+  return *this;
+}
+
+JsonWriter& JsonWriter::Bool(bool value) {
+  BeforeValue();
+  out_ += value ? "true" : "false";
+  return *this;
+}
+
+JsonWriter& JsonWriter::Null() {
+  BeforeValue();
+  out_ += "null";
+  return *this;
+}
+
+JsonWriter& JsonWriter::OptionalInt(const std::optional<int64_t>& value) {
+  return value ? Int(*value) : Null();
+}
+
+std::string JsonWriter::Take() {
+  assert(stack_.empty());
+  std::string out = std::move(out_);
+  out += '\n';
+  out_.clear();
+  return out;
+}
+
+}  // namespace pgconn

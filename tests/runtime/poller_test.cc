@@ -1,0 +1,224 @@
+#include "runtime/poller.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <thread>
+
+#include "fakes/canned_postgres.h"
+#include "fakes/fake_clock.h"
+#include "fakes/fake_session.h"
+
+namespace pgconn {
+namespace {
+
+int CountLines(const std::string& s, const std::string& needle) {
+  int n = 0;
+  std::istringstream in(s);
+  for (std::string line; std::getline(in, line);) {
+    if (line.find(needle) != std::string::npos) ++n;
+  }
+  return n;
+}
+
+class PollerTest : public ::testing::Test {
+ protected:
+  PollerTest()
+      : logger_(&log_, LogLevel::kInfo, LogFormat::kLogfmt, &clock_),
+        factory_(&server_),
+        publisher_({}, BuildInfo{"v", "r"}) {
+    target_.name = "main";
+    target_.host = "db";
+    target_.password = Secret("hunter2");
+    options_.poll_interval = Duration(1000);
+    options_.connect_timeout = Duration(2000);
+    options_.query_timeout = Duration(3000);
+    server_.answer = [](std::string_view) -> Result<std::vector<ResultSet>> {
+      return CannedPostgresAnswer(100, 8, 2);
+    };
+  }
+
+  FakeClock clock_;
+  std::ostringstream log_;
+  Logger logger_;
+  FakeServer server_;
+  FakeSessionFactory factory_;
+  Publisher publisher_;
+  TargetConfig target_;
+  PollerOptions options_;
+};
+
+TEST_F(PollerTest, SuccessfulPollPublishesASnapshot) {
+  TargetPoller poller(target_, options_, factory_, clock_, logger_,
+                      &publisher_);
+  TargetReport r = poller.PollOnce();
+  EXPECT_TRUE(r.up);
+  ASSERT_NE(r.snapshot, nullptr);
+  EXPECT_EQ(r.snapshot->postgres.limits.max_connections, 100);
+  EXPECT_EQ(r.stats.polls_total, 1u);
+  EXPECT_DOUBLE_EQ(r.stats.last_success_unix, 1700000000.0);
+  EXPECT_EQ(server_.queries.size(), 1u);  // one round trip
+  EXPECT_EQ(server_.last_options.statement_timeout.count(), 3000);
+  EXPECT_EQ(server_.last_options.connect_timeout.count(), 2000);
+  const std::string text = publisher_.Current()->text;
+  EXPECT_NE(text.find("pgconn_up{target=\"main\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("pgconn_used_connections{target=\"main\"} 10"),
+            std::string::npos);
+  EXPECT_EQ(CountLines(log_.str(), "msg=\"target reachable\""), 1);
+}
+
+TEST_F(PollerTest, FailuresAreCountedByReasonAndLoggedOncePerChange) {
+  server_.connect_results = {
+      Status(StatusCode::kUnavailable, "connection refused"),
+      Status(StatusCode::kUnavailable, "connection refused"),
+      Status(StatusCode::kTooManyClients, "sorry, too many clients already"),
+      Status(StatusCode::kUnauthenticated,
+             "password authentication failed; password hunter2"),
+  };
+  TargetPoller poller(target_, options_, factory_, clock_, logger_,
+                      &publisher_);
+  for (int i = 0; i < 4; ++i) EXPECT_FALSE(poller.PollOnce().up);
+  TargetReport r = poller.PollOnce();
+  EXPECT_TRUE(r.up);
+  EXPECT_EQ(r.stats.polls_total, 5u);
+  EXPECT_EQ(r.stats.errors_total.at("connect"), 2u);
+  EXPECT_EQ(r.stats.errors_total.at("too_many_clients"), 1u);
+  EXPECT_EQ(r.stats.errors_total.at("auth"), 1u);
+  const std::string log = log_.str();
+  EXPECT_EQ(CountLines(log, "msg=\"poll failed\""), 3) << log;
+  EXPECT_EQ(CountLines(log, "reason=connect"), 1);
+  EXPECT_EQ(CountLines(log, "msg=\"target reachable\""), 1);
+  EXPECT_EQ(log.find("hunter2"), std::string::npos) << log;
+  const std::string text = publisher_.Current()->text;
+  EXPECT_NE(
+      text.find(
+          "pgconn_poll_errors_total{target=\"main\",reason=\"connect\"} 2"),
+      std::string::npos);
+}
+
+TEST_F(PollerTest, ADownTargetKeepsItsLastSnapshotAndReconnects) {
+  TargetPoller poller(target_, options_, factory_, clock_, logger_,
+                      &publisher_);
+  ASSERT_TRUE(poller.PollOnce().up);
+  const double first_success = publisher_.Reports()[0].stats.last_success_unix;
+  server_.answer = [](std::string_view) -> Result<std::vector<ResultSet>> {
+    return Status(StatusCode::kConnectionLost, "server closed the connection");
+  };
+  clock_.Advance(std::chrono::seconds(5));
+  TargetReport r = poller.PollOnce();
+  EXPECT_FALSE(r.up);
+  ASSERT_NE(r.snapshot, nullptr);  // last known values stay
+  EXPECT_EQ(r.stats.errors_total.at("connection_lost"), 1u);
+  EXPECT_DOUBLE_EQ(r.stats.last_success_unix, first_success);
+  EXPECT_EQ(server_.open_connections, 0);
+  server_.answer = [](std::string_view) -> Result<std::vector<ResultSet>> {
+    return CannedPostgresAnswer(100, 1, 0);
+  };
+  clock_.Advance(std::chrono::seconds(5));
+  r = poller.PollOnce();
+  EXPECT_TRUE(r.up);
+  EXPECT_EQ(server_.connects, 2);
+  EXPECT_EQ(server_.max_open_connections, 1);
+  EXPECT_DOUBLE_EQ(r.stats.last_success_unix, first_success + 10);
+}
+
+TEST_F(PollerTest, ACollectorFailureDoesNotFailThePoll) {
+  server_.answer = [](std::string_view sql) -> Result<std::vector<ResultSet>> {
+    if (sql.find("pg_roles") != std::string_view::npos) {
+      return Status(StatusCode::kQueryFailed,
+                    "permission denied for view pg_roles");
+    }
+    // Each collector alone after the batch failed.
+    auto all = CannedPostgresAnswer(100, 1, 0);
+    if (sql.find("max_connections") != std::string_view::npos)
+      return std::vector<ResultSet>{all[1]};
+    if (sql.find("GROUPING SETS") != std::string_view::npos)
+      return std::vector<ResultSet>{all[3]};
+    if (sql.find("pg_database") != std::string_view::npos)
+      return std::vector<ResultSet>{all[5]};
+    return std::vector<ResultSet>{all[9]};
+  };
+  TargetPoller poller(target_, options_, factory_, clock_, logger_,
+                      &publisher_);
+  TargetReport r = poller.PollOnce();
+  EXPECT_TRUE(r.up);
+  ASSERT_NE(r.snapshot, nullptr);
+  int failed = 0;
+  for (const auto& c : r.snapshot->collectors) failed += c.success ? 0 : 1;
+  EXPECT_EQ(failed, 1);
+  poller.PollOnce();
+  EXPECT_EQ(CountLines(log_.str(), "msg=\"collector failed\""), 1);
+  const std::string text = publisher_.Current()->text;
+  EXPECT_NE(
+      text.find(
+          "pgconn_collector_success{target=\"main\",collector=\"users\"} 0"),
+      std::string::npos);
+  EXPECT_NE(text.find("pgconn_max_connections{target=\"main\"} 100"),
+            std::string::npos);
+}
+
+TEST(BackoffTest, DoublesUpToTheCapAndResets) {
+  Backoff b(Duration(1000), Duration(5000), [] { return 0.5; });
+  EXPECT_EQ(b.Next().count(), 1000);
+  EXPECT_EQ(b.Next().count(), 2000);
+  EXPECT_EQ(b.Next().count(), 4000);
+  EXPECT_EQ(b.Next().count(), 5000);
+  EXPECT_EQ(b.Next().count(), 5000);
+  for (int i = 0; i < 100; ++i) b.Next();  // no overflow after many failures
+  EXPECT_EQ(b.Next().count(), 5000);
+  b.Reset();
+  EXPECT_EQ(b.Next().count(), 1000);
+}
+
+TEST(BackoffTest, JitterStaysWithinTenPercent) {
+  Backoff low(Duration(1000), Duration(1000), [] { return 0.0; });
+  EXPECT_EQ(low.Next().count(), 900);
+  Backoff high(Duration(1000), Duration(1000), [] { return 0.999999; });
+  EXPECT_EQ(high.Next().count(), 1099);
+}
+
+TEST(StopSignalTest, WakesASleeperPromptly) {
+  StopSignal stop;
+  EXPECT_FALSE(stop.WaitFor(std::chrono::milliseconds(1)));
+  const auto start = std::chrono::steady_clock::now();
+  std::thread t([&] { stop.Stop(); });
+  EXPECT_TRUE(stop.WaitFor(std::chrono::seconds(30)));
+  t.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_TRUE(stop.stopped());
+}
+
+TEST(AgentTest, PollsEveryTargetOnItsOwnThreadAndStops) {
+  FakeClock clock;
+  std::ostringstream log;
+  Logger logger(&log, LogLevel::kInfo, LogFormat::kLogfmt, &clock);
+  FakeServer server;
+  server.answer = [](std::string_view) -> Result<std::vector<ResultSet>> {
+    return CannedPostgresAnswer(50, 1, 1);
+  };
+  FakeSessionFactory factory(&server);
+  Config config;
+  config.poll_interval = Duration(10);
+  TargetConfig a, b;
+  a.name = "a";
+  b.name = "b";
+  config.targets = {a, b};
+  Agent agent(config, factory, clock, logger);
+  EXPECT_FALSE(agent.publisher().Ready());
+  agent.Start();
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!agent.publisher().Ready() &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  agent.Stop();
+  ASSERT_TRUE(agent.publisher().Ready());
+  const std::string text = agent.publisher().Current()->text;
+  EXPECT_NE(text.find("pgconn_up{target=\"a\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("pgconn_up{target=\"b\"} 1"), std::string::npos);
+  EXPECT_EQ(server.open_connections, 0);  // closed on stop
+}
+
+}  // namespace
+}  // namespace pgconn
