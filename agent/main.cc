@@ -3,7 +3,6 @@
 #include <iostream>
 #include <thread>
 
-#include "config/dsn.h"
 #include "pgconn/clock.h"
 #include "pgconn/config.h"
 #include "pgconn/http_server.h"
@@ -25,7 +24,8 @@ int RunAgent(const std::vector<std::string>& args) {
     return kExitBadConfig;
   }
   if (flags->help) {
-    std::cout << pgconn::FlagsHelp("pgconn-agent");
+    std::cout << pgconn::FlagsHelp("pgconn-agent") << "\n"
+              << pgconn::CollectorFlagsHelp();
     return kExitOk;
   }
   if (flags->version) {
@@ -39,6 +39,10 @@ int RunAgent(const std::vector<std::string>& args) {
     std::cerr << "pgconn-agent: " << config.status().message() << "\n";
     return kExitBadConfig;
   }
+  if (auto s = pgconn::ValidateCollectorSwitches(*config); !s.ok()) {
+    std::cerr << "pgconn-agent: " << s.message() << "\n";
+    return kExitBadConfig;
+  }
   pgconn::SystemClock clock;
   pgconn::Logger logger(&std::cerr, config->log_level, config->log_format,
                         &clock);
@@ -50,7 +54,7 @@ int RunAgent(const std::vector<std::string>& args) {
 
   if (flags->once) {
     const bool all_up = agent.PollAllOnce();
-    std::cout << agent.publisher().Current()->text;
+    std::cout << agent.publisher().Current()->text();
     return all_up ? kExitOk : kExitFailure;
   }
 
@@ -74,14 +78,7 @@ int RunAgent(const std::vector<std::string>& args) {
                  {{"address", config->listen_address}, {"err", s.message()}});
     return kExitFailure;
   }
-  std::vector<std::string> names;
-  for (const auto& t : config->targets) {
-    logger.Info("target configured",
-                {{"target", t.name},
-                 {"type", std::string(pgconn::TargetKindName(t.kind))},
-                 {"dsn", pgconn::DescribeTarget(t)},
-                 {"origin", t.origin}});
-  }
+  agent.LogTargets(logger);
   agent.Start();
   logger.Info("listening",
               {{"address", address->host + ":" + std::to_string(http.port())}});

@@ -216,12 +216,35 @@ Result<PoolDeclaration> ParsePool(const YamlReader& r, const YAML::Node& node) {
   return pool;
 }
 
+// `collectors:`: a mapping of collector names to true or false.
+Status ParseCollectorSwitches(const YamlReader& r, const YAML::Node& node,
+                              CollectorSwitches* out) {
+  if (!node.IsMap()) {
+    return Status::InvalidArgument(
+        r.where(node) +
+        ": \"collectors\" must be a mapping of collector "
+        "names to true or false");
+  }
+  for (const auto& kv : node) {
+    auto name = r.String(kv.first, "collectors");
+    if (!name.ok()) return name.status();
+    const YAML::Node& v = kv.second;
+    bool on = false;
+    if (!v.IsScalar() || !YAML::convert<bool>::decode(v, on)) {
+      return Status::InvalidArgument(
+          r.where(v) + ": a collector is switched with true or false");
+    }
+    (*out)[*name] = CollectorSwitch{on, r.where(kv.first)};
+  }
+  return Status::Ok();
+}
+
 Result<TargetConfig> ParseTarget(const YamlReader& r, const YAML::Node& node) {
   if (auto s = r.RequireMap(node, "a target"); !s.ok()) return s;
   if (auto s = r.CheckKeys(node, "a target",
                            {"name", "type", "url", "host", "port", "user",
                             "password", "password_file", "dbname", "sslmode",
-                            "sslrootcert", "overhead", "pools"});
+                            "sslrootcert", "overhead", "pools", "collectors"});
       !s.ok()) {
     return s;
   }
@@ -248,6 +271,12 @@ Result<TargetConfig> ParseTarget(const YamlReader& r, const YAML::Node& node) {
           }
         }
         t.pools.push_back(std::move(*pool));
+      }
+      continue;
+    }
+    if (key == "collectors") {
+      if (auto s = ParseCollectorSwitches(r, v, &t.collectors); !s.ok()) {
+        return s;
       }
       continue;
     }
@@ -428,12 +457,12 @@ Result<Config> ParseConfigYaml(std::string_view text,
   YamlReader r(filename);
   try {
     if (auto s = r.RequireMap(root, "the configuration"); !s.ok()) return s;
-    if (auto s =
-            r.CheckKeys(root, "the top level",
-                        {"targets", "poll_interval", "connect_timeout",
-                         "query_timeout", "backoff_max", "near_limit_threshold",
-                         "max_applications", "max_users", "max_databases",
-                         "listen_address", "log_level", "log_format"});
+    if (auto s = r.CheckKeys(
+            root, "the top level",
+            {"targets", "poll_interval", "connect_timeout", "query_timeout",
+             "backoff_max", "near_limit_threshold", "max_applications",
+             "max_users", "max_databases", "listen_address", "log_level",
+             "log_format", "collectors"});
         !s.ok()) {
       return s;
     }
@@ -458,6 +487,10 @@ Result<Config> ParseConfigYaml(std::string_view text,
         if (key == "connect_timeout") cfg.connect_timeout = *d;
         if (key == "query_timeout") cfg.query_timeout = *d;
         if (key == "backoff_max") cfg.backoff_max = *d;
+      } else if (key == "collectors") {
+        if (auto s = ParseCollectorSwitches(r, v, &cfg.collectors); !s.ok()) {
+          return s;
+        }
       } else if (key == "near_limit_threshold") {
         auto x = r.Ratio(v, key);
         if (!x.ok()) return x.status();
@@ -611,6 +644,28 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args) {
       f.once = true;
       continue;
     }
+    // --collector.NAME / --no-collector.NAME, as node_exporter spells them;
+    // the names are checked against the registry at start-up.
+    bool switched = false;
+    for (const bool on : {true, false}) {
+      const std::string_view prefix = on ? "collector." : "no-collector.";
+      if (name.size() > prefix.size() &&
+          std::string_view(name).substr(0, prefix.size()) == prefix) {
+        bool value = on;
+        if (const auto& v = r.InlineValue()) {
+          if (*v != "true" && *v != "false") {
+            return Status::InvalidArgument("flag --" + name +
+                                           ": takes no value, or =true or "
+                                           "=false");
+          }
+          value = (*v == "true") == on;
+        }
+        f.collectors[name.substr(prefix.size())] =
+            CollectorSwitch{value, "flag --" + name};
+        switched = true;
+      }
+    }
+    if (switched) continue;
     if (name != "config.file" && name != "web.listen-address" &&
         name != "poll.interval" && name != "log.level" &&
         name != "log.format") {
@@ -665,6 +720,8 @@ std::string FlagsHelp(std::string_view program) {
        "metrics,\n"
     << "                              exit 0 if all were reached, 1 "
        "otherwise\n"
+    << "  --[no-]collector.NAME       turn a collector on or off (list "
+       "below)\n"
     << "  --version                   print the version and exit\n"
     << "  --help                      print this help and exit\n\n"
     << "Without a configured target the environment defines one: "
@@ -747,6 +804,7 @@ Result<Config> LoadConfig(const Flags& flags, const EnvLookup& env) {
   if (flags.poll_interval) cfg.poll_interval = *flags.poll_interval;
   if (flags.log_level) cfg.log_level = *flags.log_level;
   if (flags.log_format) cfg.log_format = *flags.log_format;
+  for (const auto& [name, sw] : flags.collectors) cfg.collectors[name] = sw;
 
   // Checks that need the merged view.
   for (const auto& t : cfg.targets) {

@@ -39,7 +39,7 @@ std::string IndexPage() {
          "</body></html>\n";
 }
 
-HttpServer::HttpServer(const Publisher& publisher, const Logger& logger)
+HttpServer::HttpServer(const ExpositionSource& publisher, const Logger& logger)
     : publisher_(publisher),
       logger_(logger),
       server_(std::make_unique<httplib::Server>()) {
@@ -51,9 +51,9 @@ HttpServer::~HttpServer() { Stop(); }
 void HttpServer::ServeMetrics(const httplib::Request& req,
                               httplib::Response& res) const {
   std::shared_ptr<const Exposition> e = publisher_.Current();
-  const bool gzip = AcceptsGzip(req) && !e->gzip.empty();
+  const bool gzip = AcceptsGzip(req) && !e->gzip().empty();
   if (gzip) res.set_header("Content-Encoding", "gzip");
-  const std::string& body = gzip ? e->gzip : e->text;
+  const std::string& body = gzip ? e->gzip() : e->text();
   // A content provider of known length, because httplib would otherwise
   // compress a text/* body again on every scrape. The provider holds the
   // exposition alive until it is written.

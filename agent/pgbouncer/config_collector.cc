@@ -5,21 +5,40 @@
 
 #include "collect/collector.h"
 #include "pgbouncer/columns.h"
-#include "pgbouncer/registry.h"
+#include "pgbouncer/pgbouncer.h"
 
 namespace pgconn {
 namespace {
 
-class PgBouncerConfigCollector final : public Collector {
- public:
-  std::string_view name() const override { return "pgbouncer_config"; }
+// SHOW CONFIG settings exported when the running version has them.
+struct OptionalSetting {
+  std::string_view name;
+  std::string_view help;
+  std::optional<int64_t> PgBouncerConfig::*value;
+};
+constexpr OptionalSetting kOptionalSettings[] = {
+    {"pgconn_pgbouncer_reserve_pool_size",
+     "PgBouncer reserve_pool_size: extra server connections per pool for "
+     "clients that waited reserve_pool_timeout (SHOW CONFIG).",
+     &PgBouncerConfig::reserve_pool_size},
+    {"pgconn_pgbouncer_max_db_connections",
+     "PgBouncer max_db_connections: server connections per database across "
+     "its pools; 0 means no limit (SHOW CONFIG).",
+     &PgBouncerConfig::max_db_connections},
+    {"pgconn_pgbouncer_max_user_connections",
+     "PgBouncer max_user_connections: server connections per user across "
+     "its pools; 0 means no limit (SHOW CONFIG).",
+     &PgBouncerConfig::max_user_connections},
+};
 
+class PgBouncerConfigCollector final : public CollectorOf<PgBouncerConfig> {
+ public:
   std::string Statement(const CollectorContext&) const override {
     return "SHOW CONFIG";
   }
 
-  Status Parse(const ResultSet& rs, Snapshot* out) const override {
-    out->pgbouncer.has_config = false;
+ protected:
+  Result<PgBouncerConfig> ParseRows(const ResultSet& rs) const override {
     detail::PgBouncerColumns c(name(), rs);
     const int c_key = c.Require({"key"});
     const int c_value = c.Require({"value"});
@@ -57,9 +76,46 @@ class PgBouncerConfigCollector final : public Collector {
     }
     cfg.max_client_conn = *max_client_conn;
     cfg.default_pool_size = *default_pool_size;
-    out->pgbouncer.config = std::move(cfg);
-    out->pgbouncer.has_config = true;
-    return Status::Ok();
+    return cfg;
+  }
+
+  void EmitMetrics(const PgBouncerConfig& c, const Labels& t,
+                   MetricsWriter* w) const override {
+    w->Gauge("pgconn_pgbouncer_max_client_connections",
+             "PgBouncer max_client_conn: client connections it accepts before "
+             "refusing new ones (SHOW CONFIG).",
+             t, static_cast<double>(c.max_client_conn));
+    w->Gauge("pgconn_pgbouncer_default_pool_size",
+             "PgBouncer default_pool_size: server connections per (database, "
+             "user) pool unless overridden (SHOW CONFIG).",
+             t, static_cast<double>(c.default_pool_size));
+    for (const OptionalSetting& o : kOptionalSettings) {
+      if (const std::optional<int64_t>& v = c.*o.value) {
+        w->Gauge(o.name, o.help, t, static_cast<double>(*v));
+      }
+    }
+    if (c.query_wait_timeout_seconds) {
+      w->Gauge("pgconn_pgbouncer_query_wait_timeout_seconds",
+               "PgBouncer query_wait_timeout: a client waiting this long for a "
+               "server connection is disconnected; 0 means never (SHOW "
+               "CONFIG).",
+               t, *c.query_wait_timeout_seconds);
+    }
+    bool known = false;
+    for (auto mode : kPgBouncerPoolModes) {
+      known = known || c.pool_mode == mode;
+      w->Gauge("pgconn_pgbouncer_pool_mode",
+               "1 for PgBouncer's default pool_mode (session, transaction or "
+               "statement), 0 for the others (SHOW CONFIG).",
+               WithLabel(t, "mode", std::string(mode)),
+               c.pool_mode == mode ? 1 : 0);
+    }
+    if (!known && !c.pool_mode.empty()) {
+      w->Gauge("pgconn_pgbouncer_pool_mode",
+               "1 for PgBouncer's default pool_mode (session, transaction or "
+               "statement), 0 for the others (SHOW CONFIG).",
+               WithLabel(t, "mode", c.pool_mode), 1);
+    }
   }
 
  private:

@@ -7,21 +7,20 @@
 
 #include "collect/collector.h"
 #include "pgbouncer/columns.h"
-#include "pgbouncer/registry.h"
+#include "pgbouncer/pgbouncer.h"
 
 namespace pgconn {
 namespace {
 
-class PgBouncerDatabasesCollector final : public Collector {
+class PgBouncerDatabasesCollector final
+    : public CollectorOf<PgBouncerDatabases> {
  public:
-  std::string_view name() const override { return "pgbouncer_databases"; }
-
   std::string Statement(const CollectorContext&) const override {
     return "SHOW DATABASES";
   }
 
-  Status Parse(const ResultSet& rs, Snapshot* out) const override {
-    out->pgbouncer.has_databases = false;
+ protected:
+  Result<PgBouncerDatabases> ParseRows(const ResultSet& rs) const override {
     detail::PgBouncerColumns c(name(), rs);
     const int c_name = c.Require({"name"});
     const int c_pool = c.Require({"pool_size"});
@@ -56,9 +55,67 @@ class PgBouncerDatabasesCollector final : public Collector {
       if (disabled) d.disabled = *disabled != 0;
       dbs.push_back(std::move(d));
     }
-    out->pgbouncer.databases = std::move(dbs);
-    out->pgbouncer.has_databases = true;
-    return Status::Ok();
+    PgBouncerDatabases out;
+    out.databases = std::move(dbs);
+    return out;
+  }
+
+  void EmitMetrics(const PgBouncerDatabases& b, const Labels& t,
+                   MetricsWriter* w) const override {
+    std::vector<const PgBouncerDatabase*> dbs;
+    for (const auto& d : b.databases) dbs.push_back(&d);
+    std::sort(dbs.begin(), dbs.end(),
+              [](auto* x, auto* y) { return x->name < y->name; });
+    for (const PgBouncerDatabase* d : dbs) {
+      const Labels l = WithLabel(t, "database", d->name);
+      w->Gauge("pgconn_pgbouncer_database_pool_size",
+               "Server connections a PgBouncer pool of this database may open "
+               "(SHOW DATABASES pool_size: the database's pool_size or "
+               "default_pool_size).",
+               l, static_cast<double>(d->pool_size));
+      if (d->reserve_pool_size) {
+        w->Gauge("pgconn_pgbouncer_database_reserve_pool_size",
+                 "Extra server connections a pool of this database may open "
+                 "when a client has waited reserve_pool_timeout (SHOW "
+                 "DATABASES reserve_pool_size, reserve_pool before 1.24).",
+                 l, static_cast<double>(*d->reserve_pool_size));
+      }
+      w->Gauge("pgconn_pgbouncer_database_server_connections",
+               "Server connections PgBouncer has open for this database "
+               "(SHOW DATABASES current_connections).",
+               l, static_cast<double>(d->current_connections));
+      if (d->max_connections && *d->max_connections > 0) {
+        w->Gauge("pgconn_pgbouncer_database_server_connection_limit",
+                 "max_db_connections in effect for this database (SHOW "
+                 "DATABASES max_connections); only where one is set.",
+                 l, static_cast<double>(*d->max_connections));
+      }
+      if (d->current_client_connections) {
+        w->Gauge("pgconn_pgbouncer_database_client_connections",
+                 "Client connections to this database (SHOW DATABASES "
+                 "current_client_connections, PgBouncer 1.24+).",
+                 l, static_cast<double>(*d->current_client_connections));
+      }
+      if (d->max_client_connections && *d->max_client_connections > 0) {
+        w->Gauge("pgconn_pgbouncer_database_client_connection_limit",
+                 "max_db_client_connections of this database (SHOW DATABASES "
+                 "max_client_connections, PgBouncer 1.24+); only where one is "
+                 "set.",
+                 l, static_cast<double>(*d->max_client_connections));
+      }
+      if (d->paused) {
+        w->Gauge("pgconn_pgbouncer_database_paused",
+                 "1 if the database is paused (PAUSE): its clients wait "
+                 "until RESUME.",
+                 l, *d->paused ? 1 : 0);
+      }
+      if (d->disabled) {
+        w->Gauge("pgconn_pgbouncer_database_disabled",
+                 "1 if the database is disabled (DISABLE): new clients are "
+                 "refused.",
+                 l, *d->disabled ? 1 : 0);
+      }
+    }
   }
 };
 

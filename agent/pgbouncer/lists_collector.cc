@@ -6,34 +6,53 @@
 
 #include "collect/collector.h"
 #include "pgbouncer/columns.h"
-#include "pgbouncer/registry.h"
+#include "pgbouncer/pgbouncer.h"
 
 namespace pgconn {
 namespace {
 
-class PgBouncerListsCollector final : public Collector {
+class PgBouncerListsCollector final : public CollectorOf<PgBouncerLists> {
  public:
-  std::string_view name() const override { return "pgbouncer_lists"; }
-
   std::string Statement(const CollectorContext&) const override {
     return "SHOW LISTS";
   }
 
-  Status Parse(const ResultSet& rs, Snapshot* out) const override {
-    out->pgbouncer.has_lists = false;
-    auto lists = rs.ColumnIndex("list") >= 0 ? ParseRows(rs) : ParseColumns(rs);
+ protected:
+  Result<PgBouncerLists> ParseRows(const ResultSet& rs) const override {
+    auto lists =
+        rs.ColumnIndex("list") >= 0 ? ParseListRows(rs) : ParseListColumns(rs);
     if (!lists.ok()) return lists.status();
     if (lists->empty()) {
       return Status::InvalidData(std::string(name()) + ": no lists");
     }
-    out->pgbouncer.lists = std::move(*lists);
-    out->pgbouncer.has_lists = true;
-    return Status::Ok();
+    PgBouncerLists out;
+    out.lists = std::move(*lists);
+    return out;
+  }
+
+  void EmitMetrics(const PgBouncerLists& b, const Labels& t,
+                   MetricsWriter* w) const override {
+    for (const auto& [list, items] : b.lists) {
+      w->Gauge("pgconn_pgbouncer_list_items",
+               "PgBouncer's internal counts (SHOW LISTS): databases, users, "
+               "pools, free/used/login clients, free/used servers, DNS and "
+               "peers.",
+               WithLabel(t, "list", list), static_cast<double>(items));
+    }
+    auto it = b.lists.find("used_clients");
+    if (it != b.lists.end()) {
+      w->Gauge("pgconn_pgbouncer_used_client_connections",
+               "Client connections PgBouncer holds, logins and admin console "
+               "included: the number max_client_conn limits (SHOW LISTS "
+               "used_clients).",
+               t, static_cast<double>(it->second));
+    }
   }
 
  private:
   // What every released version sends: one (list, items) row per list.
-  Result<std::map<std::string, int64_t>> ParseRows(const ResultSet& rs) const {
+  Result<std::map<std::string, int64_t>> ParseListRows(
+      const ResultSet& rs) const {
     detail::PgBouncerColumns c(name(), rs);
     const int c_list = c.Require({"list"});
     const int c_items = c.Require({"items"});
@@ -48,7 +67,7 @@ class PgBouncerListsCollector final : public Collector {
   }
 
   // What the documentation describes: one row, one column per list.
-  Result<std::map<std::string, int64_t>> ParseColumns(
+  Result<std::map<std::string, int64_t>> ParseListColumns(
       const ResultSet& rs) const {
     if (rs.size() != 1) {
       return Status::InvalidData(std::string(name()) +

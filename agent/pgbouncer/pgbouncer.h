@@ -82,6 +82,7 @@ struct PgBouncerStats {
 
 // The SHOW CONFIG settings that bound connections.
 struct PgBouncerConfig {
+  static constexpr std::string_view kName = "pgbouncer_config";
   int64_t max_client_conn = 0;
   int64_t default_pool_size = 0;
   std::optional<int64_t> reserve_pool_size;
@@ -92,21 +93,38 @@ struct PgBouncerConfig {
   std::string pool_mode;  // the default; databases and users may override it
 };
 
-struct PgBouncerData {
-  std::vector<PgBouncerPool> pools;          // admin pool excluded
+// What each collector observes; kName is the collector's name.
+struct PgBouncerPools {
+  static constexpr std::string_view kName = "pgbouncer_pools";
+  std::vector<PgBouncerPool> pools;  // admin pool excluded
+  // The guide's "logical vs physical" view, over every pool: client
+  // connections the workers hold, and the server connections PostgreSQL
+  // sees for them.
+  int64_t logical_connections = 0;
+  int64_t physical_connections = 0;
+  // Pool exhaustion: clients that sent a query and wait for a server.
+  int64_t waiting_clients = 0;
+};
+
+struct PgBouncerDatabases {
+  static constexpr std::string_view kName = "pgbouncer_databases";
   std::vector<PgBouncerDatabase> databases;  // admin database excluded
-  std::vector<PgBouncerStats> stats;         // admin database excluded
-  std::map<std::string, int64_t> lists;      // SHOW LISTS, by list name
-  PgBouncerConfig config;
-  bool has_pools = false;
-  bool has_databases = false;
-  bool has_stats = false;
-  bool has_lists = false;
-  bool has_config = false;
+};
+
+struct PgBouncerStatsTotals {
+  static constexpr std::string_view kName = "pgbouncer_stats";
+  std::vector<PgBouncerStats> stats;  // admin database excluded
+};
+
+struct PgBouncerLists {
+  static constexpr std::string_view kName = "pgbouncer_lists";
+  std::map<std::string, int64_t> lists;  // by list name
 };
 
 // Per pool: how full its server pool is.
 struct PgBouncerPoolSignals {
+  std::string database;
+  std::string user;
   // Servers a new transaction cannot have: linked to a client (sv_active)
   // or busy with a cancel request (sv_active_cancel, sv_being_canceled).
   int64_t servers_in_use = 0;
@@ -118,23 +136,24 @@ struct PgBouncerPoolSignals {
   std::optional<double> server_utilization;
 };
 
+// What combines the collectors: derived once per poll.
 struct PgBouncerSignals {
-  // The guide's "logical vs physical" view, over every pool but the admin
-  // console's: client connections the workers hold, and the server
-  // connections PostgreSQL sees for them.
-  int64_t logical_connections = 0;
-  int64_t physical_connections = 0;
-  // Pool exhaustion: clients that sent a query and wait for a server.
-  int64_t waiting_clients = 0;
+  static constexpr std::string_view kName = "pgbouncer_signals";
   // Client connections against max_client_conn: SHOW LISTS used_clients
   // (admin connections and logins included; that is what PgBouncer counts).
   std::optional<int64_t> used_clients;
   std::optional<double> client_utilization;  // used_clients / max_client_conn
-  // Same order as data.pools.
-  std::vector<PgBouncerPoolSignals> pools;
+  std::vector<PgBouncerPoolSignals> pools;   // sorted by (database, user)
 };
 
-PgBouncerSignals DerivePgBouncerSignals(const PgBouncerData& data);
+// Fills the pool totals of `pools` from its rows.
+void Summarize(PgBouncerPools* pools);
+
+// Any of the inputs may be null (that collector failed or is off).
+PgBouncerSignals DerivePgBouncerSignals(const PgBouncerPools* pools,
+                                        const PgBouncerDatabases* databases,
+                                        const PgBouncerLists* lists,
+                                        const PgBouncerConfig* config);
 
 }  // namespace pgconn
 

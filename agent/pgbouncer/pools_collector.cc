@@ -2,13 +2,15 @@
 // state, and the age of the oldest waiting client. Pool exhaustion shows
 // only here: PostgreSQL sees PgBouncer's server connections, never the
 // clients queued for one.
+#include <algorithm>
 #include <map>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "collect/collector.h"
 #include "pgbouncer/columns.h"
-#include "pgbouncer/registry.h"
+#include "pgbouncer/pgbouncer.h"
 
 namespace pgconn {
 namespace {
@@ -31,16 +33,14 @@ Status ReadStates(const detail::PgBouncerColumns& c, const ResultSet::Row& row,
   return Status::Ok();
 }
 
-class PgBouncerPoolsCollector final : public Collector {
+class PgBouncerPoolsCollector final : public CollectorOf<PgBouncerPools> {
  public:
-  std::string_view name() const override { return "pgbouncer_pools"; }
-
   std::string Statement(const CollectorContext&) const override {
     return "SHOW POOLS";
   }
 
-  Status Parse(const ResultSet& rs, Snapshot* out) const override {
-    out->pgbouncer.has_pools = false;
+ protected:
+  Result<PgBouncerPools> ParseRows(const ResultSet& rs) const override {
     detail::PgBouncerColumns c(name(), rs);
     const int c_db = c.Require({"database"});
     const int c_user = c.Require({"user"});
@@ -86,9 +86,61 @@ class PgBouncerPoolsCollector final : public Collector {
                            static_cast<double>(wait_us->value_or(0)) / 1e6;
       pools.push_back(std::move(p));
     }
-    out->pgbouncer.pools = std::move(pools);
-    out->pgbouncer.has_pools = true;
-    return Status::Ok();
+    PgBouncerPools out;
+    out.pools = std::move(pools);
+    Summarize(&out);
+    return out;
+  }
+
+  void EmitMetrics(const PgBouncerPools& b, const Labels& t,
+                   MetricsWriter* w) const override {
+    std::vector<const PgBouncerPool*> sorted;
+    for (const auto& p : b.pools) sorted.push_back(&p);
+    std::sort(sorted.begin(), sorted.end(), [](auto* x, auto* y) {
+      return std::tie(x->database, x->user) < std::tie(y->database, y->user);
+    });
+    for (const PgBouncerPool* p : sorted) {
+      const Labels l =
+          WithLabel(WithLabel(t, "database", p->database), "user", p->user);
+      for (auto state : kPgBouncerClientStates) {
+        auto it = p->clients.find(std::string(state));
+        if (it == p->clients.end()) continue;  // not reported by this version
+        w->Gauge("pgconn_pgbouncer_clients",
+                 "Client connections of a PgBouncer pool by state (SHOW POOLS "
+                 "cl_active, cl_waiting, cl_active_cancel_req, "
+                 "cl_waiting_cancel_req). waiting = sent a query and has no "
+                 "server connection yet.",
+                 WithLabel(l, "state", std::string(state)),
+                 static_cast<double>(it->second));
+      }
+      for (auto state : kPgBouncerServerStates) {
+        auto it = p->servers.find(std::string(state));
+        if (it == p->servers.end()) continue;
+        w->Gauge("pgconn_pgbouncer_servers",
+                 "Server connections (to PostgreSQL) of a PgBouncer pool by "
+                 "state (SHOW POOLS sv_active, sv_active_cancel, "
+                 "sv_being_canceled, sv_idle, sv_used, sv_tested, sv_login).",
+                 WithLabel(l, "state", std::string(state)),
+                 static_cast<double>(it->second));
+      }
+      w->Gauge("pgconn_pgbouncer_max_wait_seconds",
+               "How long the oldest waiting client of a PgBouncer pool has "
+               "waited for a server connection (SHOW POOLS maxwait + "
+               "maxwait_us); 0 when none waits.",
+               l, p->max_wait_seconds);
+    }
+    w->Gauge("pgconn_pgbouncer_logical_connections",
+             "Client connections of every PgBouncer pool (the admin "
+             "console's excluded): the connections the workers hold.",
+             t, static_cast<double>(b.logical_connections));
+    w->Gauge("pgconn_pgbouncer_physical_connections",
+             "Server connections of every PgBouncer pool: the connections "
+             "PostgreSQL sees for the workers behind PgBouncer.",
+             t, static_cast<double>(b.physical_connections));
+    w->Gauge("pgconn_pgbouncer_waiting_clients",
+             "Client connections waiting for a server connection, over every "
+             "PgBouncer pool: pool exhaustion when it stays above 0.",
+             t, static_cast<double>(b.waiting_clients));
   }
 };
 

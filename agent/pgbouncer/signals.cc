@@ -1,5 +1,7 @@
+#include "pgbouncer/signals.h"
 
-#include "pgbouncer/pgbouncer.h"
+#include <algorithm>
+#include <tuple>
 
 namespace pgconn {
 namespace {
@@ -16,45 +18,107 @@ int64_t Get(const std::map<std::string, int64_t>& by_state,
   return it == by_state.end() ? 0 : it->second;
 }
 
-std::optional<int64_t> PoolSize(const PgBouncerData& data,
+std::optional<int64_t> PoolSize(const PgBouncerDatabases* databases,
+                                const PgBouncerConfig* config,
                                 const std::string& database) {
-  for (const PgBouncerDatabase& d : data.databases) {
-    if (d.name == database) return d.pool_size;
+  if (databases != nullptr) {
+    for (const PgBouncerDatabase& d : databases->databases) {
+      if (d.name == database) return d.pool_size;
+    }
   }
   // A pool whose database row is gone (an auto-database just dropped, or
   // the databases collector failed) falls back to the global default.
-  if (data.has_config) return data.config.default_pool_size;
+  if (config != nullptr) return config->default_pool_size;
   return std::nullopt;
 }
 
+class PgBouncerSignalStage final : public SignalStage {
+ public:
+  void Derive(Snapshot* snap) const override {
+    snap->Put(DerivePgBouncerSignals(
+        snap->Find<PgBouncerPools>(), snap->Find<PgBouncerDatabases>(),
+        snap->Find<PgBouncerLists>(), snap->Find<PgBouncerConfig>()));
+  }
+
+  void Emit(const Snapshot& snap, const EmitContext& ctx,
+            MetricsWriter* w) const override {
+    const Labels& t = ctx.target;
+    w->Gauge("pgconn_pgbouncer_up",
+             "1 if the last poll of the PgBouncer admin console succeeded, 0 "
+             "otherwise (the value of pgconn_up, for PgBouncer targets only).",
+             t, ctx.up ? 1 : 0);
+    const auto* s = snap.Find<PgBouncerSignals>();
+    if (s == nullptr) return;
+    for (const PgBouncerPoolSignals& p : s->pools) {
+      if (!p.server_utilization) continue;
+      w->Gauge("pgconn_pgbouncer_server_pool_utilization_ratio",
+               "Server connections of a PgBouncer pool that a new "
+               "transaction cannot have (active, active_cancel, "
+               "being_canceled) divided by the pool size of its database "
+               "(default_pool_size when not overridden); above 1 while the "
+               "reserve pool is in use.",
+               WithLabel(WithLabel(t, "database", p.database), "user", p.user),
+               *p.server_utilization);
+    }
+    if (s->client_utilization) {
+      w->Gauge("pgconn_pgbouncer_client_utilization_ratio",
+               "PgBouncer used client connections divided by max_client_conn; "
+               "at 1 new clients are refused.",
+               t, *s->client_utilization);
+    }
+  }
+};
+
 }  // namespace
 
-PgBouncerSignals DerivePgBouncerSignals(const PgBouncerData& data) {
+void Summarize(PgBouncerPools* b) {
+  b->logical_connections = 0;
+  b->physical_connections = 0;
+  b->waiting_clients = 0;
+  for (const PgBouncerPool& p : b->pools) {
+    b->logical_connections += Sum(p.clients);
+    b->physical_connections += Sum(p.servers);
+    b->waiting_clients += Get(p.clients, "waiting");
+  }
+}
+
+PgBouncerSignals DerivePgBouncerSignals(const PgBouncerPools* pools,
+                                        const PgBouncerDatabases* databases,
+                                        const PgBouncerLists* lists,
+                                        const PgBouncerConfig* config) {
   PgBouncerSignals s;
-  for (const PgBouncerPool& p : data.pools) {
-    s.logical_connections += Sum(p.clients);
-    s.physical_connections += Sum(p.servers);
-    s.waiting_clients += Get(p.clients, "waiting");
-    PgBouncerPoolSignals ps;
-    ps.servers_in_use = Get(p.servers, "active") +
-                        Get(p.servers, "active_cancel") +
-                        Get(p.servers, "being_canceled");
-    ps.pool_size = PoolSize(data, p.database);
-    if (ps.pool_size && *ps.pool_size > 0) {
-      ps.server_utilization = static_cast<double>(ps.servers_in_use) /
-                              static_cast<double>(*ps.pool_size);
+  if (pools != nullptr) {
+    for (const PgBouncerPool& p : pools->pools) {
+      PgBouncerPoolSignals ps;
+      ps.database = p.database;
+      ps.user = p.user;
+      ps.servers_in_use = Get(p.servers, "active") +
+                          Get(p.servers, "active_cancel") +
+                          Get(p.servers, "being_canceled");
+      ps.pool_size = PoolSize(databases, config, p.database);
+      if (ps.pool_size && *ps.pool_size > 0) {
+        ps.server_utilization = static_cast<double>(ps.servers_in_use) /
+                                static_cast<double>(*ps.pool_size);
+      }
+      s.pools.push_back(std::move(ps));
     }
-    s.pools.push_back(ps);
+    std::sort(s.pools.begin(), s.pools.end(), [](const auto& x, const auto& y) {
+      return std::tie(x.database, x.user) < std::tie(y.database, y.user);
+    });
   }
-  if (data.has_lists) {
-    auto it = data.lists.find("used_clients");
-    if (it != data.lists.end()) s.used_clients = it->second;
+  if (lists != nullptr) {
+    auto it = lists->lists.find("used_clients");
+    if (it != lists->lists.end()) s.used_clients = it->second;
   }
-  if (s.used_clients && data.has_config && data.config.max_client_conn > 0) {
+  if (s.used_clients && config != nullptr && config->max_client_conn > 0) {
     s.client_utilization = static_cast<double>(*s.used_clients) /
-                           static_cast<double>(data.config.max_client_conn);
+                           static_cast<double>(config->max_client_conn);
   }
   return s;
+}
+
+std::unique_ptr<SignalStage> NewPgBouncerSignalStage() {
+  return std::make_unique<PgBouncerSignalStage>();
 }
 
 }  // namespace pgconn

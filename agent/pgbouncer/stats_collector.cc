@@ -13,25 +13,66 @@
 
 #include "collect/collector.h"
 #include "pgbouncer/columns.h"
-#include "pgbouncer/registry.h"
+#include "pgbouncer/pgbouncer.h"
 
 namespace pgconn {
 namespace {
 
+// The SHOW STATS_TOTALS counters, in exposition order.
+struct StatsCounter {
+  std::string_view name;
+  std::string_view help;
+  std::optional<double> PgBouncerStats::*value;
+};
+constexpr StatsCounter kStatsCounters[] = {
+    {"pgconn_pgbouncer_transactions_total",
+     "Transactions PgBouncer pooled for this database since it started "
+     "(SHOW STATS_TOTALS xact_count).",
+     &PgBouncerStats::transactions},
+    {"pgconn_pgbouncer_queries_total",
+     "Queries PgBouncer pooled for this database since it started (SHOW "
+     "STATS_TOTALS query_count).",
+     &PgBouncerStats::queries},
+    {"pgconn_pgbouncer_server_assignments_total",
+     "Times a server connection was assigned to a client of this database "
+     "(SHOW STATS_TOTALS server_assignment_count, PgBouncer 1.23+).",
+     &PgBouncerStats::server_assignments},
+    {"pgconn_pgbouncer_received_bytes_total",
+     "Bytes PgBouncer received from clients of this database (SHOW "
+     "STATS_TOTALS bytes_received).",
+     &PgBouncerStats::received_bytes},
+    {"pgconn_pgbouncer_sent_bytes_total",
+     "Bytes PgBouncer sent to clients of this database (SHOW STATS_TOTALS "
+     "bytes_sent).",
+     &PgBouncerStats::sent_bytes},
+    {"pgconn_pgbouncer_transaction_seconds_total",
+     "Time server connections of this database spent in transactions, idle "
+     "in transaction included (SHOW STATS_TOTALS xact_time, microseconds "
+     "converted).",
+     &PgBouncerStats::transaction_seconds},
+    {"pgconn_pgbouncer_query_seconds_total",
+     "Time server connections of this database spent executing queries "
+     "(SHOW STATS_TOTALS query_time, microseconds converted).",
+     &PgBouncerStats::query_seconds},
+    {"pgconn_pgbouncer_client_wait_seconds_total",
+     "Time clients of this database spent waiting for a server connection, "
+     "counted when they get one (SHOW STATS_TOTALS wait_time, microseconds "
+     "converted).",
+     &PgBouncerStats::client_wait_seconds},
+};
+
 constexpr int kStatsTotalsVersion = 10800;  // PgBouncer 1.8.0
 constexpr double kMicrosecondsPerSecond = 1e6;
 
-class PgBouncerStatsCollector final : public Collector {
+class PgBouncerStatsCollector final : public CollectorOf<PgBouncerStatsTotals> {
  public:
-  std::string_view name() const override { return "pgbouncer_stats"; }
-
   std::string Statement(const CollectorContext& ctx) const override {
     return ctx.server_version_num >= kStatsTotalsVersion ? "SHOW STATS_TOTALS"
                                                          : "SHOW STATS";
   }
 
-  Status Parse(const ResultSet& rs, Snapshot* out) const override {
-    out->pgbouncer.has_stats = false;
+ protected:
+  Result<PgBouncerStatsTotals> ParseRows(const ResultSet& rs) const override {
     detail::PgBouncerColumns c(name(), rs);
     const int c_db = c.Require({"database"});
     const int c_queries =
@@ -78,9 +119,24 @@ class PgBouncerStatsCollector final : public Collector {
       st.client_wait_seconds = seconds(wait_time);
       stats.push_back(std::move(st));
     }
-    out->pgbouncer.stats = std::move(stats);
-    out->pgbouncer.has_stats = true;
-    return Status::Ok();
+    PgBouncerStatsTotals out;
+    out.stats = std::move(stats);
+    return out;
+  }
+
+  void EmitMetrics(const PgBouncerStatsTotals& b, const Labels& t,
+                   MetricsWriter* w) const override {
+    std::vector<const PgBouncerStats*> stats;
+    for (const auto& st : b.stats) stats.push_back(&st);
+    std::sort(stats.begin(), stats.end(),
+              [](auto* x, auto* y) { return x->database < y->database; });
+    for (const PgBouncerStats* st : stats) {
+      for (const StatsCounter& c : kStatsCounters) {
+        const std::optional<double>& v = st->*c.value;
+        if (!v) continue;  // not reported by this version
+        w->Counter(c.name, c.help, WithLabel(t, "database", st->database), *v);
+      }
+    }
   }
 };
 

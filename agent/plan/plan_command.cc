@@ -10,6 +10,7 @@
 #include "config/dsn.h"
 #include "plan/env_file.h"
 #include "plan/planner.h"
+#include "postgres/observations.h"
 #include "postgres/registry.h"
 #include "util/flags.h"
 #include "util/json_writer.h"
@@ -170,7 +171,9 @@ Result<ServerLimits> ReadServerLimits(const TargetConfig& target,
     return Status::Unavailable(prefix + ": " +
                                RedactSecrets(s.message(), target));
   }
-  std::unique_ptr<Collector> settings = NewSettingsCollector();
+  std::unique_ptr<Collector> settings =
+      FindCollectorEntry(PostgresCollectors(), ConnectionLimits::kName)
+          ->create();
   Snapshot snap;
   Status s = RunCollectors(*session, {settings.get()}, CollectorContext{},
                            RunOptions{}, deadline, *ctx.clock, &snap);
@@ -183,7 +186,7 @@ Result<ServerLimits> ReadServerLimits(const TargetConfig& target,
     return Status::Unavailable(prefix + ": " +
                                RedactSecrets(s.message(), target));
   }
-  const ConnectionLimits& l = snap.postgres.limits;
+  const ConnectionLimits& l = *snap.Find<ConnectionLimits>();
   out.max_connections = l.max_connections;
   out.superuser_reserved = l.superuser_reserved_connections;
   out.reserved_connections = l.reserved_connections;

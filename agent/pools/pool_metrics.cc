@@ -2,15 +2,12 @@
 // next to what the last snapshot observed. Emitted only for targets that
 // declare pools or an overhead.
 #include "pools/pool_signals.h"
-#include "runtime/exposition.h"
 
-namespace pgconn::detail {
+namespace pgconn {
 namespace {
 
 Labels App(const Labels& target, const std::string& application) {
-  Labels l = target;
-  l.emplace_back("application", application);
-  return l;
+  return WithLabel(target, "application", application);
 }
 
 // One per-application gauge: its name, HELP and value (nullopt: no sample).
@@ -98,14 +95,8 @@ void AppendUndeclared(const Labels& t, const PoolSignals& s, MetricsWriter* w) {
   }
 }
 
-}  // namespace
-
-void AppendPoolMetrics(const TargetReport& r, MetricsWriter* w) {
-  if (r.pools.empty() && !r.overhead) return;
-  const PostgresData* data = r.snapshot ? &r.snapshot->postgres : nullptr;
-  const PoolSignals s =
-      DerivePoolSignals(r.pools, r.overhead, data, r.near_limit_threshold);
-  const Labels t = {{"target", r.target}};
+void AppendPoolMetrics(const Labels& t, const PoolSignals& s, bool has_activity,
+                       MetricsWriter* w) {
   w->Gauge("pgconn_pool_budget_connections",
            "Declared connection budget of the target: the sum of replicas x "
            "pool_max over the declared pools plus the declared overhead.",
@@ -129,9 +120,44 @@ void AppendPoolMetrics(const TargetReport& r, MetricsWriter* w) {
              t, *s.overcommitted ? 1 : 0);
   }
   AppendPerApplication(t, s, kDeclared, w);
-  if (data == nullptr || !data->has_activity) return;
+  if (!has_activity) return;
   AppendPerApplication(t, s, kObserved, w);
   AppendUndeclared(t, s, w);
 }
 
-}  // namespace pgconn::detail
+class PoolBudgetStage final : public SignalStage {
+ public:
+  PoolBudgetStage(std::vector<PoolDeclaration> pools,
+                  std::optional<int> overhead, double threshold)
+      : pools_(std::move(pools)), overhead_(overhead), threshold_(threshold) {}
+
+  void Derive(Snapshot* snap) const override {
+    snap->Put(DerivePoolSignals(pools_, overhead_,
+                                snap->Find<ConnectionLimits>(),
+                                snap->Find<Activity>(), threshold_));
+  }
+
+  void Emit(const Snapshot& snap, const EmitContext& ctx,
+            MetricsWriter* w) const override {
+    if (pools_.empty() && !overhead_) return;  // nothing declared
+    const PoolSignals* s = snap.Find<PoolSignals>();
+    if (s == nullptr) return;
+    AppendPoolMetrics(ctx.target, *s, snap.Find<Activity>() != nullptr, w);
+  }
+
+ private:
+  const std::vector<PoolDeclaration> pools_;
+  const std::optional<int> overhead_;
+  const double threshold_;
+};
+
+}  // namespace
+
+std::unique_ptr<SignalStage> NewPoolBudgetStage(
+    std::vector<PoolDeclaration> pools, std::optional<int> overhead,
+    double near_limit_threshold) {
+  return std::make_unique<PoolBudgetStage>(std::move(pools), overhead,
+                                           near_limit_threshold);
+}
+
+}  // namespace pgconn

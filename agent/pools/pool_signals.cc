@@ -4,7 +4,6 @@
 #include <map>
 
 #include "pools/budget.h"
-#include "postgres/signals.h"
 
 namespace pgconn {
 namespace {
@@ -32,23 +31,23 @@ std::optional<double> Share(int64_t part, int64_t whole) {
 
 PoolSignals DerivePoolSignals(const std::vector<PoolDeclaration>& pools,
                               std::optional<int> overhead,
-                              const PostgresData* data,
+                              const ConnectionLimits* limits,
+                              const Activity* activity,
                               double near_limit_threshold) {
   PoolSignals out;
   std::map<std::string, DeclaredPoolSignals> declared;
   for (const PoolDeclaration& p : pools) {
     DeclaredPoolSignals& d = declared[p.application];
     d.application = p.application;
-    d.replicas += p.replicas;
-    d.declared_max += static_cast<int64_t>(p.replicas) * p.pool_max;
-    d.declared_min += static_cast<int64_t>(p.replicas) * p.pool_min;
+    d.replicas = p.replicas;
+    d.declared_max = static_cast<int64_t>(p.replicas) * p.pool_max;
+    d.declared_min = static_cast<int64_t>(p.replicas) * p.pool_min;
   }
   out.overhead = overhead.value_or(0);
 
   std::map<std::string, Observed> observed;
-  const bool has_activity = data != nullptr && data->has_activity;
-  if (has_activity) {
-    for (const ActivityGroup& g : data->activity) {
+  if (activity != nullptr) {
+    for (const ActivityGroup& g : activity->groups) {
       Observed& o = observed[g.application];
       o.connections += g.connections;
       if (g.state == "idle") o.idle += g.connections;
@@ -74,21 +73,19 @@ PoolSignals DerivePoolSignals(const std::vector<PoolDeclaration>& pools,
   }
   out.budget = out.declared_max_total + out.overhead;
 
-  if (data == nullptr) return out;
-  Thresholds th;
-  th.near_limit = near_limit_threshold;
-  const Signals s = DeriveSignals(*data, th);
-  if (data->has_limits) {
-    out.budget_ratio = Share(out.budget, s.usable);
-    out.overcommitted = ClassifyTotal(out.budget, s.usable,
-                                      near_limit_threshold) != Verdict::kOk;
+  if (limits != nullptr) {
+    const int64_t usable = UsableConnections(*limits);
+    out.budget_ratio = Share(out.budget, usable);
+    out.overcommitted =
+        ClassifyTotal(out.budget, usable, near_limit_threshold) != Verdict::kOk;
   }
-  if (has_activity) {
+  if (activity != nullptr) {
+    const int64_t used = activity->summary.used;
     for (const auto& [app, o] : observed) {
       if (app != kOtherLabel && declared.count(app) > 0) continue;
       if (o.connections == 0) continue;
       out.undeclared.push_back(
-          {app, o.connections, Share(o.connections, s.used).value_or(0)});
+          {app, o.connections, Share(o.connections, used).value_or(0)});
     }
   }
   return out;

@@ -5,12 +5,14 @@
 #define PGCONN_AGENT_POOLS_POOL_SIGNALS_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "collect/snapshot.h"
+#include "collect/collector.h"
 #include "pgconn/config.h"
+#include "postgres/observations.h"
 
 namespace pgconn {
 
@@ -41,6 +43,7 @@ struct UndeclaredApplication {
 };
 
 struct PoolSignals {
+  static constexpr std::string_view kName = "pool_signals";
   std::vector<DeclaredPoolSignals> declared;  // sorted by application
   int64_t declared_max_total = 0;
   int64_t overhead = 0;  // declared overhead; 0 when not declared
@@ -54,12 +57,21 @@ struct PoolSignals {
   std::vector<UndeclaredApplication> undeclared;  // sorted by application
 };
 
-// `data` may be null (no successful poll yet): then only the declared side
-// is filled in. The same application declared twice adds up.
+// `limits` and `activity` may be null (no successful poll yet, or that
+// collector failed): then only what does not need them is filled in. The
+// applications of `pools` are unique: the configuration refuses a second
+// declaration of one (config.cc, "is already declared at").
 PoolSignals DerivePoolSignals(const std::vector<PoolDeclaration>& pools,
                               std::optional<int> overhead,
-                              const PostgresData* data,
+                              const ConnectionLimits* limits,
+                              const Activity* activity,
                               double near_limit_threshold);
+
+// The pool-budget stage of a target that declares pools or an overhead:
+// derives PoolSignals and emits pgconn_pool_* and pgconn_undeclared_*.
+std::unique_ptr<SignalStage> NewPoolBudgetStage(
+    std::vector<PoolDeclaration> pools, std::optional<int> overhead,
+    double near_limit_threshold);
 
 }  // namespace pgconn
 

@@ -2,15 +2,21 @@
 // application and state. Application names beyond the configured maximum are
 // folded into one group on the server too, so a client that invents names
 // cannot grow the result or the exposition.
+#include <algorithm>
 #include <map>
+#include <set>
 
 #include "collect/collector.h"
 #include "postgres/client_backends.h"
-#include "postgres/registry.h"
+#include "postgres/observations.h"
 #include "postgres/sql_literal.h"
 
 namespace pgconn {
 namespace {
+
+constexpr std::string_view kConnectionsHelp =
+    "Client backends in pg_stat_activity by application_name and state, "
+    "excluding pgconn's own session.";
 
 // "app IN ('a', 'b') DESC, " when names are pinned: ranks them first, so
 // the folding keeps them whatever their size.
@@ -24,10 +30,8 @@ std::string PinnedFirst(const std::vector<std::string>& pinned) {
   return "app IN (" + list + ") DESC, ";
 }
 
-class ActivityCollector final : public Collector {
+class ActivityCollector final : public CollectorOf<Activity> {
  public:
-  std::string_view name() const override { return "activity"; }
-
   std::string Statement(const CollectorContext& ctx) const override {
     const std::string n = std::to_string(ctx.max_applications);
     // - application NULL marks the folded group ('' is a real, empty name);
@@ -73,7 +77,8 @@ class ActivityCollector final : public Collector {
            " GROUP BY GROUPING SETS ((application, state), (application))";
   }
 
-  Status Parse(const ResultSet& rs, Snapshot* out) const override {
+ protected:
+  Result<Activity> ParseRows(const ResultSet& rs) const override {
     const int c_app = rs.ColumnIndex("application");
     const int c_state = rs.ColumnIndex("state");
     const int c_conn = rs.ColumnIndex("connections");
@@ -88,10 +93,7 @@ class ActivityCollector final : public Collector {
           "activity: missing application, state, connections or "
           "per_application column");
     }
-    PostgresData& pg = out->postgres;
-    pg.activity.clear();
-    pg.applications.clear();
-    pg.folded_applications = 0;
+    Activity out;
     for (const auto& row : rs.rows()) {
       std::string app;
       if (!row[c_app].has_value()) {
@@ -113,9 +115,9 @@ class ActivityCollector final : public Collector {
                               &addrs.status(), &folded.status()}) {
         if (!s->ok()) return s->WithContext("activity");
       }
-      pg.folded_applications = *folded;
+      out.folded_applications = *folded;
       if (*per_app == 1) {
-        pg.applications.push_back({app, *addrs});
+        out.applications.push_back({app, *addrs});
         continue;
       }
       ActivityGroup g;
@@ -125,14 +127,116 @@ class ActivityCollector final : public Collector {
       g.lock_waiting = *lock;
       g.oldest_state_seconds = *old_state;
       g.oldest_transaction_seconds = *old_xact;
-      pg.activity.push_back(std::move(g));
+      out.groups.push_back(std::move(g));
     }
-    pg.has_activity = true;
-    return Status::Ok();
+    Summarize(&out);
+    return out;
+  }
+
+  void EmitMetrics(const Activity& a, const Labels& t,
+                   MetricsWriter* w) const override {
+    // Every known state of every application present, 0 where none.
+    std::map<std::string, std::map<std::string, const ActivityGroup*>> by_app;
+    for (const ActivityGroup& g : a.groups) {
+      by_app[g.application][g.state] = &g;
+    }
+    for (const auto& [app, states] : by_app) {
+      const Labels l = WithLabel(t, "application", app);
+      for (auto state : kKnownStates) {
+        auto it = states.find(std::string(state));
+        w->Gauge("pgconn_connections", kConnectionsHelp,
+                 WithLabel(l, "state", std::string(state)),
+                 it == states.end()
+                     ? 0
+                     : static_cast<double>(it->second->connections));
+      }
+      for (const auto& [state, g] : states) {
+        if (std::find(kKnownStates.begin(), kKnownStates.end(), state) !=
+            kKnownStates.end()) {
+          continue;
+        }
+        w->Gauge("pgconn_connections", kConnectionsHelp,
+                 WithLabel(l, "state", state),
+                 static_cast<double>(g->connections));
+      }
+    }
+    std::vector<const ApplicationInfo*> apps;
+    for (const auto& x : a.applications) apps.push_back(&x);
+    std::sort(apps.begin(), apps.end(),
+              [](auto* x, auto* y) { return x->application < y->application; });
+    for (const ApplicationInfo* x : apps) {
+      w->Gauge("pgconn_application_client_addresses",
+               "Distinct client addresses of an application's client "
+               "backends (all Unix-socket clients count as one): an estimate "
+               "of its connected processes or hosts.",
+               WithLabel(t, "application", x->application),
+               static_cast<double>(x->client_addresses));
+    }
+    w->Gauge("pgconn_folded_applications",
+             "Distinct application names beyond max_applications, folded "
+             "into application=\"(other)\".",
+             t, static_cast<double>(a.folded_applications));
+    const auto& ages = a.summary.applications;
+    for (const auto& [app, x] : ages) {
+      w->Gauge("pgconn_oldest_idle_in_transaction_seconds",
+               "Age of the oldest state change among the application's "
+               "sessions idle in a transaction (aborted or not); 0 if none.",
+               WithLabel(t, "application", app),
+               x.oldest_idle_in_transaction_seconds);
+    }
+    for (const auto& [app, x] : ages) {
+      w->Gauge("pgconn_oldest_idle_seconds",
+               "Time the application's longest-idle session has been idle; "
+               "compare with the pool's DB_MAX_IDLE_TIME. 0 if none is idle.",
+               WithLabel(t, "application", app), x.oldest_idle_seconds);
+    }
+    for (const auto& [app, x] : ages) {
+      w->Gauge("pgconn_oldest_transaction_seconds",
+               "Age of the application's oldest open transaction "
+               "(now() - xact_start); 0 if none is open.",
+               WithLabel(t, "application", app), x.oldest_transaction_seconds);
+    }
+    w->Gauge("pgconn_lock_waiting_connections",
+             "Client backends waiting on a heavyweight lock "
+             "(wait_event_type = 'Lock').",
+             t, static_cast<double>(a.summary.lock_waiting));
+    w->Gauge("pgconn_used_connections",
+             "Client backends, the connections that compete for "
+             "max_connections (pgconn's own session excluded).",
+             t, static_cast<double>(a.summary.used));
+    w->Gauge("pgconn_idle_ratio",
+             "Idle client backends divided by all client backends; 0 when "
+             "there are none. High values suggest lowering DB_POOL_MIN.",
+             t, a.summary.idle_ratio);
   }
 };
 
 }  // namespace
+
+void Summarize(Activity* a) {
+  ActivitySummary s;
+  for (const ActivityGroup& g : a->groups) {
+    s.used += g.connections;
+    s.lock_waiting += g.lock_waiting;
+    ApplicationSummary& app = s.applications[g.application];
+    app.connections += g.connections;
+    app.oldest_transaction_seconds =
+        std::max(app.oldest_transaction_seconds, g.oldest_transaction_seconds);
+    if (g.state == "idle") {
+      s.idle += g.connections;
+      app.oldest_idle_seconds =
+          std::max(app.oldest_idle_seconds, g.oldest_state_seconds);
+    } else if (IsIdleInTransaction(g.state)) {
+      s.idle_in_transaction += g.connections;
+      app.oldest_idle_in_transaction_seconds = std::max(
+          app.oldest_idle_in_transaction_seconds, g.oldest_state_seconds);
+    }
+  }
+  s.idle_ratio = s.used > 0
+                     ? static_cast<double>(s.idle) / static_cast<double>(s.used)
+                     : 0.0;
+  a->summary = std::move(s);
+}
 
 std::unique_ptr<Collector> NewActivityCollector() {
   return std::make_unique<ActivityCollector>();

@@ -1,17 +1,17 @@
 // Backends that are not client backends: autovacuum, WAL senders, background
 // workers... They have slots of their own and do not compete for
 // max_connections, so they are counted apart.
+#include <map>
+
 #include "collect/collector.h"
 #include "postgres/client_backends.h"
-#include "postgres/registry.h"
+#include "postgres/observations.h"
 
 namespace pgconn {
 namespace {
 
-class BackendsCollector final : public Collector {
+class BackendsCollector final : public CollectorOf<OtherBackends> {
  public:
-  std::string_view name() const override { return "backends"; }
-
   std::string Statement(const CollectorContext&) const override {
     return "SELECT coalesce(backend_type, 'unknown') AS backend_type,"
            " count(*) AS backends FROM pg_stat_activity"
@@ -21,23 +21,35 @@ class BackendsCollector final : public Collector {
            " AND pid <> pg_backend_pid() GROUP BY 1";
   }
 
-  Status Parse(const ResultSet& rs, Snapshot* out) const override {
+ protected:
+  Result<OtherBackends> ParseRows(const ResultSet& rs) const override {
     const int c_type = rs.ColumnIndex("backend_type");
     const int c_n = rs.ColumnIndex("backends");
     if (c_type < 0 || c_n < 0) {
       return Status::InvalidData(
-          "backends: missing backend_type or backends "
-          "column");
+          "backends: missing backend_type or backends column");
     }
-    auto& backends = out->postgres.backends;
-    backends.clear();
+    OtherBackends out;
     for (const auto& row : rs.rows()) {
       auto n = CellInt64(rs, row, c_n, 0);
       if (!n.ok()) return n.status().WithContext("backends");
-      backends.push_back({CellText(row, c_type, kUnknownState), *n});
+      out.backends.push_back({CellText(row, c_type, kUnknownState), *n});
     }
-    out->postgres.has_backends = true;
-    return Status::Ok();
+    return out;
+  }
+
+  void EmitMetrics(const OtherBackends& b, const Labels& t,
+                   MetricsWriter* w) const override {
+    std::map<std::string, int64_t> counts;
+    for (auto type : kKnownBackendTypes) counts[std::string(type)] = 0;
+    for (const auto& x : b.backends) counts[x.backend_type] += x.count;
+    for (const auto& [type, n] : counts) {
+      w->Gauge("pgconn_backends",
+               "Backends other than client backends by backend_type "
+               "(autovacuum, WAL senders, background workers...); they do "
+               "not take max_connections slots.",
+               WithLabel(t, "backend_type", type), static_cast<double>(n));
+    }
   }
 };
 

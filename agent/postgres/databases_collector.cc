@@ -3,15 +3,13 @@
 #include "collect/collector.h"
 #include "postgres/client_backends.h"
 #include "postgres/limited_groups.h"
-#include "postgres/registry.h"
+#include "postgres/observations.h"
 
 namespace pgconn {
 namespace {
 
-class DatabasesCollector final : public Collector {
+class DatabasesCollector final : public CollectorOf<DatabaseConnections> {
  public:
-  std::string_view name() const override { return "databases"; }
-
   std::string Statement(const CollectorContext& ctx) const override {
     return detail::FoldedLimitedGroupsStatement(
         "SELECT d.datname AS name, d.datconnlimit AS connection_limit,"
@@ -23,10 +21,17 @@ class DatabasesCollector final : public Collector {
         ctx.max_databases);
   }
 
-  Status Parse(const ResultSet& rs, Snapshot* out) const override {
-    Status s = detail::ParseLimitedGroups(name(), rs, &out->postgres.databases);
-    out->postgres.has_databases = s.ok();
-    return s;
+ protected:
+  Result<DatabaseConnections> ParseRows(const ResultSet& rs) const override {
+    DatabaseConnections out;
+    Status s = detail::ParseLimitedGroups(name(), rs, &out.groups);
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  void EmitMetrics(const DatabaseConnections& d, const Labels& t,
+                   MetricsWriter* w) const override {
+    detail::EmitLimitedGroups(t, d.groups, "database", "database", w);
   }
 };
 

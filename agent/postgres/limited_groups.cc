@@ -1,5 +1,7 @@
 #include "postgres/limited_groups.h"
 
+#include <algorithm>
+
 namespace pgconn::detail {
 
 std::string FoldedLimitedGroupsStatement(std::string_view per_name,
@@ -40,6 +42,50 @@ Status ParseLimitedGroups(std::string_view collector, const ResultSet& rs,
     out->push_back(std::move(g));
   }
   return Status::Ok();
+}
+
+std::optional<double> LimitUtilization(const LimitedGroup& group) {
+  if (!group.limit.has_value()) return std::nullopt;
+  if (*group.limit == 0) return 1.0;
+  return static_cast<double>(group.connections) /
+         static_cast<double>(*group.limit);
+}
+
+void EmitLimitedGroups(const Labels& t, const std::vector<LimitedGroup>& gs,
+                       std::string_view label, std::string_view noun,
+                       MetricsWriter* w) {
+  const std::string base = "pgconn_" + std::string(noun);
+  std::vector<const LimitedGroup*> sorted;
+  for (const auto& g : gs) sorted.push_back(&g);
+  std::sort(sorted.begin(), sorted.end(),
+            [](auto* a, auto* b) { return a->name < b->name; });
+  const std::string what = noun == "database"
+                               ? "database (pg_database.datconnlimit)"
+                               : "role (pg_roles.rolconnlimit)";
+  for (const LimitedGroup* g : sorted) {
+    w->Gauge(base + "_connections",
+             "Client backends connected per " + std::string(noun) +
+                 "; names beyond the configured maximum are folded into "
+                 "\"(other)\".",
+             WithLabel(t, std::string(label), g->name),
+             static_cast<double>(g->connections));
+  }
+  for (const LimitedGroup* g : sorted) {
+    if (!g->limit) continue;
+    w->Gauge(base + "_connection_limit",
+             "Connection limit of the " + what + "; only where one is set.",
+             WithLabel(t, std::string(label), g->name),
+             static_cast<double>(*g->limit));
+  }
+  for (const LimitedGroup* g : sorted) {
+    auto u = LimitUtilization(*g);
+    if (!u) continue;
+    w->Gauge(base + "_connection_utilization_ratio",
+             "Client backends of the " + std::string(noun) +
+                 " divided by its connection limit; only where a limit is "
+                 "set (1 for a limit of 0).",
+             WithLabel(t, std::string(label), g->name), *u);
+  }
 }
 
 }  // namespace pgconn::detail

@@ -1,14 +1,12 @@
 // max_connections and the slots PostgreSQL keeps back from ordinary roles.
 #include "collect/collector.h"
-#include "postgres/registry.h"
+#include "postgres/observations.h"
 
 namespace pgconn {
 namespace {
 
-class SettingsCollector final : public Collector {
+class SettingsCollector final : public CollectorOf<ConnectionLimits> {
  public:
-  std::string_view name() const override { return "settings"; }
-
   std::string Statement(const CollectorContext&) const override {
     // current_setting(name, true) is NULL where the setting does not exist:
     // reserved_connections arrived in PostgreSQL 16.
@@ -20,7 +18,8 @@ class SettingsCollector final : public Collector {
            " AS reserved_connections";
   }
 
-  Status Parse(const ResultSet& rs, Snapshot* out) const override {
+ protected:
+  Result<ConnectionLimits> ParseRows(const ResultSet& rs) const override {
     if (rs.size() != 1) {
       return Status::InvalidData("settings: expected 1 row, got " +
                                  std::to_string(rs.size()));
@@ -43,16 +42,34 @@ class SettingsCollector final : public Collector {
          {&version.status(), &max.status(), &su.status(), &res.status()}) {
       if (!s->ok()) return s->WithContext("settings");
     }
-    if (*max < 0)
+    if (*max < 0) {
       return Status::InvalidData("settings: max_connections is NULL");
-    PostgresData& pg = out->postgres;
-    pg.server_version_num = static_cast<int>(*version);
-    pg.limits.max_connections = *max;
-    pg.limits.superuser_reserved_connections = *su;
-    pg.limits.reserved_connections = *res;
-    pg.limits.has_reserved_connections = c_res >= 0 && row[c_res].has_value();
-    pg.has_limits = true;
-    return Status::Ok();
+    }
+    ConnectionLimits l;
+    l.server_version_num = static_cast<int>(*version);
+    l.max_connections = *max;
+    l.superuser_reserved_connections = *su;
+    l.reserved_connections = *res;
+    l.has_reserved_connections = c_res >= 0 && row[c_res].has_value();
+    return l;
+  }
+
+  void EmitMetrics(const ConnectionLimits& l, const Labels& t,
+                   MetricsWriter* w) const override {
+    w->Gauge("pgconn_server_version_num",
+             "PostgreSQL server_version_num of the target.", t,
+             l.server_version_num);
+    w->Gauge("pgconn_max_connections", "PostgreSQL max_connections setting.", t,
+             static_cast<double>(l.max_connections));
+    w->Gauge("pgconn_reserved_connections",
+             "Slots ordinary roles cannot use: "
+             "superuser_reserved_connections plus reserved_connections "
+             "(PostgreSQL 16+).",
+             t, static_cast<double>(ReservedConnections(l)));
+    w->Gauge("pgconn_usable_connections",
+             "Slots for ordinary roles: max_connections minus reserved, "
+             "floored at 0.",
+             t, static_cast<double>(UsableConnections(l)));
   }
 };
 

@@ -1,30 +1,20 @@
-// The warning signs of the connection-pooling guide, derived from a snapshot
-// by pure arithmetic.
+// The connection warning signs of the pooling guide that combine two
+// collectors: the settings (how many slots there are) and the activity (how
+// many are used). Pure arithmetic, derived once per poll.
 #ifndef PGCONN_AGENT_POSTGRES_SIGNALS_H_
 #define PGCONN_AGENT_POSTGRES_SIGNALS_H_
 
 #include <cstdint>
-#include <map>
-#include <optional>
-#include <string>
+#include <memory>
+#include <string_view>
 
-#include "collect/snapshot.h"
+#include "collect/collector.h"
+#include "postgres/observations.h"
 
 namespace pgconn {
 
-struct Thresholds {
-  double near_limit = 0.8;  // the guide's "total < 80 % of max_connections"
-};
-
-// Per application, across its states.
-struct ApplicationSignals {
-  int64_t connections = 0;
-  double oldest_idle_seconds = 0;
-  double oldest_idle_in_transaction_seconds = 0;  // both idle-in-tx states
-  double oldest_transaction_seconds = 0;
-};
-
-struct Signals {
+struct ConnectionSignals {
+  static constexpr std::string_view kName = "connection_signals";
   int64_t used = 0;       // client backends
   int64_t reserved = 0;   // superuser_reserved + reserved
   int64_t usable = 0;     // max(max_connections - reserved, 0)
@@ -32,19 +22,19 @@ struct Signals {
   // used / usable. With no usable slot at all it is 1 (nothing more can
   // connect). Above 1 when superusers eat into the reserved slots.
   double utilization = 0;
+  double near_limit_threshold = 0.8;
   bool near_limit = false;  // utilization >= threshold
-  int64_t idle = 0;
-  double idle_ratio = 0;  // idle / used; 0 when nothing is used
-  int64_t idle_in_transaction = 0;
-  int64_t lock_waiting = 0;
-  std::map<std::string, ApplicationSignals> applications;
 };
 
-Signals DeriveSignals(const PostgresData& data, const Thresholds& thresholds);
+ConnectionSignals DeriveConnectionSignals(const ConnectionLimits& limits,
+                                          const ActivitySummary& activity,
+                                          double near_limit_threshold);
 
-// connections / limit for a database or role; nullopt without a limit. A
-// limit of 0 admits nobody, so it reads as full: 1.
-std::optional<double> LimitUtilization(const LimitedGroup& group);
+// Derives ConnectionSignals where the snapshot has both the settings and the
+// activity, and emits pgconn_available_connections, _utilization_ratio,
+// _near_limit and _near_limit_threshold_ratio.
+std::unique_ptr<SignalStage> NewConnectionSignalStage(
+    double near_limit_threshold);
 
 }  // namespace pgconn
 

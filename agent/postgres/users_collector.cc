@@ -3,15 +3,13 @@
 #include "collect/collector.h"
 #include "postgres/client_backends.h"
 #include "postgres/limited_groups.h"
-#include "postgres/registry.h"
+#include "postgres/observations.h"
 
 namespace pgconn {
 namespace {
 
-class UsersCollector final : public Collector {
+class UsersCollector final : public CollectorOf<UserConnections> {
  public:
-  std::string_view name() const override { return "users"; }
-
   std::string Statement(const CollectorContext& ctx) const override {
     return detail::FoldedLimitedGroupsStatement(
         "SELECT r.rolname AS name, r.rolconnlimit AS connection_limit,"
@@ -24,10 +22,17 @@ class UsersCollector final : public Collector {
         ctx.max_users);
   }
 
-  Status Parse(const ResultSet& rs, Snapshot* out) const override {
-    Status s = detail::ParseLimitedGroups(name(), rs, &out->postgres.users);
-    out->postgres.has_users = s.ok();
-    return s;
+ protected:
+  Result<UserConnections> ParseRows(const ResultSet& rs) const override {
+    UserConnections out;
+    Status s = detail::ParseLimitedGroups(name(), rs, &out.groups);
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  void EmitMetrics(const UserConnections& u, const Labels& t,
+                   MetricsWriter* w) const override {
+    detail::EmitLimitedGroups(t, u.groups, "user", "user", w);
   }
 };
 

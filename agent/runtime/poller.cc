@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <random>
+#include <sstream>
 
 #include "config/dsn.h"
 #include "pgbouncer/registry.h"
@@ -66,29 +67,88 @@ PollerOptions PollerOptionsFrom(const Config& c) {
   o.collector_context.max_applications = c.max_applications;
   o.collector_context.max_users = c.max_users;
   o.collector_context.max_databases = c.max_databases;
+  o.collectors = c.collectors;
   return o;
 }
 
-std::vector<std::unique_ptr<Collector>> CollectorsFor(TargetKind kind) {
-  std::vector<std::unique_ptr<Collector>> out;
-  const auto& table = kind == TargetKind::kPgBouncer ? PgBouncerCollectors()
-                                                     : PostgresCollectors();
+ExportSettings ExportSettingsFor(const TargetConfig& target,
+                                 const PollerOptions& options) {
+  ExportSettings s;
+  s.poll_interval_seconds = Seconds(options.poll_interval);
+  s.near_limit_threshold = options.near_limit_threshold;
+  for (const auto& [name, sw] : options.collectors) {
+    s.collectors[name] = sw.enabled;
+  }
+  for (const auto& [name, sw] : target.collectors) {
+    s.collectors[name] = sw.enabled;
+  }
+  return s;
+}
+
+namespace {
+
+const std::vector<CollectorEntry>& TableOf(TargetKind kind) {
+  return kind == TargetKind::kPgBouncer ? PgBouncerCollectors()
+                                        : PostgresCollectors();
+}
+
+// A name a client of ours typed: quoted only when it is short and plain.
+std::string Quoted(const std::string& name) {
+  const bool plain =
+      !name.empty() && name.size() <= 64 &&
+      name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") ==
+          std::string::npos;
+  return plain ? "\"" + name + "\"" : "(a name that is not a collector's)";
+}
+
+std::string KnownNames(const std::vector<CollectorEntry>& table) {
+  std::string out;
   for (const CollectorEntry& e : table) {
-    if (e.enabled_by_default) out.push_back(e.create());
+    if (!out.empty()) out += ", ";
+    out += e.name;
   }
   return out;
 }
 
-TargetReport TargetPoller::InitialReport(const TargetConfig& target,
-                                         const PollerOptions& options) {
-  TargetReport r;
-  r.target = target.name;
-  r.kind = target.kind;
-  r.poll_interval_seconds = Seconds(options.poll_interval);
-  r.near_limit_threshold = options.near_limit_threshold;
-  r.pools = target.pools;
-  r.overhead = target.overhead;
-  return r;
+}  // namespace
+
+Status ValidateCollectorSwitches(const Config& config) {
+  for (const auto& [name, sw] : config.collectors) {
+    if (FindCollectorEntry(PostgresCollectors(), name) == nullptr &&
+        FindCollectorEntry(PgBouncerCollectors(), name) == nullptr) {
+      return Status::InvalidArgument(
+          sw.origin + ": unknown collector " + Quoted(name) +
+          " (known: " + KnownNames(PostgresCollectors()) + ", " +
+          KnownNames(PgBouncerCollectors()) + ")");
+    }
+  }
+  for (const TargetConfig& t : config.targets) {
+    const auto& table = TableOf(t.kind);
+    for (const auto& [name, sw] : t.collectors) {
+      if (FindCollectorEntry(table, name) == nullptr) {
+        return Status::InvalidArgument(
+            sw.origin + ": unknown collector " + Quoted(name) + " for a " +
+            std::string(TargetKindName(t.kind)) +
+            " target (known: " + KnownNames(table) + ")");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+std::string CollectorFlagsHelp() {
+  std::ostringstream out;
+  out << "Collectors: --collector.NAME turns one on, --no-collector.NAME "
+         "off\n(also `collectors:` in the file, at the top and per target):\n";
+  for (const auto* table : {&PostgresCollectors(), &PgBouncerCollectors()}) {
+    for (const CollectorEntry& e : *table) {
+      std::string flag = "  --collector." + std::string(e.name);
+      flag.resize(std::max<size_t>(flag.size() + 1, 34), ' ');
+      out << flag << "[" << (e.enabled_by_default ? "on" : "off") << "] "
+          << e.help << "\n";
+    }
+  }
+  return out.str();
 }
 
 TargetPoller::TargetPoller(TargetConfig target, PollerOptions options,
@@ -100,14 +160,21 @@ TargetPoller::TargetPoller(TargetConfig target, PollerOptions options,
       clock_(clock),
       logger_(logger),
       publisher_(publisher),
-      collectors_(CollectorsFor(target_.kind)),
-      report_(InitialReport(target_, options_)),
+      pipeline_(target_, ExportSettingsFor(target_, options_)),
       backoff_(options_.poll_interval, options_.backoff_max, nullptr) {
   SessionOptions so;
   so.connect_timeout = options_.connect_timeout;
   so.statement_timeout = options_.query_timeout;
   so.interrupt = interrupt;
   session_ = sessions.Create(target_, so);
+  report_.target = target_.name;
+  report_.kind = target_.kind;
+}
+
+void TargetPoller::PublishInitial() {
+  if (publisher_ != nullptr) {
+    publisher_->Publish(report_, pipeline_.Render(report_));
+  }
 }
 
 TargetReport TargetPoller::PollOnce() {
@@ -130,14 +197,15 @@ TargetReport TargetPoller::PollOnce() {
       ctx.pinned_applications.push_back(pool.application);
     }
     ctx.server_version_num = session_->server_version();
-    std::vector<const Collector*> cs;
-    for (const auto& c : collectors_) cs.push_back(c.get());
     RunOptions run;
     run.batch = target_.kind == TargetKind::kPostgres;
+    run.tag = run.batch;
+    std::string batch_problem;
     status = RunCollectors(
-        *session_, cs, ctx, run,
+        *session_, pipeline_.CollectorsFor(ctx.server_version_num), ctx, run,
         clock_.Monotonic() + options_.query_timeout + kClientGrace, clock_,
-        &snap);
+        &snap, &batch_problem);
+    if (status.ok()) LogBatchProblem(batch_problem);
   }
   report_.stats.attempted = true;
   report_.stats.last_duration_seconds = Seconds(clock_.Monotonic() - start);
@@ -145,6 +213,7 @@ TargetReport TargetPoller::PollOnce() {
     report_.up = true;
     report_.stats.last_success_unix = ToUnixSeconds(clock_.Now());
     LogCollectorChanges(snap);
+    pipeline_.Derive(&snap);
     report_.snapshot = std::make_shared<const Snapshot>(std::move(snap));
     if (logged_state_ != "up") {
       logger_.Info(
@@ -157,8 +226,20 @@ TargetReport TargetPoller::PollOnce() {
   } else {
     OnFailure(status);
   }
-  if (publisher_ != nullptr) publisher_->Publish(report_);
+  if (publisher_ != nullptr) {
+    publisher_->Publish(report_, pipeline_.Render(report_));
+  }
   return report_;
+}
+
+void TargetPoller::LogBatchProblem(const std::string& problem) {
+  if (problem == logged_batch_problem_) return;
+  if (problem.empty()) {
+    logger_.Info("batch recovered", {{"target", target_.name}});
+  } else {
+    logger_.Warn("batch split", {{"target", target_.name}, {"err", problem}});
+  }
+  logged_batch_problem_ = problem;
 }
 
 void TargetPoller::OnFailure(const Status& s) {
@@ -214,20 +295,23 @@ void TargetPoller::Run(StopSignal* stop) {
 
 Agent::Agent(const Config& config, const SessionFactory& sessions,
              const Clock& clock, const Logger& logger)
-    : publisher_(
-          [&config] {
-            std::vector<TargetReport> initial;
-            const PollerOptions o = PollerOptionsFrom(config);
-            for (const auto& t : config.targets) {
-              initial.push_back(TargetPoller::InitialReport(t, o));
-            }
-            return initial;
-          }(),
-          CurrentBuildInfo()) {
+    : targets_(config.targets),
+      publisher_(RenderBuildInfo(CurrentBuildInfo())) {
   const PollerOptions o = PollerOptionsFrom(config);
   for (const auto& t : config.targets) {
     pollers_.push_back(std::make_unique<TargetPoller>(
         t, o, sessions, clock, logger, &publisher_, stop_.flag()));
+    pollers_.back()->PublishInitial();
+  }
+}
+
+void Agent::LogTargets(const Logger& logger) const {
+  for (const auto& t : targets_) {
+    logger.Info("target configured",
+                {{"target", t.name},
+                 {"type", std::string(TargetKindName(t.kind))},
+                 {"dsn", DescribeTarget(t)},
+                 {"origin", t.origin}});
   }
 }
 

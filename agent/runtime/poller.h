@@ -16,9 +16,10 @@
 #include "pgconn/clock.h"
 #include "pgconn/config.h"
 #include "pgconn/log.h"
-#include "pgconn/publisher.h"
 #include "pgconn/session.h"
+#include "runtime/publisher.h"
 #include "runtime/report.h"
+#include "runtime/target_pipeline.h"
 
 namespace pgconn {
 
@@ -61,6 +62,9 @@ struct PollerOptions {
   Duration backoff_max{30000};
   double near_limit_threshold = 0.8;
   CollectorContext collector_context;
+  // Collector switches of the whole agent (flags and the file's top-level
+  // `collectors:`); a target's own `collectors:` refine them.
+  CollectorSwitches collectors;
 };
 PollerOptions PollerOptionsFrom(const Config& config);
 
@@ -76,37 +80,49 @@ class TargetPoller {
   TargetPoller(const TargetPoller&) = delete;
   TargetPoller& operator=(const TargetPoller&) = delete;
 
-  // One poll: connect if needed, run the collectors, publish. Returns the
-  // published report.
+  // One poll: connect if needed, run the collectors, derive the signals,
+  // serialize this target's part of the exposition once and publish it.
+  // Returns the published report.
   TargetReport PollOnce();
+
+  // Publishes the report the target starts with, before its first poll.
+  void PublishInitial();
 
   // Polls every interval (start to start) until `stop`; after failures
   // waits with capped exponential backoff instead.
   void Run(StopSignal* stop);
 
-  // The report every target starts with, before its first poll.
-  static TargetReport InitialReport(const TargetConfig& target,
-                                    const PollerOptions& options);
-
  private:
   void OnFailure(const Status& s);
   void LogCollectorChanges(const Snapshot& snap);
+  void LogBatchProblem(const std::string& problem);
 
   const TargetConfig target_;
   const PollerOptions options_;
   const Clock& clock_;
   const Logger& logger_;
   Publisher* publisher_;
+  const TargetPipeline pipeline_;
   std::unique_ptr<Session> session_;
-  std::vector<std::unique_ptr<Collector>> collectors_;
   TargetReport report_;
   Backoff backoff_;
   std::string logged_state_;  // last state logged, to log changes only
   std::set<std::string> failing_collectors_;
+  std::string logged_batch_problem_;
 };
 
-// Collectors for a kind of target, from the explicit tables.
-std::vector<std::unique_ptr<Collector>> CollectorsFor(TargetKind kind);
+// The export settings of `target` under `options`: the target's own
+// collector switches over the agent's.
+ExportSettings ExportSettingsFor(const TargetConfig& target,
+                                 const PollerOptions& options);
+
+// Checks every collector switch against the registry of its target kind;
+// the error names the switch's origin (flag or file:line:column).
+Status ValidateCollectorSwitches(const Config& config);
+
+// "--collector.NAME" lines for --help: every collector of every kind of
+// target with its default.
+std::string CollectorFlagsHelp();
 
 // Runs one TargetPoller thread per target. Thread-safe.
 class Agent {
@@ -120,6 +136,9 @@ class Agent {
   Publisher& publisher() { return publisher_; }
   const Publisher& publisher() const { return publisher_; }
 
+  // Logs one line per configured target (name, kind, what it connects to).
+  void LogTargets(const Logger& logger) const;
+
   void Start();
   // Asks every poller to stop and joins them; idempotent.
   void Stop();
@@ -128,6 +147,7 @@ class Agent {
   bool PollAllOnce();
 
  private:
+  const std::vector<TargetConfig> targets_;
   StopSignal stop_;
   Publisher publisher_;
   std::vector<std::unique_ptr<TargetPoller>> pollers_;

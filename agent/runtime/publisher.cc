@@ -1,72 +1,62 @@
-#include "pgconn/publisher.h"
-
-#include <zlib.h>
+#include "runtime/publisher.h"
 
 namespace pgconn {
 
-std::string GzipCompress(const std::string& data) {
-  z_stream zs{};
-  // 15 window bits + 16: a gzip header instead of a zlib one.
-  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
-                   Z_DEFAULT_STRATEGY) != Z_OK) {
-    return "";
-  }
-  std::string out;
-  out.resize(deflateBound(&zs, data.size()));
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  const int rc = deflate(&zs, Z_FINISH);
-  const size_t written = zs.total_out;
-  deflateEnd(&zs);
-  if (rc != Z_STREAM_END) return "";
-  out.resize(written);
-  return out;
-}
+Publisher::Publisher(ExpositionPart global)
+    : global_(std::make_shared<const ExpositionPart>(std::move(global))) {}
 
-Publisher::Publisher(std::vector<TargetReport> initial, BuildInfo build)
-    : build_(std::move(build)), reports_(std::move(initial)) {
+void Publisher::Publish(TargetReport report, ExpositionPart part) {
+  auto shared = std::make_shared<const ExpositionPart>(std::move(part));
   MutexLock lock(&mu_);
-  RebuildLocked();
-}
-
-void Publisher::Publish(TargetReport report) {
-  MutexLock lock(&mu_);
-  for (TargetReport& r : reports_) {
-    if (r.target == report.target) {
-      r = std::move(report);
-      RebuildLocked();
-      return;
-    }
+  auto it = index_.find(report.target);
+  if (it == index_.end()) {
+    it = index_.emplace(report.target, slots_.size()).first;
+    slots_.push_back({});
   }
-  reports_.push_back(std::move(report));
-  RebuildLocked();
-}
-
-void Publisher::RebuildLocked() {
-  auto e = std::make_shared<Exposition>();
-  e->text = SerializeText(BuildMetricFamilies(reports_, build_));
-  e->gzip = GzipCompress(e->text);
-  current_ = std::move(e);
+  Slot& slot = slots_[it->second];
+  if (report.stats.attempted && !slot.report.stats.attempted) ++attempted_;
+  slot.report = std::move(report);
+  slot.part = std::move(shared);
+  ++generation_;
 }
 
 std::shared_ptr<const Exposition> Publisher::Current() const {
+  {
+    MutexLock lock(&mu_);
+    if (current_generation_ == generation_) return current_;
+  }
+  MutexLock assembling(&assemble_mu_);
+  std::vector<std::shared_ptr<const ExpositionPart>> parts;
+  uint64_t generation = 0;
+  {
+    MutexLock lock(&mu_);
+    // Another scrape may have assembled it while this one waited.
+    if (current_generation_ == generation_) return current_;
+    generation = generation_;
+    parts.reserve(slots_.size() + 1);
+    parts.push_back(global_);
+    for (const Slot& s : slots_) parts.push_back(s.part);
+  }
+  auto e = std::make_shared<const Exposition>(AssembleText(parts));
   MutexLock lock(&mu_);
-  return current_;
-}
-
-std::vector<TargetReport> Publisher::Reports() const {
-  MutexLock lock(&mu_);
-  return reports_;
+  if (current_generation_ == ~uint64_t{0} || generation > current_generation_) {
+    current_ = e;
+    current_generation_ = generation;
+  }
+  return e;
 }
 
 bool Publisher::Ready() const {
   MutexLock lock(&mu_);
-  for (const TargetReport& r : reports_) {
-    if (!r.stats.attempted) return false;
-  }
-  return true;
+  return attempted_ == slots_.size();
+}
+
+std::vector<TargetReport> Publisher::Reports() const {
+  MutexLock lock(&mu_);
+  std::vector<TargetReport> out;
+  out.reserve(slots_.size());
+  for (const Slot& s : slots_) out.push_back(s.report);
+  return out;
 }
 
 }  // namespace pgconn

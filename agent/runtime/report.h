@@ -1,4 +1,6 @@
-// What the poller publishes about one target after every poll.
+// What the poller observed about one target: its state, its poll counters
+// and the last successful snapshot. Configuration stays out of it: the
+// target's TargetPipeline holds the export settings, fixed at start-up.
 #ifndef PGCONN_AGENT_RUNTIME_REPORT_H_
 #define PGCONN_AGENT_RUNTIME_REPORT_H_
 
@@ -17,9 +19,9 @@ namespace pgconn {
 
 // The `reason` label values of pgconn_poll_errors_total. All of them are
 // exported from the start (with 0) so that rate() sees the first error.
-inline constexpr std::array<std::string_view, 8> kPollErrorReasons = {
-    "connect",         "auth",  "too_many_clients", "timeout",
-    "connection_lost", "query", "invalid_data",     "internal"};
+inline constexpr std::array<std::string_view, 9> kPollErrorReasons = {
+    "connect", "auth",         "too_many_clients", "timeout", "connection_lost",
+    "query",   "invalid_data", "password_file",    "internal"};
 
 std::string_view PollErrorReason(StatusCode code);
 
@@ -31,21 +33,16 @@ struct PollStats {
   bool attempted = false;        // at least one poll has finished
 };
 
-// Value type, copied into the publisher; the snapshot is shared and
-// immutable.
+// Value type; the snapshot is shared and immutable.
 struct TargetReport {
   std::string target;
   TargetKind kind = TargetKind::kPostgres;
   bool up = false;
-  // The last successful snapshot; kept while the target is down so that
-  // dashboards keep their last known values next to pgconn_up 0.
+  // The last successful snapshot, with its derived signals; kept while the
+  // target is down so that dashboards keep their last known values next to
+  // pgconn_up 0. Null until the first success.
   std::shared_ptr<const Snapshot> snapshot;
   PollStats stats;
-  double poll_interval_seconds = 0;
-  double near_limit_threshold = 0.8;
-  // Declared pools and overhead from the configuration (issue: pool budget).
-  std::vector<PoolDeclaration> pools;
-  std::optional<int> overhead;
 };
 
 }  // namespace pgconn

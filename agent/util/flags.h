@@ -30,6 +30,11 @@ class FlagReader {
   // argument unless it is itself a flag; nullopt otherwise.
   std::optional<std::string> OptionalValue();
 
+  // The value after '=' of the current flag, if it has one.
+  const std::optional<std::string>& InlineValue() const {
+    return inline_value_;
+  }
+
   // "unknown flag --name (see --help)".
   Status Unknown() const;
 

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,6 +32,15 @@ class Secret {
 };
 
 enum class TargetKind { kPostgres, kPgBouncer };
+
+// One collector turned on or off by the operator, and where.
+struct CollectorSwitch {
+  bool enabled = true;
+  std::string origin;  // "flag --no-collector.backends" or "file:line:col"
+};
+// By collector name. Names are checked against the collector registry at
+// start-up (runtime: ValidateCollectorSwitches), which config cannot see.
+using CollectorSwitches = std::map<std::string, CollectorSwitch, std::less<>>;
 std::string_view TargetKindName(TargetKind kind);
 
 // One application's connection pool as the operator declares it: the
@@ -63,6 +73,8 @@ struct TargetConfig {
   // everything that is not a declared pool (bot, interface, migrations).
   std::vector<PoolDeclaration> pools;
   std::optional<int> overhead;
+  // This target's `collectors:`, over the agent's.
+  CollectorSwitches collectors;
 
   std::string origin;  // where it was defined, for error messages
 };
@@ -79,6 +91,9 @@ struct Config {
   int max_applications = 50;
   int max_users = 100;
   int max_databases = 100;
+  // The file's top-level `collectors:`, then the --[no-]collector.NAME
+  // flags over them; a target's own `collectors:` come last.
+  CollectorSwitches collectors;
 
   std::string listen_address = ":9188";
   LogLevel log_level = LogLevel::kInfo;
@@ -96,6 +111,7 @@ struct Flags {
   std::optional<Duration> poll_interval;
   std::optional<LogLevel> log_level;
   std::optional<LogFormat> log_format;
+  CollectorSwitches collectors;  // --collector.NAME / --no-collector.NAME
   bool once = false;
   bool version = false;
   bool help = false;

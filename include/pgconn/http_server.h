@@ -23,7 +23,7 @@ namespace pgconn {
 // the server's worker threads and are thread-safe.
 class HttpServer {
  public:
-  HttpServer(const Publisher& publisher, const Logger& logger);
+  HttpServer(const ExpositionSource& publisher, const Logger& logger);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -38,7 +38,7 @@ class HttpServer {
  private:
   void Route();
   void ServeMetrics(const httplib::Request& req, httplib::Response& res) const;
-  const Publisher& publisher_;
+  const ExpositionSource& publisher_;
   const Logger& logger_;
   std::unique_ptr<httplib::Server> server_;
   int port_ = 0;

@@ -1,53 +1,41 @@
-// Keeps the latest report of every target and the exposition built from
-// them. Pollers publish; HTTP handlers read. A scrape never touches a
-// database and never serializes: it copies a pointer.
+// The exposition the HTTP server serves: built from what the pollers last
+// published, never by touching a database.
 #ifndef PGCONN_PUBLISHER_H_
 #define PGCONN_PUBLISHER_H_
 
 #include <memory>
+#include <mutex>
 #include <string>
-#include <vector>
-
-#include "pgconn/thread_annotations.h"
-#include "runtime/exposition.h"
-#include "runtime/report.h"
 
 namespace pgconn {
 
-// Immutable once published.
-struct Exposition {
-  std::string text;  // text format 0.0.4
-  std::string gzip;  // the same, gzip-compressed (empty if compression failed)
-};
-
-// Thread-safe.
-class Publisher {
+// Immutable once built, and thread-safe: the gzip form is compressed on
+// first use, once, whoever asks first.
+class Exposition {
  public:
-  // `initial` holds one report per target, in configuration order.
-  Publisher(std::vector<TargetReport> initial, BuildInfo build);
-  Publisher(const Publisher&) = delete;
-  Publisher& operator=(const Publisher&) = delete;
+  explicit Exposition(std::string text) : text_(std::move(text)) {}
+  Exposition(const Exposition&) = delete;
+  Exposition& operator=(const Exposition&) = delete;
 
-  // Replaces the report of `report.target` and rebuilds the exposition.
-  void Publish(TargetReport report);
-
-  std::shared_ptr<const Exposition> Current() const;
-  std::vector<TargetReport> Reports() const;
-
-  // True once every target has finished at least one poll.
-  bool Ready() const;
+  const std::string& text() const { return text_; }
+  // The text, gzip-compressed; empty if compression failed.
+  const std::string& gzip() const;
 
  private:
-  void RebuildLocked() PGCONN_REQUIRES(mu_);
-
-  const BuildInfo build_;
-  mutable Mutex mu_;
-  std::vector<TargetReport> reports_ PGCONN_GUARDED_BY(mu_);
-  std::shared_ptr<const Exposition> current_ PGCONN_GUARDED_BY(mu_);
+  const std::string text_;
+  mutable std::once_flag gzip_once_;
+  mutable std::string gzip_;
 };
 
-// gzip (RFC 1952) of `data`; empty on failure.
-std::string GzipCompress(const std::string& data);
+// Where scrapes get the exposition. Thread-safe.
+class ExpositionSource {
+ public:
+  virtual ~ExpositionSource() = default;
+  // The exposition of the latest published state of every target.
+  virtual std::shared_ptr<const Exposition> Current() const = 0;
+  // True once every target has finished at least one poll.
+  virtual bool Ready() const = 0;
+};
 
 }  // namespace pgconn
 

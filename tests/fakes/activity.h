@@ -6,7 +6,7 @@
 #include <string>
 #include <utility>
 
-#include "collect/snapshot.h"
+#include "postgres/observations.h"
 
 namespace pgconn {
 

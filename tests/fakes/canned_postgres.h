@@ -1,27 +1,92 @@
-// Canned answers of a PostgreSQL server to the batched collector query.
+// Canned answers of a PostgreSQL server, keyed by collector name. The fake
+// server splits the agent's batch into statements, recognises each
+// collector's statement by its tag (StatementTag) and answers it from the
+// map, so that adding a collector changes no test that does not look at it.
 #ifndef PGCONN_TESTS_FAKES_CANNED_POSTGRES_H_
 #define PGCONN_TESTS_FAKES_CANNED_POSTGRES_H_
 
+#include <dirent.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pgconn/result_set.h"
+#include "pgconn/status.h"
 
 namespace pgconn {
 
-// What the five PostgreSQL collectors would receive, interleaved with the
-// server clock statements, for a server with `max_connections` and the given
-// idle and active connections of application "worker".
-inline std::vector<ResultSet> CannedPostgresAnswer(int max_connections,
-                                                   int idle, int active) {
-  auto clock = [](double t) {
-    return ResultSet({"server_clock"}, {{std::to_string(t)}});
+using CannedAnswers = std::map<std::string, ResultSet, std::less<>>;
+
+// A ResultSet from tab-separated text: a header line of column names, then
+// one line per row; \N is NULL.
+inline ResultSet ParseCannedRows(const std::string& text) {
+  std::istringstream in(text);
+  std::string line;
+  auto split = [](const std::string& l) {
+    std::vector<std::string> cells;
+    size_t start = 0;
+    while (true) {
+      const size_t tab = l.find('\t', start);
+      cells.push_back(l.substr(start, tab - start));
+      if (tab == std::string::npos) break;
+      start = tab + 1;
+    }
+    return cells;
   };
+  std::getline(in, line);
+  ResultSet rs(split(line), {});
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    ResultSet::Row row;
+    for (const std::string& cell : split(line)) {
+      row.push_back(cell == "\\N" ? ResultSet::Cell() : ResultSet::Cell(cell));
+    }
+    rs.AddRow(std::move(row));
+  }
+  return rs;
+}
+
+// tests/fixtures/postgres/canned/<collector>.tsv: the canned answers of the
+// collectors that no test builds in code.
+inline CannedAnswers CannedFixtureAnswers() {
+  CannedAnswers out;
+  const std::string dir =
+      std::string(PGCONN_TEST_DATA_DIR) + "/fixtures/postgres/canned";
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (dirent* e = readdir(d)) {
+    const std::string name = e->d_name;
+    const std::string suffix = ".tsv";
+    if (name.size() <= suffix.size() ||
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) {
+      continue;
+    }
+    std::ifstream in(dir + "/" + name);
+    std::stringstream text;
+    text << in.rdbuf();
+    out[name.substr(0, name.size() - suffix.size())] =
+        ParseCannedRows(text.str());
+  }
+  closedir(d);
+  return out;
+}
+
+// What the PostgreSQL collectors would receive for a server with
+// `max_connections` and the given idle and active connections of
+// application "worker"; the fixture files answer the other collectors.
+inline CannedAnswers CannedPostgresAnswers(int max_connections, int idle,
+                                           int active) {
+  CannedAnswers out = CannedFixtureAnswers();
   auto s = [](auto v) { return std::optional<std::string>(std::to_string(v)); };
   auto t = [](const char* v) { return std::optional<std::string>(v); };
-  ResultSet settings({"server_version_num", "max_connections",
-                      "superuser_reserved_connections", "reserved_connections"},
-                     {{t("150020"), s(max_connections), t("3"), std::nullopt}});
+  out["settings"] =
+      ResultSet({"server_version_num", "max_connections",
+                 "superuser_reserved_connections", "reserved_connections"},
+                {{t("150020"), s(max_connections), t("3"), std::nullopt}});
   ResultSet activity(
       {"application", "state", "connections", "lock_waiting",
        "oldest_state_seconds", "oldest_transaction_seconds", "client_addresses",
@@ -39,15 +104,55 @@ inline std::vector<ResultSet> CannedPostgresAnswer(int max_connections,
     activity.AddRow({t("worker"), std::nullopt, s(idle + active), t("0"),
                      t("10"), t("1"), t("1"), t("1"), t("0")});
   }
-  ResultSet databases({"name", "connection_limit", "connections"},
-                      {{t("postgres"), t("-1"), s(idle + active)}});
-  ResultSet users({"name", "connection_limit", "connections"},
-                  {{t("app"), t("-1"), s(idle + active)}});
-  ResultSet backends({"backend_type", "backends"},
-                     {{t("checkpointer"), t("1")}});
-  return {clock(1),     settings,  clock(1.001), activity,
-          clock(1.002), databases, clock(1.003), users,
-          clock(1.004), backends,  clock(1.005)};
+  out["activity"] = std::move(activity);
+  out["databases"] = ResultSet({"name", "connection_limit", "connections"},
+                               {{t("postgres"), t("-1"), s(idle + active)}});
+  out["users"] = ResultSet({"name", "connection_limit", "connections"},
+                           {{t("app"), t("-1"), s(idle + active)}});
+  out["backends"] =
+      ResultSet({"backend_type", "backends"}, {{t("checkpointer"), t("1")}});
+  return out;
+}
+
+// The collector a statement belongs to, from its "/* pgconn:NAME */" tag;
+// "" for an untagged statement.
+inline std::string TaggedCollector(std::string_view statement) {
+  const std::string_view open = "/* pgconn:";
+  const size_t at = statement.find(open);
+  if (at == std::string_view::npos) return "";
+  const size_t end = statement.find(" */", at);
+  if (end == std::string_view::npos) return "";
+  return std::string(
+      statement.substr(at + open.size(), end - at - open.size()));
+}
+
+// Answers `sql` (one statement or the agent's batch) from `answers`, and the
+// server-clock statements with an advancing clock. A collector without an
+// answer fails the statement, as a server error would.
+inline Result<std::vector<ResultSet>> AnswerFrom(const CannedAnswers& answers,
+                                                 std::string_view sql) {
+  std::vector<ResultSet> out;
+  double clock = 1;
+  size_t start = 0;
+  while (start < sql.size()) {
+    size_t end = sql.find(";\n", start);
+    if (end == std::string_view::npos) end = sql.size();
+    const std::string_view statement = sql.substr(start, end - start);
+    start = end + 2;
+    if (statement.find("server_clock") != std::string_view::npos) {
+      out.push_back(ResultSet({"server_clock"}, {{std::to_string(clock)}}));
+      clock += 0.001;
+      continue;
+    }
+    const std::string name = TaggedCollector(statement);
+    auto it = answers.find(name);
+    if (it == answers.end()) {
+      return Status(StatusCode::kQueryFailed,
+                    "no canned answer for collector \"" + name + "\"");
+    }
+    out.push_back(it->second);
+  }
+  return out;
 }
 
 }  // namespace pgconn

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <atomic>
 #include <sstream>
 #include <thread>
 
@@ -11,11 +12,30 @@
 namespace pgconn {
 namespace {
 
+// What the server serves: a fixed exposition and a readiness switch, so the
+// HTTP tests need no poller.
+class FakeSource final : public ExpositionSource {
+ public:
+  FakeSource()
+      : exposition_(std::make_shared<const Exposition>(
+            "# HELP pgconn_up 1 if up.\n# TYPE pgconn_up gauge\n"
+            "pgconn_up{target=\"main\"} 0\n")) {}
+  std::shared_ptr<const Exposition> Current() const override {
+    return exposition_;
+  }
+  bool Ready() const override { return ready_.load(); }
+  void SetReady() { ready_.store(true); }
+
+ private:
+  std::shared_ptr<const Exposition> exposition_;
+  std::atomic<bool> ready_{false};
+};
+
 class HttpServerTest : public ::testing::Test {
  protected:
   HttpServerTest()
       : logger_(&log_, LogLevel::kInfo, LogFormat::kLogfmt, &clock_),
-        publisher_({Initial()}, BuildInfo{"v", "r"}),
+        publisher_(),
         server_(publisher_, logger_) {
     EXPECT_TRUE(server_.Bind({"127.0.0.1", 0}).ok());
     thread_ = std::thread([this] { (void)server_.Serve(); });
@@ -30,16 +50,10 @@ class HttpServerTest : public ::testing::Test {
     server_.Stop();
     thread_.join();
   }
-  static TargetReport Initial() {
-    TargetReport r;
-    r.target = "main";
-    return r;
-  }
-
   FakeClock clock_;
   std::ostringstream log_;
   Logger logger_;
-  Publisher publisher_;
+  FakeSource publisher_;
   HttpServer server_;
   std::thread thread_;
   std::unique_ptr<httplib::Client> client_;
@@ -51,7 +65,7 @@ TEST_F(HttpServerTest, ServesTheLastPublishedExposition) {
   EXPECT_EQ(res->status, 200);
   EXPECT_EQ(res->get_header_value("Content-Type"),
             "text/plain; version=0.0.4; charset=utf-8");
-  EXPECT_EQ(res->body, publisher_.Current()->text);
+  EXPECT_EQ(res->body, publisher_.Current()->text());
   EXPECT_NE(res->body.find("pgconn_up{target=\"main\"} 0"), std::string::npos);
 }
 
@@ -62,13 +76,13 @@ TEST_F(HttpServerTest, CompressesWhenTheScraperAcceptsGzip) {
   EXPECT_EQ(res->status, 200);
   EXPECT_EQ(res->get_header_value("Content-Encoding"), "gzip");
   // Exactly the bytes compressed at publish time: not compressed twice.
-  const std::string& gzip = publisher_.Current()->gzip;
+  const std::string& gzip = publisher_.Current()->gzip();
   EXPECT_TRUE(res->body == gzip)
       << "got " << res->body.size() << " bytes, published " << gzip.size();
   client_->set_decompress(true);
   auto plain = client_->Get("/metrics", {{"Accept-Encoding", "gzip"}});
   ASSERT_TRUE(plain);
-  EXPECT_EQ(plain->body, publisher_.Current()->text);
+  EXPECT_EQ(plain->body, publisher_.Current()->text());
 }
 
 TEST_F(HttpServerTest, HealthAndReadiness) {
@@ -78,9 +92,7 @@ TEST_F(HttpServerTest, HealthAndReadiness) {
   auto r = client_->Get("/readyz");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 503);
-  TargetReport done = Initial();
-  done.stats.attempted = true;
-  publisher_.Publish(done);
+  publisher_.SetReady();
   r = client_->Get("/readyz");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
@@ -120,7 +132,7 @@ TEST(HttpServerBindTest, ReportsAPortInUse) {
   FakeClock clock;
   std::ostringstream log;
   Logger logger(&log, LogLevel::kInfo, LogFormat::kLogfmt, &clock);
-  Publisher publisher({}, BuildInfo{"v", "r"});
+  FakeSource publisher;
   HttpServer a(publisher, logger), b(publisher, logger);
   ASSERT_TRUE(a.Bind({"127.0.0.1", 0}).ok());
   Status s = b.Bind({"127.0.0.1", a.port()});

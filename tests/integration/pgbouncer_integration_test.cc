@@ -47,7 +47,7 @@ class Agents {
     agent_.PollAllOnce();
     return ParseSamples(Text());
   }
-  std::string Text() const { return agent_.publisher().Current()->text; }
+  std::string Text() const { return agent_.publisher().Current()->text(); }
   std::string Log() const { return log_.str(); }
 
  private:

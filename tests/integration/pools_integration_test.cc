@@ -46,7 +46,7 @@ class PoolAgent {
     } while (std::chrono::steady_clock::now() < deadline);
     return samples;
   }
-  std::string Text() { return agent_.publisher().Current()->text; }
+  std::string Text() { return agent_.publisher().Current()->text(); }
 
  private:
   static Config ConfigFor(const TargetConfig& target) {

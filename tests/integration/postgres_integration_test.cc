@@ -33,7 +33,7 @@ class Harness {
  public:
   explicit Harness(TargetConfig target, PollerOptions options = Defaults())
       : logger_(&log_, LogLevel::kDebug, LogFormat::kLogfmt, &clock_),
-        publisher_({}, BuildInfo{"test", "test"}),
+        publisher_(RenderBuildInfo(BuildInfo{"test", "test"})),
         poller_(std::move(target), options, sessions_, clock_, logger_,
                 &publisher_) {}
 
@@ -47,9 +47,9 @@ class Harness {
 
   TargetReport Poll() { return poller_.PollOnce(); }
   std::map<std::string, double> Samples() {
-    return ParseSamples(publisher_.Current()->text);
+    return ParseSamples(publisher_.Current()->text());
   }
-  std::string Text() { return publisher_.Current()->text; }
+  std::string Text() { return publisher_.Current()->text(); }
   std::string Log() { return log_.str(); }
 
  private:

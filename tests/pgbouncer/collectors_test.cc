@@ -9,13 +9,15 @@
 #include "pgbouncer/pgbouncer.h"
 #include "pgbouncer/registry.h"
 #include "pgbouncer_fixtures.h"
-#include "postgres/registry.h"
-#include "runtime/poller.h"
 
 namespace pgconn {
 namespace {
 
+using testing::BouncerView;
 using testing::LoadPgBouncerFixture;
+using testing::ParseInto;
+using testing::SnapshotOf;
+using testing::View;
 
 std::optional<std::string> S(const char* s) { return std::string(s); }
 const std::optional<std::string> kNull = std::nullopt;
@@ -32,7 +34,7 @@ Status ParseFixture(std::string_view name, const std::string& version,
                     const std::string& fixture, Snapshot* snap) {
   auto c = Make(name);
   if (c == nullptr) return Status::Internal("no collector");
-  return c->Parse(LoadPgBouncerFixture(version, fixture), snap);
+  return ParseInto(*c, LoadPgBouncerFixture(version, fixture), snap);
 }
 
 // Every collector on every fixture of `version`.
@@ -52,7 +54,7 @@ Snapshot ParseVersion(const std::string& version) {
   return snap;
 }
 
-const PgBouncerPool* FindPool(const PgBouncerData& b, std::string_view db,
+const PgBouncerPool* FindPool(const BouncerView& b, std::string_view db,
                               std::string_view user) {
   for (const auto& p : b.pools) {
     if (p.database == db && p.user == user) return &p;
@@ -60,7 +62,7 @@ const PgBouncerPool* FindPool(const PgBouncerData& b, std::string_view db,
   return nullptr;
 }
 
-const PgBouncerDatabase* FindDatabase(const PgBouncerData& b,
+const PgBouncerDatabase* FindDatabase(const BouncerView& b,
                                       std::string_view name) {
   for (const auto& d : b.databases) {
     if (d.name == name) return &d;
@@ -68,7 +70,7 @@ const PgBouncerDatabase* FindDatabase(const PgBouncerData& b,
   return nullptr;
 }
 
-const PgBouncerStats* FindStats(const PgBouncerData& b, std::string_view db) {
+const PgBouncerStats* FindStats(const BouncerView& b, std::string_view db) {
   for (const auto& s : b.stats) {
     if (s.database == db) return &s;
   }
@@ -88,18 +90,15 @@ TEST(PgBouncerCollectorsTest, TableHasOneAdminCommandPerCollector) {
   CollectorContext ctx;
   ctx.server_version_num = 11800;
   std::vector<std::pair<std::string, std::string>> got;
-  for (const auto& c : CollectorsFor(TargetKind::kPgBouncer)) {
+  for (const auto& c : EnabledCollectors(PgBouncerCollectors(), {})) {
     got.emplace_back(std::string(c->name()), c->Statement(ctx));
   }
   EXPECT_EQ(got, want);
   for (const CollectorEntry& e : PgBouncerCollectors()) {
     EXPECT_EQ(e.create()->name(), e.name);
     EXPECT_TRUE(e.enabled_by_default) << e.name;
+    EXPECT_FALSE(e.help.empty()) << e.name;
   }
-  // PostgreSQL targets keep their own collectors.
-  auto pg = CollectorsFor(TargetKind::kPostgres);
-  ASSERT_EQ(pg.size(), PostgresCollectors().size());
-  EXPECT_EQ(pg[0]->name(), "settings");
 }
 
 TEST(PgBouncerStatsCollectorTest, AsksForStatsTotalsFromVersion1Point8) {
@@ -137,7 +136,7 @@ class PgBouncerVersionTest : public ::testing::TestWithParam<VersionCase> {};
 TEST_P(PgBouncerVersionTest, ParsesEveryCommand) {
   const VersionCase& v = GetParam();
   const Snapshot snap = ParseVersion(v.version);
-  const PgBouncerData& b = snap.pgbouncer;
+  const BouncerView& b = View(snap);
   EXPECT_TRUE(b.has_pools && b.has_databases && b.has_stats && b.has_lists &&
               b.has_config);
 
@@ -229,10 +228,14 @@ TEST_P(PgBouncerVersionTest, ParsesEveryCommand) {
   EXPECT_EQ(b.config.pool_mode, "transaction");
 
   // The derived signals agree across versions.
-  const PgBouncerSignals sig = DerivePgBouncerSignals(b);
-  EXPECT_EQ(sig.logical_connections, 64);   // 51 + 2 + 11
-  EXPECT_EQ(sig.physical_connections, 39);  // 25 + 3 + 11
-  EXPECT_EQ(sig.waiting_clients, 25);
+  const auto* pools = snap.Find<PgBouncerPools>();
+  ASSERT_NE(pools, nullptr);
+  EXPECT_EQ(pools->logical_connections, 64);   // 51 + 2 + 11
+  EXPECT_EQ(pools->physical_connections, 39);  // 25 + 3 + 11
+  EXPECT_EQ(pools->waiting_clients, 25);
+  const PgBouncerSignals sig = DerivePgBouncerSignals(
+      pools, snap.Find<PgBouncerDatabases>(), snap.Find<PgBouncerLists>(),
+      snap.Find<PgBouncerConfig>());
   EXPECT_EQ(sig.used_clients, 67);
   EXPECT_DOUBLE_EQ(*sig.client_utilization, 0.067);
 }
@@ -253,8 +256,8 @@ TEST(PgBouncerPoolsCollectorTest, ReadsTheSingleCancelColumnOf1Point17) {
   Snapshot snap;
   ASSERT_TRUE(
       ParseFixture("pgbouncer_pools", "1.17", "show_pools", &snap).ok());
-  ASSERT_EQ(snap.pgbouncer.pools.size(), 1u);
-  const PgBouncerPool& p = snap.pgbouncer.pools[0];
+  ASSERT_EQ(View(snap).pools.size(), 1u);
+  const PgBouncerPool p = View(snap).pools[0];
   // cl_cancel_req meant what 1.18 calls cl_waiting_cancel_req; the states
   // 1.17 did not have are not reported rather than reported as 0.
   EXPECT_EQ(
@@ -273,8 +276,8 @@ TEST(PgBouncerPoolsCollectorTest, MaxWaitWithoutMicrosecondsIsWholeSeconds) {
   ResultSet rs({"database", "user", "cl_active", "cl_waiting", "sv_active",
                 "sv_idle", "maxwait"},
                {{S("app"), S("w"), S("1"), S("2"), S("1"), S("0"), S("7")}});
-  ASSERT_TRUE(Make("pgbouncer_pools")->Parse(rs, &snap).ok());
-  EXPECT_EQ(snap.pgbouncer.pools[0].max_wait_seconds, 7);
+  ASSERT_TRUE(ParseInto(*Make("pgbouncer_pools"), rs, &snap).ok());
+  EXPECT_EQ(View(snap).pools[0].max_wait_seconds, 7);
 }
 
 TEST(PgBouncerPoolsCollectorTest, MatchesColumnsByNameNotPosition) {
@@ -292,15 +295,15 @@ TEST(PgBouncerPoolsCollectorTest, MatchesColumnsByNameNotPosition) {
     shuffled.AddRow(std::move(row));
   }
   Snapshot a, b;
-  ASSERT_TRUE(Make("pgbouncer_pools")->Parse(original, &a).ok());
-  ASSERT_TRUE(Make("pgbouncer_pools")->Parse(shuffled, &b).ok());
-  ASSERT_EQ(a.pgbouncer.pools.size(), b.pgbouncer.pools.size());
-  for (size_t i = 0; i < a.pgbouncer.pools.size(); ++i) {
-    EXPECT_EQ(a.pgbouncer.pools[i].database, b.pgbouncer.pools[i].database);
-    EXPECT_EQ(a.pgbouncer.pools[i].clients, b.pgbouncer.pools[i].clients);
-    EXPECT_EQ(a.pgbouncer.pools[i].servers, b.pgbouncer.pools[i].servers);
-    EXPECT_EQ(a.pgbouncer.pools[i].max_wait_seconds,
-              b.pgbouncer.pools[i].max_wait_seconds);
+  ASSERT_TRUE(ParseInto(*Make("pgbouncer_pools"), original, &a).ok());
+  ASSERT_TRUE(ParseInto(*Make("pgbouncer_pools"), shuffled, &b).ok());
+  ASSERT_EQ(View(a).pools.size(), View(b).pools.size());
+  for (size_t i = 0; i < View(a).pools.size(); ++i) {
+    EXPECT_EQ(View(a).pools[i].database, View(b).pools[i].database);
+    EXPECT_EQ(View(a).pools[i].clients, View(b).pools[i].clients);
+    EXPECT_EQ(View(a).pools[i].servers, View(b).pools[i].servers);
+    EXPECT_EQ(View(a).pools[i].max_wait_seconds,
+              View(b).pools[i].max_wait_seconds);
   }
 }
 
@@ -312,10 +315,10 @@ TEST(PgBouncerStatsCollectorTest, ShowStatsGivesTheSameTotals) {
           .ok());
   ASSERT_TRUE(
       ParseFixture("pgbouncer_stats", "1.18", "show_stats", &stats).ok());
-  ASSERT_EQ(stats.pgbouncer.stats.size(), 2u);
+  ASSERT_EQ(View(stats).stats.size(), 2u);
   for (size_t i = 0; i < 2; ++i) {
-    const PgBouncerStats& a = totals.pgbouncer.stats[i];
-    const PgBouncerStats& b = stats.pgbouncer.stats[i];
+    const PgBouncerStats a = View(totals).stats[i];
+    const PgBouncerStats b = View(stats).stats[i];
     EXPECT_EQ(a.database, b.database);
     EXPECT_EQ(a.transactions, b.transactions);
     EXPECT_EQ(a.queries, b.queries);
@@ -330,8 +333,8 @@ TEST(PgBouncerStatsCollectorTest, ShowStatsGivesTheSameTotals) {
 TEST(PgBouncerStatsCollectorTest, ReadsShowStatsOfVersionsBefore1Point8) {
   Snapshot snap;
   ASSERT_TRUE(ParseFixture("pgbouncer_stats", "1.7", "show_stats", &snap).ok());
-  ASSERT_EQ(snap.pgbouncer.stats.size(), 1u);
-  const PgBouncerStats& st = snap.pgbouncer.stats[0];
+  ASSERT_EQ(View(snap).stats.size(), 1u);
+  const PgBouncerStats st = View(snap).stats[0];
   EXPECT_EQ(st.database, "app");
   EXPECT_EQ(st.queries, 480000);  // total_requests
   EXPECT_EQ(st.query_seconds, 1800);
@@ -346,12 +349,12 @@ TEST(PgBouncerListsCollectorTest, ReadsRowsAndTheDocumentedColumnForm) {
       ParseFixture("pgbouncer_lists", "1.18", "show_lists", &rows).ok());
   ResultSet one_row({"databases", "used_clients", "login_clients"},
                     {{S("3"), S("67"), S("2")}});
-  ASSERT_TRUE(Make("pgbouncer_lists")->Parse(one_row, &columns).ok());
+  ASSERT_TRUE(ParseInto(*Make("pgbouncer_lists"), one_row, &columns).ok());
   EXPECT_EQ(
-      columns.pgbouncer.lists,
+      View(columns).lists,
       (States{{"databases", 3}, {"used_clients", 67}, {"login_clients", 2}}));
-  EXPECT_EQ(rows.pgbouncer.lists.at("used_clients"),
-            columns.pgbouncer.lists.at("used_clients"));
+  EXPECT_EQ(View(rows).lists.at("used_clients"),
+            View(columns).lists.at("used_clients"));
 }
 
 TEST(PgBouncerDatabasesCollectorTest, NullAndMissingOptionalColumnsAreAbsent) {
@@ -359,8 +362,8 @@ TEST(PgBouncerDatabasesCollectorTest, NullAndMissingOptionalColumnsAreAbsent) {
   ResultSet rs(
       {"name", "pool_size", "current_connections", "reserve_pool", "paused"},
       {{S("app"), S("10"), S("4"), kNull, S("0")}});
-  ASSERT_TRUE(Make("pgbouncer_databases")->Parse(rs, &snap).ok());
-  const PgBouncerDatabase& d = snap.pgbouncer.databases.at(0);
+  ASSERT_TRUE(ParseInto(*Make("pgbouncer_databases"), rs, &snap).ok());
+  const PgBouncerDatabase d = View(snap).databases.at(0);
   EXPECT_EQ(d.pool_size, 10);
   EXPECT_EQ(d.current_connections, 4);
   EXPECT_EQ(d.reserve_pool_size, std::nullopt);
@@ -422,19 +425,13 @@ TEST(PgBouncerCollectorsTest, RejectsMalformedAnswersAndLeavesNothingBehind) {
        "pgbouncer_config: query_wait_timeout: \"2m\" is not a number"},
   };
   for (const BadInput& c : cases) {
-    // Start from a good snapshot: a failed parse must not leave it
-    // claiming fresh data.
-    Snapshot snap = ParseVersion("1.18");
-    Status s = Make(c.collector)->Parse(c.rows, &snap);
+    // A poll's snapshot starts empty; a failed parse must leave no part in
+    // it, so the collector's metrics are absent rather than stale.
+    Snapshot snap;
+    Status s = ParseInto(*Make(c.collector), c.rows, &snap);
     ASSERT_FALSE(s.ok()) << c.collector << ": " << c.error;
     EXPECT_EQ(s.message(), c.error);
-    const PgBouncerData& b = snap.pgbouncer;
-    const bool has = c.collector == "pgbouncer_pools"       ? b.has_pools
-                     : c.collector == "pgbouncer_databases" ? b.has_databases
-                     : c.collector == "pgbouncer_stats"     ? b.has_stats
-                     : c.collector == "pgbouncer_lists"     ? b.has_lists
-                                                            : b.has_config;
-    EXPECT_FALSE(has) << c.error;
+    EXPECT_EQ(snap.Get(c.collector), nullptr) << c.error;
   }
 }
 

@@ -1,22 +1,27 @@
 #include <gtest/gtest.h>
 
+#include "expose/exposition_part.h"
 #include "fakes/activity.h"
 #include "golden_file.h"
 #include "pool_declaration.h"
 #include "pools/pool_signals.h"
-#include "runtime/exposition.h"
 
 namespace pgconn {
 namespace {
 
-PostgresData Data(int64_t max_connections, int64_t su_reserved,
-                  std::vector<ActivityGroup> activity) {
-  PostgresData d;
+// What the settings and activity collectors observed.
+struct Observed {
+  ConnectionLimits limits;
+  Activity activity;
+};
+
+Observed Data(int64_t max_connections, int64_t su_reserved,
+              std::vector<ActivityGroup> groups) {
+  Observed d;
   d.limits.max_connections = max_connections;
   d.limits.superuser_reserved_connections = su_reserved;
-  d.has_limits = true;
-  d.activity = std::move(activity);
-  d.has_activity = true;
+  d.activity.groups = std::move(groups);
+  Summarize(&d.activity);
   return d;
 }
 
@@ -52,10 +57,10 @@ TEST(PoolSignalsTest, BudgetAgainstTheUsableLimit) {
       {"scaled to zero", 0, 10, 0, 100, 0.8, 0, 0, false},
   };
   for (const BudgetCase& c : cases) {
-    const PostgresData d = Data(c.max_connections, 3, {});
+    const Observed d = Data(c.max_connections, 3, {});
     const PoolSignals s =
         DerivePoolSignals({Pool("worker", c.replicas, 0, c.pool_max)},
-                          c.overhead, &d, c.threshold);
+                          c.overhead, &d.limits, &d.activity, c.threshold);
     EXPECT_EQ(s.budget, c.want_budget) << c.name;
     ASSERT_TRUE(s.budget_ratio.has_value()) << c.name;
     EXPECT_DOUBLE_EQ(*s.budget_ratio, c.want_ratio) << c.name;
@@ -135,8 +140,9 @@ TEST(PoolSignalsTest, PerApplication) {
        0.0},
   };
   for (const ApplicationCase& c : cases) {
-    const PostgresData d = Data(100, 3, c.activity);
-    const PoolSignals s = DerivePoolSignals({c.pool}, std::nullopt, &d, 0.8);
+    const Observed d = Data(100, 3, c.activity);
+    const PoolSignals s =
+        DerivePoolSignals({c.pool}, std::nullopt, &d.limits, &d.activity, 0.8);
     ASSERT_EQ(s.declared.size(), 1u) << c.name;
     const DeclaredPoolSignals& a = s.declared[0];
     EXPECT_EQ(a.connections, c.want_connections) << c.name;
@@ -155,14 +161,15 @@ TEST(PoolSignalsTest, PerApplication) {
 }
 
 TEST(PoolSignalsTest, UndeclaredApplicationsAndTheirShare) {
-  const PostgresData d =
+  const Observed d =
       Data(100, 3,
            {Group("worker", "idle", 6), Group("psql", "active", 1),
             Group("(unset)", "idle", 1), Group("(other)", "unknown", 2),
             Group("gone", "idle", 0)});
   // "(other)" is never a declared application, even when a pool says so.
-  const PoolSignals s = DerivePoolSignals(
-      {Pool("worker", 2, 1, 5), Pool("(other)", 1, 0, 5)}, 5, &d, 0.8);
+  const PoolSignals s =
+      DerivePoolSignals({Pool("worker", 2, 1, 5), Pool("(other)", 1, 0, 5)}, 5,
+                        &d.limits, &d.activity, 0.8);
   ASSERT_EQ(s.undeclared.size(), 3u);
   EXPECT_EQ(s.undeclared[0].application, "(other)");
   EXPECT_EQ(s.undeclared[0].connections, 2);
@@ -177,23 +184,9 @@ TEST(PoolSignalsTest, UndeclaredApplicationsAndTheirShare) {
   EXPECT_EQ(s.budget, 20);
 }
 
-TEST(PoolSignalsTest, TheSameApplicationDeclaredTwiceAddsUp) {
-  const PostgresData d = Data(100, 3, {Group("worker", "idle", 9)});
-  const PoolSignals s =
-      DerivePoolSignals({Pool("worker", 2, 1, 5), Pool("worker", 3, 2, 4)},
-                        std::nullopt, &d, 0.8);
-  ASSERT_EQ(s.declared.size(), 1u);
-  EXPECT_EQ(s.declared[0].replicas, 5);
-  EXPECT_EQ(s.declared[0].declared_max, 22);
-  EXPECT_EQ(s.declared[0].declared_min, 8);
-  EXPECT_EQ(s.declared[0].idle_above_min, 1);
-  EXPECT_EQ(s.overhead, 0);
-  EXPECT_EQ(s.budget, 22);
-}
-
 TEST(PoolSignalsTest, WithoutASnapshotOnlyTheDeclarationsAreKnown) {
   const PoolSignals s =
-      DerivePoolSignals({Pool("worker", 10, 2, 10)}, 20, nullptr, 0.8);
+      DerivePoolSignals({Pool("worker", 10, 2, 10)}, 20, nullptr, nullptr, 0.8);
   EXPECT_EQ(s.budget, 120);
   EXPECT_FALSE(s.budget_ratio.has_value());
   EXPECT_FALSE(s.overcommitted.has_value());
@@ -202,57 +195,60 @@ TEST(PoolSignalsTest, WithoutASnapshotOnlyTheDeclarationsAreKnown) {
   EXPECT_EQ(s.declared[0].declared_max, 100);
   EXPECT_EQ(s.declared[0].declared_min, 20);
 
-  PostgresData no_limits = Data(100, 3, {Group("worker", "idle", 1)});
-  no_limits.has_limits = false;
-  const PoolSignals t =
-      DerivePoolSignals({Pool("worker", 10, 2, 10)}, 20, &no_limits, 0.8);
+  const Observed no_limits = Data(100, 3, {Group("worker", "idle", 1)});
+  const PoolSignals t = DerivePoolSignals({Pool("worker", 10, 2, 10)}, 20,
+                                          nullptr, &no_limits.activity, 0.8);
   EXPECT_FALSE(t.budget_ratio.has_value());
   EXPECT_FALSE(t.overcommitted.has_value());
   EXPECT_EQ(t.declared[0].connections, 1);
 }
 
-// A target with declared pools, every kind of application, and a second
-// target that declares pools but has not been polled yet.
-std::vector<TargetReport> CannedReports() {
-  auto snap = std::make_shared<Snapshot>();
-  snap->postgres =
+// A target with declared pools, every kind of application; a second
+// target that declares pools but has not been polled yet; a third that
+// declares nothing.
+std::string PoolExposition() {
+  const Observed d =
       Data(100, 3,
            {Group("worker", "idle", 25), Group("worker", "active", 18),
             Group("worker", "idle in transaction", 2), Group("bot", "idle", 6),
             Group("bot", "active", 1), Group("batch", "idle", 2),
             Group("psql", "active", 1), Group("(unset)", "idle", 1),
             Group("(other)", "unknown", 3)});
-  TargetReport main;
-  main.target = "main";
-  main.up = true;
-  main.snapshot = snap;
-  main.near_limit_threshold = 0.8;
-  main.pools = {Pool("worker", 10, 2, 5), Pool("bot", 1, 1, 5),
-                Pool("batch", 0, 0, 10), Pool("reports", 2, 0, 3)};
-  main.overhead = 25;
-
-  TargetReport replica;
-  replica.target = "replica";
-  replica.pools = {Pool("worker", 10, 2, 5)};
-
-  TargetReport plain;  // no pools declared: no pool metrics
-  plain.target = "plain";
-  plain.snapshot = snap;
-  return {main, replica, plain};
-}
-
-std::string PoolExposition(const std::vector<TargetReport>& reports) {
-  detail::MetricsWriter w;
-  for (const TargetReport& r : reports) detail::AppendPoolMetrics(r, &w);
-  return SerializeText(w.Take());
+  Snapshot polled;
+  polled.Put(d.limits);
+  polled.Put(d.activity);
+  struct Target {
+    std::string name;
+    std::vector<PoolDeclaration> pools;
+    std::optional<int> overhead;
+    bool polled;
+  };
+  const Target targets[] = {
+      {"main",
+       {Pool("worker", 10, 2, 5), Pool("bot", 1, 1, 5), Pool("batch", 0, 0, 10),
+        Pool("reports", 2, 0, 3)},
+       25,
+       true},
+      {"replica", {Pool("worker", 10, 2, 5)}, std::nullopt, false},
+      {"plain", {}, std::nullopt, true},
+  };
+  MetricsWriter w;
+  for (const Target& t : targets) {
+    auto stage = NewPoolBudgetStage(t.pools, t.overhead, 0.8);
+    Snapshot snap = t.polled ? polled : Snapshot();
+    stage->Derive(&snap);
+    stage->Emit(snap, EmitContext{{{"target", t.name}}, t.polled}, &w);
+  }
+  return AssembleText(
+      {std::make_shared<const ExpositionPart>(SerializePart(w.Take()))});
 }
 
 TEST(PoolMetricsTest, MatchesGoldenFile) {
-  ExpectGolden("pools.prom", PoolExposition(CannedReports()));
+  ExpectGolden("pools.prom", PoolExposition());
 }
 
 TEST(PoolMetricsTest, ExactValuesOfTheCannedTarget) {
-  const std::string text = PoolExposition(CannedReports());
+  const std::string text = PoolExposition();
   for (const char* line : {
            "pgconn_pool_budget_connections{target=\"main\"} 86\n",
            "pgconn_pool_overhead_connections{target=\"main\"} 25\n",
@@ -284,15 +280,6 @@ TEST(PoolMetricsTest, ExactValuesOfTheCannedTarget) {
   EXPECT_EQ(text.find("pgconn_pool_excess_connections{target=\"replica\""),
             std::string::npos);
   EXPECT_EQ(text.find("target=\"plain\""), std::string::npos);
-}
-
-TEST(PoolMetricsTest, BuildMetricFamiliesIncludesThePoolsOfPostgresTargets) {
-  const std::string text =
-      SerializeText(BuildMetricFamilies(CannedReports(), BuildInfo{"v", "r"}));
-  EXPECT_NE(text.find("pgconn_pool_budget_connections{target=\"main\"} 86\n"),
-            std::string::npos);
-  EXPECT_NE(text.find("# TYPE pgconn_pool_budget_ratio gauge\n"),
-            std::string::npos);
 }
 
 }  // namespace

@@ -3,20 +3,24 @@
 #include <gtest/gtest.h>
 
 #include "fakes/activity.h"
+#include "postgres/limited_groups.h"
 
 namespace pgconn {
 namespace {
 
-PostgresData Data(int64_t max, int64_t su_reserved, int64_t reserved,
-                  std::vector<ActivityGroup> activity) {
-  PostgresData d;
-  d.limits.max_connections = max;
-  d.limits.superuser_reserved_connections = su_reserved;
-  d.limits.reserved_connections = reserved;
-  d.has_limits = true;
-  d.activity = std::move(activity);
-  d.has_activity = true;
-  return d;
+ConnectionLimits Limits(int64_t max, int64_t su_reserved, int64_t reserved) {
+  ConnectionLimits l;
+  l.max_connections = max;
+  l.superuser_reserved_connections = su_reserved;
+  l.reserved_connections = reserved;
+  return l;
+}
+
+Activity Groups(std::vector<ActivityGroup> groups) {
+  Activity a;
+  a.groups = std::move(groups);
+  Summarize(&a);
+  return a;
 }
 
 struct LimitCase {
@@ -45,11 +49,9 @@ TEST(SignalsTest, LimitArithmeticAtTheBoundaries) {
        false},
   };
   for (const LimitCase& c : cases) {
-    PostgresData d =
-        Data(c.max, c.su_reserved, c.reserved, {Group("w", "active", c.used)});
-    Thresholds th;
-    th.near_limit = c.threshold;
-    const Signals s = DeriveSignals(d, th);
+    const ConnectionSignals s = DeriveConnectionSignals(
+        Limits(c.max, c.su_reserved, c.reserved),
+        Groups({Group("w", "active", c.used)}).summary, c.threshold);
     EXPECT_EQ(s.used, c.used) << c.name;
     EXPECT_EQ(s.reserved, c.su_reserved + c.reserved) << c.name;
     EXPECT_EQ(s.usable, c.want_usable) << c.name;
@@ -60,31 +62,31 @@ TEST(SignalsTest, LimitArithmeticAtTheBoundaries) {
 }
 
 TEST(SignalsTest, IdleRatioAndStates) {
-  PostgresData d = Data(
-      100, 3, 0,
-      {Group("worker", "idle", 10, 120), Group("worker", "active", 25),
-       Group("bot", "idle in transaction", 3, 40, 50),
-       Group("bot", "idle in transaction (aborted)", 1, 400, 410),
-       Group("bot", "idle", 2, 700), Group("(unset)", "active", 4, 1, 2, 3)});
-  const Signals s = DeriveSignals(d, Thresholds{});
+  const ActivitySummary s =
+      Groups({Group("worker", "idle", 10, 120), Group("worker", "active", 25),
+              Group("bot", "idle in transaction", 3, 40, 50),
+              Group("bot", "idle in transaction (aborted)", 1, 400, 410),
+              Group("bot", "idle", 2, 700),
+              Group("(unset)", "active", 4, 1, 2, 3)})
+          .summary;
   EXPECT_EQ(s.used, 45);
   EXPECT_EQ(s.idle, 12);
   EXPECT_DOUBLE_EQ(s.idle_ratio, 12.0 / 45);
   EXPECT_EQ(s.idle_in_transaction, 4);
   EXPECT_EQ(s.lock_waiting, 3);
   ASSERT_EQ(s.applications.size(), 3u);
-  const ApplicationSignals& bot = s.applications.at("bot");
+  const ApplicationSummary& bot = s.applications.at("bot");
   EXPECT_EQ(bot.connections, 6);
   EXPECT_DOUBLE_EQ(bot.oldest_idle_in_transaction_seconds, 400);
   EXPECT_DOUBLE_EQ(bot.oldest_idle_seconds, 700);
   EXPECT_DOUBLE_EQ(bot.oldest_transaction_seconds, 410);
-  const ApplicationSignals& worker = s.applications.at("worker");
+  const ApplicationSummary& worker = s.applications.at("worker");
   EXPECT_DOUBLE_EQ(worker.oldest_idle_seconds, 120);
   EXPECT_DOUBLE_EQ(worker.oldest_idle_in_transaction_seconds, 0);
 }
 
 TEST(SignalsTest, IdleRatioIsZeroWhenNothingIsUsed) {
-  const Signals s = DeriveSignals(Data(100, 3, 0, {}), Thresholds{});
+  const ActivitySummary s = Groups({}).summary;
   EXPECT_EQ(s.used, 0);
   EXPECT_DOUBLE_EQ(s.idle_ratio, 0.0);
   EXPECT_TRUE(s.applications.empty());
@@ -92,13 +94,13 @@ TEST(SignalsTest, IdleRatioIsZeroWhenNothingIsUsed) {
 
 TEST(SignalsTest, LimitUtilization) {
   LimitedGroup none{"a", 5, std::nullopt};
-  EXPECT_FALSE(LimitUtilization(none).has_value());
+  EXPECT_FALSE(detail::LimitUtilization(none).has_value());
   LimitedGroup half{"b", 5, 10};
-  EXPECT_DOUBLE_EQ(*LimitUtilization(half), 0.5);
+  EXPECT_DOUBLE_EQ(*detail::LimitUtilization(half), 0.5);
   LimitedGroup zero{"c", 0, 0};
-  EXPECT_DOUBLE_EQ(*LimitUtilization(zero), 1.0);
+  EXPECT_DOUBLE_EQ(*detail::LimitUtilization(zero), 1.0);
   LimitedGroup over{"d", 12, 10};  // superusers ignore the limit
-  EXPECT_DOUBLE_EQ(*LimitUtilization(over), 1.2);
+  EXPECT_DOUBLE_EQ(*detail::LimitUtilization(over), 1.2);
 }
 
 }  // namespace

@@ -1,22 +1,42 @@
-#include "runtime/exposition.h"
-
+// The whole exposition of a PostgreSQL target, through the real pipeline:
+// collectors' and stages' families, the target status, and the assembly of
+// the parts of several targets.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "fakes/activity.h"
+#include "fakes/canned_postgres.h"
 #include "golden_file.h"
-#include "pgconn/publisher.h"
+#include "postgres/observations.h"
+#include "postgres/registry.h"
+#include "runtime/publisher.h"
+#include "runtime/target_pipeline.h"
 
 namespace pgconn {
 namespace {
 
-// A report exercising every family and the awkward label values.
-TargetReport CannedReport() {
-  auto snap = std::make_shared<Snapshot>();
-  PostgresData& pg = snap->postgres;
-  pg.server_version_num = 150020;
-  pg.limits = {100, 3, 0, false};
-  pg.has_limits = true;
-  pg.activity = {
+TargetConfig Target(const std::string& name) {
+  TargetConfig t;
+  t.name = name;
+  return t;
+}
+
+ExportSettings Settings() {
+  ExportSettings s;
+  s.poll_interval_seconds = 5;
+  s.near_limit_threshold = 0.8;
+  return s;
+}
+
+// A snapshot exercising every family and the awkward label values. The
+// collectors that no test here builds by hand are answered from their
+// fixture (tests/fixtures/postgres/canned/NAME.tsv).
+Snapshot CannedSnapshot() {
+  Snapshot snap;
+  snap.Put(ConnectionLimits{150020, 100, 3, 0, false});
+  Activity a;
+  a.groups = {
       Group("worker", "idle", 30, 42.5, 0),
       Group("worker", "active", 20, 0.5, 0.75, 2),
       Group("bot", "idle in transaction", 2, 310, 320),
@@ -24,122 +44,175 @@ TargetReport CannedReport() {
       Group("say \"hi\"\\\n", "active", 1, 0, 1),
       Group("(other)", "unknown", 3, 0, 0),
   };
-  pg.applications = {{"worker", 10},
-                     {"bot", 1},
-                     {"(unset)", 1},
-                     {"say \"hi\"\\\n", 1},
-                     {"(other)", 0}};
-  pg.folded_applications = 4;
-  pg.has_activity = true;
-  pg.databases = {{"app", 56, std::nullopt},
-                  {"reports", 1, 10},
-                  {"postgres", 0, std::nullopt}};
-  pg.has_databases = true;
-  pg.users = {{"app", 50, std::nullopt}, {"reporting", 1, 0}, {"bot", 2, 5}};
-  pg.has_users = true;
-  pg.backends = {
-      {"autovacuum worker", 2}, {"walsender", 1}, {"pg_cron scheduler", 1}};
-  pg.has_backends = true;
-  snap->collectors = {{"settings", true, 0.001, ""},
-                      {"activity", false, 0.002, "boom"}};
+  a.applications = {{"worker", 10},
+                    {"bot", 1},
+                    {"(unset)", 1},
+                    {"say \"hi\"\\\n", 1},
+                    {"(other)", 0}};
+  a.folded_applications = 4;
+  Summarize(&a);
+  snap.Put(std::move(a));
+  snap.Put(DatabaseConnections{{{"app", 56, std::nullopt},
+                                {"reports", 1, 10},
+                                {"postgres", 0, std::nullopt}}});
+  snap.Put(UserConnections{
+      {{"app", 50, std::nullopt}, {"reporting", 1, 0}, {"bot", 2, 5}}});
+  snap.Put(OtherBackends{
+      {{"autovacuum worker", 2}, {"walsender", 1}, {"pg_cron scheduler", 1}}});
+  const CannedAnswers fixtures = CannedFixtureAnswers();
+  for (const CollectorEntry& e : PostgresCollectors()) {
+    auto it = fixtures.find(e.name);
+    if (snap.Get(e.name) != nullptr || it == fixtures.end()) continue;
+    auto parsed = e.create()->Parse(it->second);
+    EXPECT_TRUE(parsed.ok()) << e.name << ": " << parsed.status().message();
+    if (parsed.ok()) snap.Put(e.name, std::move(*parsed));
+  }
+  snap.collectors = {{"settings", true, 0.001, ""},
+                     {"activity", false, 0.002, "boom"}};
+  return snap;
+}
 
+TargetReport MainReport(const TargetPipeline& pipeline) {
+  Snapshot snap = CannedSnapshot();
+  pipeline.Derive(&snap);
   TargetReport r;
   r.target = "main";
   r.up = true;
-  r.snapshot = snap;
+  r.snapshot = std::make_shared<const Snapshot>(std::move(snap));
   r.stats.polls_total = 12;
   r.stats.errors_total = {{"connect", 2}, {"too_many_clients", 1}};
   r.stats.last_duration_seconds = 0.0125;
   r.stats.last_success_unix = 1700000000.5;
   r.stats.attempted = true;
-  r.poll_interval_seconds = 5;
-  r.near_limit_threshold = 0.8;
   return r;
 }
 
+std::string Text(const std::vector<ExpositionPart>& parts) {
+  std::vector<std::shared_ptr<const ExpositionPart>> shared;
+  for (const auto& p : parts) {
+    shared.push_back(std::make_shared<const ExpositionPart>(p));
+  }
+  return AssembleText(shared);
+}
+
+std::string MainText(bool up = true) {
+  const TargetPipeline pipeline(Target("main"), Settings());
+  TargetReport r = MainReport(pipeline);
+  r.up = up;
+  return Text({pipeline.Render(r)});
+}
+
 TEST(ExpositionTest, MatchesGoldenFile) {
+  const TargetPipeline main(Target("main"), Settings());
+  const TargetPipeline replica(Target("replica"), Settings());
   TargetReport down;
   down.target = "replica";
-  down.poll_interval_seconds = 5;
   down.stats.polls_total = 3;
   down.stats.errors_total = {{"auth", 3}};
   down.stats.attempted = true;
-  const std::string text = SerializeText(BuildMetricFamilies(
-      {CannedReport(), down}, BuildInfo{"1.2.3", "abc123"}));
+  const std::string text =
+      Text({RenderBuildInfo(BuildInfo{"1.2.3", "abc123"}),
+            main.Render(MainReport(main)), replica.Render(down)});
   ExpectGolden("postgres.prom", text);
 }
 
 TEST(ExpositionTest, EscapesLabelValues) {
-  const std::string text =
-      SerializeText(BuildMetricFamilies({CannedReport()}, BuildInfo{"v", "r"}));
-  EXPECT_NE(text.find("application=\"say \\\"hi\\\"\\\\\\n\""),
-            std::string::npos)
-      << text;
+  EXPECT_NE(MainText().find("application=\"say \\\"hi\\\"\\\\\\n\""),
+            std::string::npos);
 }
 
 TEST(ExpositionTest, EveryKnownStateIsEmittedForEveryApplication) {
-  const auto families =
-      BuildMetricFamilies({CannedReport()}, BuildInfo{"v", "r"});
-  for (const auto& f : families) {
-    if (f.name != "pgconn_connections") continue;
-    // 5 applications x 6 known states + 1 "unknown" for "(other)".
-    EXPECT_EQ(f.metric.size(), 31u);
-    return;
+  std::istringstream in(MainText());
+  int samples = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("pgconn_connections{", 0) == 0) ++samples;
   }
-  FAIL() << "pgconn_connections missing";
+  // 5 applications x 6 known states + 1 "unknown" for "(other)".
+  EXPECT_EQ(samples, 31);
 }
 
 TEST(ExpositionTest, NamesFollowPrometheusConventions) {
-  const auto families =
-      BuildMetricFamilies({CannedReport()}, BuildInfo{"v", "r"});
-  for (const auto& f : families) {
-    EXPECT_EQ(f.name.rfind("pgconn_", 0), 0u) << f.name;
-    EXPECT_FALSE(f.help.empty()) << f.name;
-    const bool total = f.name.size() > 6 &&
-                       f.name.compare(f.name.size() - 6, 6, "_total") == 0;
-    EXPECT_EQ(total, f.type == prometheus::MetricType::Counter) << f.name;
-    for (const auto& m : f.metric) {
-      if (f.name == "pgconn_build_info") continue;
-      ASSERT_FALSE(m.label.empty()) << f.name;
-      EXPECT_EQ(m.label[0].name, "target") << f.name;
+  std::istringstream in(MainText());
+  std::string family;
+  bool helped = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("# HELP ", 0) == 0) {
+      helped = line.size() > line.find(' ', 7) + 1;
+      continue;
     }
+    if (line.rfind("# TYPE ", 0) == 0) {
+      std::istringstream f(line.substr(7));
+      std::string type;
+      f >> family >> type;
+      EXPECT_EQ(family.rfind("pgconn_", 0), 0u) << family;
+      EXPECT_TRUE(helped) << family << " has no HELP";
+      helped = false;
+      const bool total = family.size() > 6 &&
+                         family.compare(family.size() - 6, 6, "_total") == 0;
+      EXPECT_EQ(total, type == "counter") << family;
+      continue;
+    }
+    EXPECT_EQ(line.rfind(family + "{target=\"main\"", 0), 0u) << line;
   }
 }
 
 TEST(ExpositionTest, ADownTargetKeepsItsLastSnapshot) {
-  TargetReport r = CannedReport();
-  r.up = false;
-  const std::string text =
-      SerializeText(BuildMetricFamilies({r}, BuildInfo{"v", "r"}));
+  const std::string text = MainText(false);
   EXPECT_NE(text.find("pgconn_up{target=\"main\"} 0\n"), std::string::npos);
   EXPECT_NE(text.find("pgconn_used_connections{target=\"main\"} 57\n"),
             std::string::npos);
 }
 
-TEST(PublisherTest, RebuildsOnPublishAndReportsReadiness) {
-  TargetReport a;
-  a.target = "a";
-  TargetReport b;
-  b.target = "b";
-  Publisher p({a, b}, BuildInfo{"v", "r"});
+TEST(ExpositionTest, ASwitchedOffCollectorHasNoFamilies) {
+  ExportSettings s = Settings();
+  s.collectors["backends"] = false;
+  const TargetPipeline pipeline(Target("main"), s);
+  const std::string text = Text({pipeline.Render(MainReport(pipeline))});
+  EXPECT_EQ(text.find("pgconn_backends"), std::string::npos);
+  EXPECT_NE(text.find("pgconn_user_connections"), std::string::npos);
+  for (const Collector* c : pipeline.CollectorsFor(150000)) {
+    EXPECT_NE(c->name(), "backends");
+  }
+}
+
+TargetReport Report(const std::string& target, bool up, bool attempted) {
+  TargetReport r;
+  r.target = target;
+  r.up = up;
+  r.stats.attempted = attempted;
+  return r;
+}
+
+TEST(PublisherTest, AssemblesOnDemandAndReportsReadiness) {
+  const TargetPipeline a(Target("a"), Settings());
+  const TargetPipeline b(Target("b"), Settings());
+  Publisher p(RenderBuildInfo(BuildInfo{"v", "r"}));
+  p.Publish(Report("a", false, false), a.Render(Report("a", false, false)));
+  p.Publish(Report("b", false, false), b.Render(Report("b", false, false)));
   EXPECT_FALSE(p.Ready());
   auto first = p.Current();
-  EXPECT_NE(first->text.find("pgconn_up{target=\"a\"} 0"), std::string::npos);
-  a.up = true;
-  a.stats.attempted = true;
-  p.Publish(a);
+  EXPECT_EQ(p.Current().get(), first.get()) << "nothing changed: no rebuild";
+  EXPECT_NE(first->text().find("pgconn_up{target=\"a\"} 0"), std::string::npos);
+  p.Publish(Report("a", true, true), a.Render(Report("a", true, true)));
   EXPECT_FALSE(p.Ready());
-  b.stats.attempted = true;
-  p.Publish(b);
+  p.Publish(Report("b", false, true), b.Render(Report("b", false, true)));
   EXPECT_TRUE(p.Ready());
   auto second = p.Current();
   EXPECT_NE(second.get(), first.get());
-  EXPECT_NE(second->text.find("pgconn_up{target=\"a\"} 1"), std::string::npos);
+  EXPECT_NE(second->text().find("pgconn_up{target=\"a\"} 1"),
+            std::string::npos);
+  // The build info comes first, and each target's samples stay in
+  // configuration order under one header.
+  EXPECT_EQ(second->text().find("# HELP pgconn_build_info"), 0u);
+  EXPECT_LT(second->text().find("pgconn_up{target=\"a\"}"),
+            second->text().find("pgconn_up{target=\"b\"}"));
   // The old exposition is untouched: readers holding it see a consistent one.
-  EXPECT_NE(first->text.find("pgconn_up{target=\"a\"} 0"), std::string::npos);
-  EXPECT_FALSE(second->gzip.empty());
-  EXPECT_EQ(static_cast<unsigned char>(second->gzip[0]), 0x1f);
-  EXPECT_EQ(static_cast<unsigned char>(second->gzip[1]), 0x8b);
+  EXPECT_NE(first->text().find("pgconn_up{target=\"a\"} 0"), std::string::npos);
+  ASSERT_FALSE(second->gzip().empty());
+  EXPECT_EQ(static_cast<unsigned char>(second->gzip()[0]), 0x1f);
+  EXPECT_EQ(static_cast<unsigned char>(second->gzip()[1]), 0x8b);
+  ASSERT_EQ(p.Reports().size(), 2u);
+  EXPECT_TRUE(p.Reports()[0].up);
 }
 
 }  // namespace

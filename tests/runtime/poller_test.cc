@@ -8,6 +8,7 @@
 #include "fakes/canned_postgres.h"
 #include "fakes/fake_clock.h"
 #include "fakes/fake_session.h"
+#include "postgres/observations.h"
 
 namespace pgconn {
 namespace {
@@ -26,15 +27,16 @@ class PollerTest : public ::testing::Test {
   PollerTest()
       : logger_(&log_, LogLevel::kInfo, LogFormat::kLogfmt, &clock_),
         factory_(&server_),
-        publisher_({}, BuildInfo{"v", "r"}) {
+        publisher_(RenderBuildInfo(BuildInfo{"v", "r"})) {
     target_.name = "main";
     target_.host = "db";
     target_.password = Secret("hunter2");
     options_.poll_interval = Duration(1000);
     options_.connect_timeout = Duration(2000);
     options_.query_timeout = Duration(3000);
-    server_.answer = [](std::string_view) -> Result<std::vector<ResultSet>> {
-      return CannedPostgresAnswer(100, 8, 2);
+    server_.answer =
+        [](std::string_view sql) -> Result<std::vector<ResultSet>> {
+      return AnswerFrom(CannedPostgresAnswers(100, 8, 2), sql);
     };
   }
 
@@ -54,13 +56,13 @@ TEST_F(PollerTest, SuccessfulPollPublishesASnapshot) {
   TargetReport r = poller.PollOnce();
   EXPECT_TRUE(r.up);
   ASSERT_NE(r.snapshot, nullptr);
-  EXPECT_EQ(r.snapshot->postgres.limits.max_connections, 100);
+  EXPECT_EQ(r.snapshot->Find<ConnectionLimits>()->max_connections, 100);
   EXPECT_EQ(r.stats.polls_total, 1u);
   EXPECT_DOUBLE_EQ(r.stats.last_success_unix, 1700000000.0);
   EXPECT_EQ(server_.queries.size(), 1u);  // one round trip
   EXPECT_EQ(server_.last_options.statement_timeout.count(), 3000);
   EXPECT_EQ(server_.last_options.connect_timeout.count(), 2000);
-  const std::string text = publisher_.Current()->text;
+  const std::string text = publisher_.Current()->text();
   EXPECT_NE(text.find("pgconn_up{target=\"main\"} 1"), std::string::npos);
   EXPECT_NE(text.find("pgconn_used_connections{target=\"main\"} 10"),
             std::string::npos);
@@ -89,7 +91,7 @@ TEST_F(PollerTest, FailuresAreCountedByReasonAndLoggedOncePerChange) {
   EXPECT_EQ(CountLines(log, "reason=connect"), 1);
   EXPECT_EQ(CountLines(log, "msg=\"target reachable\""), 1);
   EXPECT_EQ(log.find("hunter2"), std::string::npos) << log;
-  const std::string text = publisher_.Current()->text;
+  const std::string text = publisher_.Current()->text();
   EXPECT_NE(
       text.find(
           "pgconn_poll_errors_total{target=\"main\",reason=\"connect\"} 2"),
@@ -111,8 +113,8 @@ TEST_F(PollerTest, ADownTargetKeepsItsLastSnapshotAndReconnects) {
   EXPECT_EQ(r.stats.errors_total.at("connection_lost"), 1u);
   EXPECT_DOUBLE_EQ(r.stats.last_success_unix, first_success);
   EXPECT_EQ(server_.open_connections, 0);
-  server_.answer = [](std::string_view) -> Result<std::vector<ResultSet>> {
-    return CannedPostgresAnswer(100, 1, 0);
+  server_.answer = [](std::string_view sql) -> Result<std::vector<ResultSet>> {
+    return AnswerFrom(CannedPostgresAnswers(100, 1, 0), sql);
   };
   clock_.Advance(std::chrono::seconds(5));
   r = poller.PollOnce();
@@ -129,14 +131,7 @@ TEST_F(PollerTest, ACollectorFailureDoesNotFailThePoll) {
                     "permission denied for view pg_roles");
     }
     // Each collector alone after the batch failed.
-    auto all = CannedPostgresAnswer(100, 1, 0);
-    if (sql.find("max_connections") != std::string_view::npos)
-      return std::vector<ResultSet>{all[1]};
-    if (sql.find("GROUPING SETS") != std::string_view::npos)
-      return std::vector<ResultSet>{all[3]};
-    if (sql.find("pg_database") != std::string_view::npos)
-      return std::vector<ResultSet>{all[5]};
-    return std::vector<ResultSet>{all[9]};
+    return AnswerFrom(CannedPostgresAnswers(100, 1, 0), sql);
   };
   TargetPoller poller(target_, options_, factory_, clock_, logger_,
                       &publisher_);
@@ -148,7 +143,7 @@ TEST_F(PollerTest, ACollectorFailureDoesNotFailThePoll) {
   EXPECT_EQ(failed, 1);
   poller.PollOnce();
   EXPECT_EQ(CountLines(log_.str(), "msg=\"collector failed\""), 1);
-  const std::string text = publisher_.Current()->text;
+  const std::string text = publisher_.Current()->text();
   EXPECT_NE(
       text.find(
           "pgconn_collector_success{target=\"main\",collector=\"users\"} 0"),
@@ -193,8 +188,8 @@ TEST(AgentTest, PollsEveryTargetOnItsOwnThreadAndStops) {
   std::ostringstream log;
   Logger logger(&log, LogLevel::kInfo, LogFormat::kLogfmt, &clock);
   FakeServer server;
-  server.answer = [](std::string_view) -> Result<std::vector<ResultSet>> {
-    return CannedPostgresAnswer(50, 1, 1);
+  server.answer = [](std::string_view sql) -> Result<std::vector<ResultSet>> {
+    return AnswerFrom(CannedPostgresAnswers(50, 1, 1), sql);
   };
   FakeSessionFactory factory(&server);
   Config config;
@@ -214,7 +209,7 @@ TEST(AgentTest, PollsEveryTargetOnItsOwnThreadAndStops) {
   }
   agent.Stop();
   ASSERT_TRUE(agent.publisher().Ready());
-  const std::string text = agent.publisher().Current()->text;
+  const std::string text = agent.publisher().Current()->text();
   EXPECT_NE(text.find("pgconn_up{target=\"a\"} 1"), std::string::npos);
   EXPECT_NE(text.find("pgconn_up{target=\"b\"} 1"), std::string::npos);
   EXPECT_EQ(server.open_connections, 0);  // closed on stop

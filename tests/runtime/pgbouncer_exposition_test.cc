@@ -1,8 +1,9 @@
-// The PgBouncer signals and the pgconn_pgbouncer_* exposition, on the
-// fixtures of tests/fixtures/pgbouncer/ and on hand-made edge cases.
+// The pgconn_pgbouncer_* exposition through the real pipeline, on the
+// fixtures of tests/fixtures/pgbouncer/.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <sstream>
 #include <tuple>
 
 #include "collect/collector.h"
@@ -10,17 +11,32 @@
 #include "pgbouncer/pgbouncer.h"
 #include "pgbouncer/registry.h"
 #include "pgbouncer_fixtures.h"
-#include "postgres/registry.h"
-#include "runtime/exposition.h"
+#include "runtime/target_pipeline.h"
 
 namespace pgconn {
 namespace {
 
 using testing::LoadPgBouncerFixture;
+using testing::ParseInto;
 
-// Every PgBouncer collector on the fixtures of `version`.
+TargetConfig Bouncer(const std::string& name,
+                     TargetKind kind = TargetKind::kPgBouncer) {
+  TargetConfig t;
+  t.name = name;
+  t.kind = kind;
+  return t;
+}
+
+ExportSettings Settings() {
+  ExportSettings s;
+  s.poll_interval_seconds = 5;
+  return s;
+}
+
+// Every PgBouncer collector on the fixtures of `version`, and the signals.
 std::shared_ptr<Snapshot> FixtureSnapshot(const std::string& version) {
   auto snap = std::make_shared<Snapshot>();
+  const TargetPipeline pipeline(Bouncer("any"), Settings());
   const std::string files[] = {"show_pools", "show_databases",
                                "show_stats_totals", "show_lists",
                                "show_config"};
@@ -30,9 +46,11 @@ std::shared_ptr<Snapshot> FixtureSnapshot(const std::string& version) {
     const auto start = static_cast<double>(i) / 1000;
     snap->collectors.push_back({std::string(e.name), true, start, ""});
     EXPECT_TRUE(
-        c->Parse(LoadPgBouncerFixture(version, files[i++]), snap.get()).ok())
+        ParseInto(*c, LoadPgBouncerFixture(version, files[i++]), snap.get())
+            .ok())
         << e.name;
   }
+  pipeline.Derive(snap.get());
   return snap;
 }
 
@@ -47,7 +65,6 @@ TargetReport BouncerReport(std::string name, bool up,
   r.stats.attempted = true;
   r.stats.last_success_unix = up ? 1700000000.25 : 0;
   r.stats.last_duration_seconds = 0.004;
-  r.poll_interval_seconds = 5;
   return r;
 }
 
@@ -62,31 +79,42 @@ std::vector<TargetReport> GoldenReports() {
           BouncerReport("bouncer-new", false, nullptr)};
 }
 
+// The exposition of `reports`, each through a pipeline of its own kind.
+std::string Text(const std::vector<TargetReport>& reports,
+                 const BuildInfo& build) {
+  std::vector<std::shared_ptr<const ExpositionPart>> parts = {
+      std::make_shared<const ExpositionPart>(RenderBuildInfo(build))};
+  for (const TargetReport& r : reports) {
+    const TargetPipeline pipeline(Bouncer(r.target, r.kind), Settings());
+    parts.push_back(std::make_shared<const ExpositionPart>(pipeline.Render(r)));
+  }
+  return AssembleText(parts);
+}
+
 TEST(PgBouncerExpositionTest, MatchesGoldenFile) {
   ExpectGolden("pgbouncer.prom",
-               SerializeText(BuildMetricFamilies(
-                   GoldenReports(), BuildInfo{"1.2.3", "abc123"})));
+               Text(GoldenReports(), BuildInfo{"1.2.3", "abc123"}));
 }
 
 // Value of one series in the exposition, or NaN when absent.
-double Value(const std::vector<prometheus::MetricFamily>& families,
-             const std::string& name,
+double Value(const std::string& text, const std::string& name,
              const std::vector<std::pair<std::string, std::string>>& labels) {
-  for (const auto& f : families) {
-    if (f.name != name) continue;
-    for (const auto& m : f.metric) {
-      std::vector<std::pair<std::string, std::string>> got;
-      for (const auto& l : m.label) got.emplace_back(l.name, l.value);
-      if (got != labels) continue;
-      return f.type == prometheus::MetricType::Counter ? m.counter.value
-                                                       : m.gauge.value;
-    }
+  std::string series = name + "{";
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (i > 0) series += ",";
+    series += labels[i].first + "=\"" + labels[i].second + "\"";
+  }
+  series += "} ";
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(series, 0) == 0)
+      return std::stod(line.substr(series.size()));
   }
   return std::nan("");
 }
 
 TEST(PgBouncerExpositionTest, ExportsTheIssueMetricsWithExactValues) {
-  const auto f = BuildMetricFamilies(GoldenReports(), BuildInfo{"v", "r"});
+  const std::string f = Text(GoldenReports(), BuildInfo{"v", "r"});
   using L = std::vector<std::pair<std::string, std::string>>;
   const L t = {{"target", "bouncer"}};
   const L pool = {
@@ -159,8 +187,8 @@ TEST(PgBouncerExpositionTest, KindsDoNotMix) {
   auto snap = FixtureSnapshot("1.24");
   TargetReport pg = BouncerReport("pg", true, snap);
   pg.kind = TargetKind::kPostgres;
-  const std::string text = SerializeText(BuildMetricFamilies(
-      {pg, BouncerReport("bouncer", true, snap)}, BuildInfo{"v", "r"}));
+  const std::string text =
+      Text({pg, BouncerReport("bouncer", true, snap)}, BuildInfo{"v", "r"});
   EXPECT_EQ(text.find("pgconn_pgbouncer_up{target=\"pg\"}"), std::string::npos);
   EXPECT_NE(text.find("pgconn_pgbouncer_up{target=\"bouncer\"} 1"),
             std::string::npos);
@@ -172,84 +200,26 @@ TEST(PgBouncerExpositionTest, KindsDoNotMix) {
 }
 
 TEST(PgBouncerExpositionTest, NamesFollowPrometheusConventions) {
-  for (const auto& f :
-       BuildMetricFamilies(GoldenReports(), BuildInfo{"v", "r"})) {
-    if (f.name.rfind("pgconn_pgbouncer_", 0) != 0) continue;
-    EXPECT_FALSE(f.help.empty()) << f.name;
-    const bool total = f.name.size() > 6 &&
-                       f.name.compare(f.name.size() - 6, 6, "_total") == 0;
-    EXPECT_EQ(total, f.type == prometheus::MetricType::Counter) << f.name;
-    for (const auto& m : f.metric) {
-      ASSERT_FALSE(m.label.empty()) << f.name;
-      EXPECT_EQ(m.label[0].name, "target") << f.name;
+  std::istringstream in(Text(GoldenReports(), BuildInfo{"v", "r"}));
+  std::string family, type;
+  bool helped = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("# HELP ", 0) == 0) {
+      helped = true;
+      continue;
     }
-  }
-}
-
-PgBouncerPool Pool(std::string db, std::map<std::string, int64_t> clients,
-                   std::map<std::string, int64_t> servers) {
-  PgBouncerPool p;
-  p.database = std::move(db);
-  p.user = "u";
-  p.clients = std::move(clients);
-  p.servers = std::move(servers);
-  return p;
-}
-
-struct SignalCase {
-  std::string name;
-  PgBouncerData data;
-  int64_t logical, physical, waiting;
-  std::optional<int64_t> pool_size;
-  std::optional<double> server_utilization;
-  std::optional<double> client_utilization;
-};
-
-TEST(PgBouncerSignalsTest, DerivesExhaustionSaturationAndLimits) {
-  PgBouncerData guide;  // the guide: 10 workers x 5 through a pool of 25
-  guide.pools = {Pool("app", {{"active", 25}, {"waiting", 25}},
-                      {{"active", 25}, {"idle", 0}})};
-  guide.databases = {{"app", 25, 0, 0, 25, {}, {}, false, false}};
-  guide.has_pools = guide.has_databases = true;
-  guide.lists = {{"used_clients", 51}};
-  guide.has_lists = true;
-  guide.config.max_client_conn = 1000;
-  guide.config.default_pool_size = 20;
-  guide.has_config = true;
-
-  PgBouncerData reserve = guide;  // reserve pool engaged: 27 of 25
-  reserve.pools[0].servers = {{"active", 26}, {"being_canceled", 1}};
-
-  PgBouncerData no_db_row = guide;  // falls back to default_pool_size
-  no_db_row.databases.clear();
-  no_db_row.pools[0].servers = {
-      {"active", 5}, {"active_cancel", 1}, {"idle", 3}, {"tested", 1}};
-
-  PgBouncerData nothing_known;  // no databases, no config, no lists
-  nothing_known.pools = {Pool("app", {{"active", 1}}, {{"idle", 1}})};
-  nothing_known.has_pools = true;
-
-  PgBouncerData zero_pool = guide;  // pool_size 0: no ratio, no division
-  zero_pool.databases[0].pool_size = 0;
-  zero_pool.config.max_client_conn = 0;
-
-  const std::vector<SignalCase> cases = {
-      {"guide", guide, 50, 25, 25, 25, 1.0, 0.051},
-      {"reserve", reserve, 50, 27, 25, 25, 27.0 / 25, 0.051},
-      {"no database row", no_db_row, 50, 10, 25, 20, 6.0 / 20, 0.051},
-      {"nothing known", nothing_known, 1, 1, 0, std::nullopt, std::nullopt,
-       std::nullopt},
-      {"zero pool size", zero_pool, 50, 25, 25, 0, std::nullopt, std::nullopt},
-  };
-  for (const SignalCase& c : cases) {
-    const PgBouncerSignals s = DerivePgBouncerSignals(c.data);
-    EXPECT_EQ(s.logical_connections, c.logical) << c.name;
-    EXPECT_EQ(s.physical_connections, c.physical) << c.name;
-    EXPECT_EQ(s.waiting_clients, c.waiting) << c.name;
-    ASSERT_EQ(s.pools.size(), 1u) << c.name;
-    EXPECT_EQ(s.pools[0].pool_size, c.pool_size) << c.name;
-    EXPECT_EQ(s.pools[0].server_utilization, c.server_utilization) << c.name;
-    EXPECT_EQ(s.client_utilization, c.client_utilization) << c.name;
+    if (line.rfind("# TYPE ", 0) == 0) {
+      std::istringstream f(line.substr(7));
+      f >> family >> type;
+      EXPECT_TRUE(helped) << family;
+      helped = false;
+      const bool total = family.size() > 6 &&
+                         family.compare(family.size() - 6, 6, "_total") == 0;
+      EXPECT_EQ(total, type == "counter") << family;
+      continue;
+    }
+    if (family == "pgconn_build_info") continue;
+    EXPECT_EQ(line.rfind(family + "{target=\"", 0), 0u) << line;
   }
 }
 

@@ -1,0 +1,84 @@
+#include "expose/exposition_part.h"
+
+#include <prometheus/text_serializer.h>
+#include <zlib.h>
+
+#include <sstream>
+#include <string_view>
+#include <unordered_map>
+
+namespace pgconn {
+
+ExpositionPart SerializePart(std::vector<prometheus::MetricFamily> families) {
+  ExpositionPart part;
+  part.families.reserve(families.size());
+  const prometheus::TextSerializer serializer;
+  for (prometheus::MetricFamily& f : families) {
+    std::ostringstream out;
+    std::vector<prometheus::MetricFamily> one;
+    one.push_back(std::move(f));
+    serializer.Serialize(out, one);
+    const std::string text = out.str();
+    // The serializer writes the comment lines first; no sample line starts
+    // with '#'.
+    size_t split = 0;
+    while (split < text.size() && text[split] == '#') {
+      const size_t eol = text.find('\n', split);
+      split = eol == std::string::npos ? text.size() : eol + 1;
+    }
+    ExpositionPart::Family pf;
+    pf.name = one.front().name;
+    pf.header = text.substr(0, split);
+    pf.samples = text.substr(split);
+    part.bytes += text.size();
+    part.families.push_back(std::move(pf));
+  }
+  return part;
+}
+
+std::string AssembleText(
+    const std::vector<std::shared_ptr<const ExpositionPart>>& parts) {
+  // Families in first-seen order, each with the parts' samples in order.
+  std::vector<std::vector<const ExpositionPart::Family*>> groups;
+  std::unordered_map<std::string_view, size_t> index;
+  size_t bytes = 0;
+  for (const auto& part : parts) {
+    if (!part) continue;
+    bytes += part->bytes;
+    for (const ExpositionPart::Family& f : part->families) {
+      auto [it, added] = index.try_emplace(f.name, groups.size());
+      if (added) groups.emplace_back();
+      groups[it->second].push_back(&f);
+    }
+  }
+  std::string text;
+  text.reserve(bytes);
+  for (const auto& group : groups) {
+    text += group.front()->header;
+    for (const ExpositionPart::Family* f : group) text += f->samples;
+  }
+  return text;
+}
+
+std::string GzipCompress(const std::string& data) {
+  z_stream zs{};
+  // 15 window bits + 16: a gzip header instead of a zlib one.
+  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+                   Z_DEFAULT_STRATEGY) != Z_OK) {
+    return "";
+  }
+  std::string out;
+  out.resize(deflateBound(&zs, data.size()));
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&zs, Z_FINISH);
+  const size_t written = zs.total_out;
+  deflateEnd(&zs);
+  if (rc != Z_STREAM_END) return "";
+  out.resize(written);
+  return out;
+}
+
+}  // namespace pgconn

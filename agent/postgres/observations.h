@@ -1,0 +1,157 @@
+// What the PostgreSQL collectors observe, one struct per collector (its
+// kName is the collector's name), and the label values they share. Signal
+// stages (signals.h here, agent/pools) read them from the snapshot.
+#ifndef PGCONN_AGENT_POSTGRES_OBSERVATIONS_H_
+#define PGCONN_AGENT_POSTGRES_OBSERVATIONS_H_
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pgconn {
+
+// Label values with a special meaning.
+inline constexpr std::string_view kUnsetApplication = "(unset)";
+inline constexpr std::string_view kOtherLabel = "(other)";
+inline constexpr std::string_view kUnknownState = "unknown";
+
+// pg_stat_activity.state values, in PostgreSQL's words. Every one of them is
+// exported for every application present, with 0 where none is seen.
+inline constexpr std::array<std::string_view, 6> kKnownStates = {
+    "active",
+    "idle",
+    "idle in transaction",
+    "idle in transaction (aborted)",
+    "fastpath function call",
+    "disabled",
+};
+
+// The one "idle in transaction" rule: both states hold a transaction (and
+// its locks and snapshot) open while the client does nothing.
+inline bool IsIdleInTransaction(std::string_view state) {
+  return state == "idle in transaction" ||
+         state == "idle in transaction (aborted)";
+}
+
+// backend_type values other than "client backend" that PostgreSQL 15-17
+// report; each is exported with 0 when absent so that series do not vanish.
+inline constexpr std::array<std::string_view, 13> kKnownBackendTypes = {
+    "archiver",
+    "autovacuum launcher",
+    "autovacuum worker",
+    "background worker",
+    "background writer",
+    "checkpointer",
+    "logical replication launcher",
+    "logical replication worker",
+    "parallel worker",
+    "startup",
+    "walreceiver",
+    "walsender",
+    "walwriter",
+};
+
+// Collector "settings": the server settings that bound client connections.
+struct ConnectionLimits {
+  static constexpr std::string_view kName = "settings";
+  int server_version_num = 0;
+  int64_t max_connections = 0;
+  int64_t superuser_reserved_connections = 0;
+  int64_t reserved_connections = 0;  // PostgreSQL 16+; 0 before
+  bool has_reserved_connections = false;
+};
+
+// Slots ordinary roles cannot use, and the ones they can (floored at 0).
+inline int64_t ReservedConnections(const ConnectionLimits& l) {
+  return l.superuser_reserved_connections + l.reserved_connections;
+}
+inline int64_t UsableConnections(const ConnectionLimits& l) {
+  const int64_t usable = l.max_connections - ReservedConnections(l);
+  return usable > 0 ? usable : 0;
+}
+
+// Client backends of one application in one state. `application` is already
+// mapped: "(unset)" for an empty name, "(other)" for folded ones.
+struct ActivityGroup {
+  std::string application;
+  std::string state;
+  int64_t connections = 0;
+  int64_t lock_waiting = 0;
+  double oldest_state_seconds = 0;        // now() - min(state_change)
+  double oldest_transaction_seconds = 0;  // now() - min(xact_start)
+};
+
+// Per application, across states.
+struct ApplicationInfo {
+  std::string application;
+  int64_t client_addresses = 0;  // distinct client_addr (local socket = one)
+};
+
+// Per application, across its states.
+struct ApplicationSummary {
+  int64_t connections = 0;
+  double oldest_idle_seconds = 0;
+  double oldest_idle_in_transaction_seconds = 0;  // both idle-in-tx states
+  double oldest_transaction_seconds = 0;
+};
+
+// The groups added up, once per poll (Summarize()).
+struct ActivitySummary {
+  int64_t used = 0;  // client backends
+  int64_t idle = 0;
+  double idle_ratio = 0;  // idle / used; 0 when nothing is used
+  int64_t idle_in_transaction = 0;
+  int64_t lock_waiting = 0;
+  std::map<std::string, ApplicationSummary> applications;
+};
+
+// Collector "activity": client backends other than pgconn's own session.
+struct Activity {
+  static constexpr std::string_view kName = "activity";
+  std::vector<ActivityGroup> groups;
+  std::vector<ApplicationInfo> applications;
+  int64_t folded_applications = 0;  // distinct names folded into "(other)"
+  ActivitySummary summary;          // of `groups`
+};
+
+// Fills `activity->summary` from its groups.
+void Summarize(Activity* activity);
+
+// A database or role: its client connections and its limit, if it has one
+// (datconnlimit / rolconnlimit; -1 in PostgreSQL means none).
+struct LimitedGroup {
+  std::string name;
+  int64_t connections = 0;
+  std::optional<int64_t> limit;
+};
+
+// Collector "databases".
+struct DatabaseConnections {
+  static constexpr std::string_view kName = "databases";
+  std::vector<LimitedGroup> groups;
+};
+
+// Collector "users".
+struct UserConnections {
+  static constexpr std::string_view kName = "users";
+  std::vector<LimitedGroup> groups;
+};
+
+struct BackendTypeCount {
+  std::string backend_type;
+  int64_t count = 0;
+};
+
+// Collector "backends": everything but client backends.
+struct OtherBackends {
+  static constexpr std::string_view kName = "backends";
+  std::vector<BackendTypeCount> backends;
+};
+
+}  // namespace pgconn
+
+#endif  // PGCONN_AGENT_POSTGRES_OBSERVATIONS_H_

@@ -1,0 +1,59 @@
+// Keeps the latest report and exposition part of every target. Pollers
+// publish (a pointer swap under the lock); scrapes read. The full
+// exposition is assembled from the parts, outside that lock, at most once
+// per change and only when somebody asks for it.
+#ifndef PGCONN_AGENT_RUNTIME_PUBLISHER_H_
+#define PGCONN_AGENT_RUNTIME_PUBLISHER_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "expose/exposition_part.h"
+#include "pgconn/publisher.h"
+#include "pgconn/thread_annotations.h"
+#include "runtime/report.h"
+
+namespace pgconn {
+
+// Thread-safe.
+class Publisher final : public ExpositionSource {
+ public:
+  // `global` comes first in every exposition (pgconn_build_info).
+  explicit Publisher(ExpositionPart global);
+  Publisher(const Publisher&) = delete;
+  Publisher& operator=(const Publisher&) = delete;
+
+  // Replaces the report and part of `report.target`; a target not seen
+  // before is added after the others. Constant time in the number of
+  // targets.
+  void Publish(TargetReport report, ExpositionPart part);
+
+  std::shared_ptr<const Exposition> Current() const override;
+  bool Ready() const override;
+  std::vector<TargetReport> Reports() const;
+
+ private:
+  struct Slot {
+    TargetReport report;
+    std::shared_ptr<const ExpositionPart> part;
+  };
+
+  const std::shared_ptr<const ExpositionPart> global_;
+  // Held while assembling, so that concurrent scrapes of a changed state
+  // wait for one assembly instead of each doing it. Taken before mu_.
+  mutable Mutex assemble_mu_;
+  mutable Mutex mu_;
+  std::vector<Slot> slots_ PGCONN_GUARDED_BY(mu_);
+  std::map<std::string, size_t, std::less<>> index_ PGCONN_GUARDED_BY(mu_);
+  size_t attempted_ PGCONN_GUARDED_BY(mu_) = 0;  // slots polled at least once
+  uint64_t generation_ PGCONN_GUARDED_BY(mu_) = 0;
+  mutable std::shared_ptr<const Exposition> current_ PGCONN_GUARDED_BY(mu_);
+  mutable uint64_t current_generation_ PGCONN_GUARDED_BY(mu_) = ~uint64_t{0};
+};
+
+}  // namespace pgconn
+
+#endif  // PGCONN_AGENT_RUNTIME_PUBLISHER_H_

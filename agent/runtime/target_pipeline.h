@@ -1,0 +1,66 @@
+// Everything one target's polls go through after the database answered:
+// its collectors (the registry's, switched on or off by configuration), the
+// signal stages of its kind with the target's export settings, and the
+// serialization of its part of the exposition. Built once at start-up.
+#ifndef PGCONN_AGENT_RUNTIME_TARGET_PIPELINE_H_
+#define PGCONN_AGENT_RUNTIME_TARGET_PIPELINE_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "collect/collector.h"
+#include "expose/exposition_part.h"
+#include "pgconn/config.h"
+#include "runtime/report.h"
+
+namespace pgconn {
+
+// What the exposition of a target needs from the configuration.
+struct ExportSettings {
+  double poll_interval_seconds = 5;
+  double near_limit_threshold = 0.8;
+  // Collector name -> on/off, over the registry's defaults.
+  std::map<std::string, bool, std::less<>> collectors;
+};
+
+// Immutable after construction, so thread-safe.
+class TargetPipeline {
+ public:
+  TargetPipeline(const TargetConfig& target, ExportSettings settings);
+  TargetPipeline(const TargetPipeline&) = delete;
+  TargetPipeline& operator=(const TargetPipeline&) = delete;
+
+  // The enabled collectors that apply to a server of that version, in
+  // registry order.
+  std::vector<const Collector*> CollectorsFor(int server_version_num) const;
+
+  // Runs every signal stage on a snapshot fresh from the collectors.
+  void Derive(Snapshot* snap) const;
+
+  // The target's part of the exposition: its pgconn_up and poll counters,
+  // then each collector's and each stage's families from the report's
+  // snapshot (or from an empty one before the first success).
+  ExpositionPart Render(const TargetReport& report) const;
+
+ private:
+  const std::string target_;
+  const Labels labels_;
+  const ExportSettings settings_;
+  std::vector<std::unique_ptr<Collector>> collectors_;
+  std::vector<std::unique_ptr<SignalStage>> stages_;
+  Snapshot empty_;  // what the stages derive from nothing
+};
+
+// The part shared by every target: pgconn_build_info.
+struct BuildInfo {
+  std::string version;
+  std::string revision;
+};
+BuildInfo CurrentBuildInfo();
+ExpositionPart RenderBuildInfo(const BuildInfo& build);
+
+}  // namespace pgconn
+
+#endif  // PGCONN_AGENT_RUNTIME_TARGET_PIPELINE_H_
