@@ -4,16 +4,18 @@
 
 #include <cctype>
 #include <cerrno>
-#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
 #include "config/dsn.h"
+#include "config/guide_env.h"
 #include "util/flags.h"
+#include "util/numbers.h"
 
 namespace pgconn {
 namespace {
@@ -33,6 +35,9 @@ std::string Where(std::string_view filename, const YAML::Node& node) {
   return Where(filename, node.Mark());
 }
 
+// Numbers in YAML scalars, DB_PORT, listen addresses and durations may be
+// padded with whitespace (a quoted " 5432 "); it is trimmed here because the
+// number parser itself is strict.
 std::string Trim(std::string_view s) {
   size_t b = 0, e = s.size();
   while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
@@ -40,20 +45,8 @@ std::string Trim(std::string_view s) {
   return std::string(s.substr(b, e - b));
 }
 
-Result<int> ParseIntText(std::string_view text, int min, int max) {
-  int v = 0;
-  const std::string t = Trim(text);
-  auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
-  if (t.empty() || ec != std::errc() || p != t.data() + t.size()) {
-    return Status::InvalidArgument("\"" + t + "\" is not a whole number");
-  }
-  if (v < min || v > max) {
-    return Status::InvalidArgument(std::to_string(v) + " is outside [" +
-                                   std::to_string(min) + ", " +
-                                   std::to_string(max) + "]");
-  }
-  return v;
-}
+// The most a duration may count, in seconds or in any one unit.
+constexpr int64_t kMaxDurationNumber = 1'000'000'000;
 
 // Reads YAML mappings with positions in every message.
 class YamlReader {
@@ -110,28 +103,25 @@ class YamlReader {
                                      std::string(key) +
                                      "\" must be a whole number");
     }
-    auto v = ParseIntText(node.Scalar(), min, max);
+    auto v = ParseInt64InRange(Trim(node.Scalar()), min, max);
     if (!v.ok()) {
       return Status::InvalidArgument(Where(filename_, node) + ": \"" +
                                      std::string(key) +
                                      "\": " + v.status().message());
     }
-    return v;
+    return static_cast<int>(*v);
   }
 
   Result<double> Ratio(const YAML::Node& node, std::string_view key) const {
-    const std::string text = node.IsScalar() ? node.Scalar() : "";
-    char* end = nullptr;
-    errno = 0;
-    const double v = std::strtod(text.c_str(), &end);
-    if (!node.IsScalar() || text.empty() || *end != '\0' || errno != 0 ||
-        !std::isfinite(v)) {
+    const std::string text = node.IsScalar() ? Trim(node.Scalar()) : "";
+    auto v = ParseDouble(text);
+    if (!node.IsScalar() || !v.ok()) {
       return Status::InvalidArgument(Where(filename_, node) + ": \"" +
                                      std::string(key) + "\" must be a number");
     }
-    if (!(v > 0 && v <= 1)) {
+    if (!IsHeadroomRatio(*v)) {
       return Status::InvalidArgument(Where(filename_, node) + ": \"" +
-                                     std::string(key) + "\": " + text +
+                                     std::string(key) + "\": " + Excerpt(text) +
                                      " is outside (0, 1]");
     }
     return v;
@@ -194,16 +184,16 @@ Result<PoolDeclaration> ParsePool(const YamlReader& r, const YAML::Node& node) {
     return Status::InvalidArgument(r.where(node) + ": pool \"" +
                                    pool.application + "\" needs \"pool_max\"");
   }
-  auto max = r.Int(node["pool_max"], "pool_max", 1, 100000);
+  auto max = r.Int(node["pool_max"], "pool_max", 1, kMaxPoolSize);
   if (!max.ok()) return max.status();
   pool.pool_max = *max;
   if (node["pool_min"]) {
-    auto min = r.Int(node["pool_min"], "pool_min", 0, 100000);
+    auto min = r.Int(node["pool_min"], "pool_min", 0, kMaxPoolSize);
     if (!min.ok()) return min.status();
     pool.pool_min = *min;
   }
   if (node["replicas"]) {
-    auto rep = r.Int(node["replicas"], "replicas", 0, 100000);
+    auto rep = r.Int(node["replicas"], "replicas", 0, kMaxReplicas);
     if (!rep.ok()) return rep.status();
     pool.replicas = *rep;
   }
@@ -287,7 +277,7 @@ Result<TargetConfig> ParseTarget(const YamlReader& r, const YAML::Node& node) {
       continue;
     }
     if (key == "port") {
-      auto p = r.Int(v, "port", 1, 65535);
+      auto p = r.Int(v, "port", kMinPort, kMaxPort);
       if (!p.ok()) return p.status();
       t.port = std::to_string(*p);
       continue;
@@ -394,28 +384,23 @@ std::string_view TargetKindName(TargetKind kind) {
 Result<Duration> ParseDuration(std::string_view text) {
   const std::string t = Trim(text);
   if (t.empty()) return Status::InvalidArgument("empty duration");
+  const std::string quoted = "\"" + Excerpt(t) + "\"";
   // A bare number means seconds (YAML users write `poll_interval: 5`).
-  {
-    char* end = nullptr;
-    errno = 0;
-    const double secs = std::strtod(t.c_str(), &end);
-    if (*end == '\0' && errno == 0) {
-      if (!std::isfinite(secs) || secs < 0 || secs > 1e9) {
-        return Status::InvalidArgument("\"" + t + "\" is not a valid duration");
-      }
-      return Duration(static_cast<int64_t>(std::llround(secs * 1000)));
+  if (auto secs = ParseDouble(t); secs.ok()) {
+    if (*secs < 0 || *secs > kMaxDurationNumber) {
+      return Status::InvalidArgument(quoted + " is not a valid duration");
     }
+    return Duration(static_cast<int64_t>(std::llround(*secs * 1000)));
   }
+  const Status not_a_duration = Status::InvalidArgument(
+      quoted + " is not a duration (examples: 500ms, 5s, 1m30s, 2h)");
+  const Status too_long = Status::InvalidArgument(quoted + " is too long");
   int64_t total_ms = 0;
   size_t i = 0;
   while (i < t.size()) {
     size_t j = i;
     while (j < t.size() && std::isdigit(static_cast<unsigned char>(t[j]))) ++j;
-    if (j == i) {
-      return Status::InvalidArgument(
-          "\"" + t + "\" is not a duration (examples: 500ms, 5s, 1m30s, 2h)");
-    }
-    const int64_t n = std::strtoll(t.substr(i, j - i).c_str(), nullptr, 10);
+    if (j == i) return not_a_duration;
     size_t k = j;
     while (k < t.size() && std::isalpha(static_cast<unsigned char>(t[k]))) ++k;
     const std::string unit = t.substr(j, k - j);
@@ -431,13 +416,14 @@ Result<Duration> ParseDuration(std::string_view text) {
     } else if (unit == "d") {
       ms_per = 86'400'000;
     } else {
-      return Status::InvalidArgument(
-          "\"" + t + "\" is not a duration (examples: 500ms, 5s, 1m30s, 2h)");
+      return not_a_duration;
     }
-    if (n > 1'000'000'000) {
-      return Status::InvalidArgument("\"" + t + "\" is too long");
-    }
-    total_ms += n * ms_per;
+    auto n = ParseInt64InRange(std::string_view(t).substr(i, j - i), 0,
+                               kMaxDurationNumber);
+    if (!n.ok()) return too_long;
+    const int64_t ms = *n * ms_per;  // at most 8.64e16: no overflow
+    if (total_ms > std::numeric_limits<int64_t>::max() - ms) return too_long;
+    total_ms += ms;
     i = k;
   }
   return Duration(total_ms);
@@ -561,9 +547,7 @@ Result<TargetConfig> TargetFromEnvironment(const EnvLookup& env,
     auto v = env(n);
     return v ? *v : "";
   };
-  const std::string url = get("DATABASE_URL");
-  const char* kDbVars[] = {"DB_HOST", "DB_PORT", "DB_USER", "DB_PASSWORD",
-                           "DB_NAME"};
+  const std::string url = get(kGuideDatabaseUrl);
   if (!url.empty()) {
     if (auto s = ValidateUrl(url); !s.ok()) {
       return Status::InvalidArgument("environment variable DATABASE_URL: " +
@@ -571,7 +555,7 @@ Result<TargetConfig> TargetFromEnvironment(const EnvLookup& env,
     }
     t.url = Secret(url);
     std::string ignored;
-    for (const char* v : kDbVars) {
+    for (std::string_view v : kGuideConnectionVariables) {
       if (env(v).has_value()) {
         if (!ignored.empty()) ignored += ",";
         ignored += v;
@@ -597,11 +581,11 @@ Result<TargetConfig> TargetFromEnvironment(const EnvLookup& env,
     t.dbname = get("DB_NAME");
     if (auto pw = env("DB_PASSWORD"); pw.has_value()) t.password = Secret(*pw);
     if (auto port = env("DB_PORT"); port.has_value()) {
-      auto p = ParseIntText(*port, 1, 65535);
+      auto p = ParsePort(Trim(*port));
       if (!p.ok()) {
-        return Status::InvalidArgument("environment variable DB_PORT=" + *port +
-                                       ": not a port number (" +
-                                       p.status().message() + ")");
+        return Status::InvalidArgument(
+            "environment variable DB_PORT=" + Excerpt(*port) +
+            ": not a port number (" + p.status().message() + ")");
       }
       t.port = std::to_string(*p);
     }
@@ -702,6 +686,11 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args) {
 }
 
 std::string FlagsHelp(std::string_view program) {
+  std::string connection_variables;
+  for (std::string_view v : kGuideConnectionVariables) {
+    if (!connection_variables.empty()) connection_variables += ", ";
+    connection_variables += v;
+  }
   std::ostringstream o;
   o << "usage: " << program << " [flags]\n"
     << "       " << program << " plan [flags]   (capacity planner; " << program
@@ -725,9 +714,8 @@ std::string FlagsHelp(std::string_view program) {
     << "  --version                   print the version and exit\n"
     << "  --help                      print this help and exit\n\n"
     << "Without a configured target the environment defines one: "
-       "DATABASE_URL,\n"
-    << "or DB_HOST, DB_PORT, DB_USER, DB_PASSWORD, DB_NAME; libpq's "
-       "PG* variables\n"
+    << kGuideDatabaseUrl << ",\n"
+    << "or " << connection_variables << "; libpq's PG* variables\n"
     << "and ~/.pgpass work as usual. Exit codes: 0 ok, 1 runtime failure, "
        "2 bad\n"
     << "configuration.\n";
@@ -757,14 +745,15 @@ Result<ListenAddress> ParseListenAddress(std::string_view text) {
     host = t.substr(0, colon);
     port = t.substr(colon + 1);
   }
-  auto p = ParseIntText(port, 0, 65535);
+  // Port 0 asks the kernel for any free port.
+  auto p = ParseInt64InRange(Trim(port), 0, kMaxPort);
   if (!p.ok()) {
     return Status::InvalidArgument("\"" + t + "\": port " +
                                    p.status().message());
   }
   ListenAddress out;
   out.host = host.empty() ? "0.0.0.0" : host;
-  out.port = *p;
+  out.port = static_cast<int>(*p);
   return out;
 }
 

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <memory>
 
+#include "util/numbers.h"
+
 namespace pgconn {
 namespace {
 
@@ -88,6 +90,12 @@ std::string ConnectionParams::Get(std::string_view keyword) const {
   return out;
 }
 
+Result<int> ParsePort(std::string_view text) {
+  auto p = ParseInt64InRange(text, kMinPort, kMaxPort);
+  if (!p.ok()) return p.status();
+  return static_cast<int>(*p);
+}
+
 Status ValidateUrl(std::string_view url) {
   if (url.rfind("postgresql://", 0) != 0 && url.rfind("postgres://", 0) != 0) {
     return Status::InvalidArgument("not a postgresql:// or postgres:// URL");
@@ -108,15 +116,11 @@ Status ValidateUrl(std::string_view url) {
     while (!ports.empty()) {
       const auto comma = ports.find(',');
       const std::string_view p = ports.substr(0, comma);
-      const bool digits = !p.empty() && p.size() <= 5 &&
-                          std::all_of(p.begin(), p.end(), [](char c) {
-                            return c >= '0' && c <= '9';
-                          });
-      if (!digits || std::stoi(std::string(p)) < 1 ||
-          std::stoi(std::string(p)) > 65535) {
-        return Status::InvalidArgument("invalid URL: port \"" +
-                                       RedactUrlPassword(std::string(p), url) +
-                                       "\" is not a number from 1 to 65535");
+      if (!ParsePort(p).ok()) {
+        return Status::InvalidArgument(
+            "invalid URL: port \"" + RedactUrlPassword(std::string(p), url) +
+            "\" is not a number from " + std::to_string(kMinPort) + " to " +
+            std::to_string(kMaxPort));
       }
       if (comma == std::string_view::npos) break;
       ports.remove_prefix(comma + 1);

@@ -39,6 +39,15 @@ struct SessionOptions {
 Result<ConnectionParams> BuildConnectionParams(const TargetConfig& target,
                                                const SessionOptions& options);
 
+// A server's TCP port, wherever one is given (YAML "port", DB_PORT, a URL):
+// a whole number from kMinPort to kMaxPort. libpq itself checks it only
+// when it connects. The error is ParseInt64InRange()'s ("70000 is outside
+// [1, 65535]"); it repeats the text, so a caller that must not (a port
+// inside a URL) says its own.
+inline constexpr int kMinPort = 1;
+inline constexpr int kMaxPort = 65535;
+Result<int> ParsePort(std::string_view text);
+
 // Checks a postgresql:// URL with libpq's own parser; the error never
 // contains the URL.
 Status ValidateUrl(std::string_view url);

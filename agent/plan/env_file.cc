@@ -3,23 +3,18 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <charconv>
-#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
 
 #include "config/dsn.h"
+#include "config/guide_env.h"
+#include "pgconn/config.h"
+#include "util/numbers.h"
 
 namespace pgconn {
 namespace {
-
-constexpr std::string_view kPoolVariables[] = {
-    "DB_POOL_MIN", "DB_POOL_MAX", "DB_MAX_QUERIES", "DB_MAX_IDLE_TIME"};
-constexpr std::string_view kConnectionVariables[] = {
-    "DB_HOST", "DB_PORT", "DB_USER", "DB_PASSWORD", "DB_NAME"};
-constexpr std::string_view kDatabaseUrl = "DATABASE_URL";
 
 bool IsBlank(char c) { return c == ' ' || c == '\t'; }
 
@@ -115,26 +110,36 @@ size_t EditDistance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
+// Every variable of the guide, in the order suggestions prefer.
+std::vector<std::string_view> GuideVariables() {
+  std::vector<std::string_view> known(std::begin(kGuidePoolVariables),
+                                      std::end(kGuidePoolVariables));
+  known.insert(known.end(), std::begin(kGuideConnectionVariables),
+               std::end(kGuideConnectionVariables));
+  known.push_back(kGuideDatabaseUrl);
+  return known;
+}
+
 bool IsKnown(std::string_view name) {
-  if (name == kDatabaseUrl) return true;
-  for (auto v : kPoolVariables) {
-    if (v == name) return true;
+  const std::vector<std::string_view> known = GuideVariables();
+  return std::find(known.begin(), known.end(), name) != known.end();
+}
+
+// "DB_HOST, DB_PORT, DB_USER, DB_PASSWORD and DB_NAME".
+std::string ConnectionVariablesInWords() {
+  std::string out;
+  const size_t n = std::size(kGuideConnectionVariables);
+  for (size_t i = 0; i < n; ++i) {
+    if (i > 0) out += i + 1 == n ? " and " : ", ";
+    out += kGuideConnectionVariables[i];
   }
-  for (auto v : kConnectionVariables) {
-    if (v == name) return true;
-  }
-  return false;
+  return out;
 }
 
 std::string Suggestion(std::string_view name) {
-  std::vector<std::string_view> known(std::begin(kPoolVariables),
-                                      std::end(kPoolVariables));
-  known.insert(known.end(), std::begin(kConnectionVariables),
-               std::end(kConnectionVariables));
-  known.push_back(kDatabaseUrl);
   std::string best;
   size_t best_distance = 3;  // suggest only close names
-  for (auto k : known) {
+  for (auto k : GuideVariables()) {
     const size_t d = EditDistance(name, k);
     if (d < best_distance) {
       best_distance = d;
@@ -144,6 +149,9 @@ std::string Suggestion(std::string_view name) {
   return best;
 }
 
+// The most a worker's DB_MAX_IDLE_TIME may be, in seconds.
+constexpr double kMaxIdleTimeSeconds = 1e9;
+
 class WorkerEnvReader {
  public:
   explicit WorkerEnvReader(const EnvFile& file) : file_(file) {}
@@ -151,12 +159,12 @@ class WorkerEnvReader {
   Result<WorkerEnv> Read() {
     WorkerEnv env;
     ReportDuplicatesAndUnknownNames(&env);
-    if (Status s = ReadInt("DB_POOL_MIN", 0, 100000, &env.pool_min,
+    if (Status s = ReadInt("DB_POOL_MIN", 0, kMaxPoolSize, &env.pool_min,
                            &env.pool_min_where);
         !s.ok()) {
       return s;
     }
-    if (Status s = ReadInt("DB_POOL_MAX", 1, 100000, &env.pool_max,
+    if (Status s = ReadInt("DB_POOL_MAX", 1, kMaxPoolSize, &env.pool_max,
                            &env.pool_max_where);
         !s.ok()) {
       return s;
@@ -181,9 +189,12 @@ class WorkerEnvReader {
   }
 
  private:
-  Status Invalid(const EnvVariable& v, const std::string& why) const {
-    return Status::InvalidArgument(file_.Where(v) + ": " + v.name + "=\"" +
-                                   v.value + "\" " + why);
+  // "file:line: NAME=" and what the number parser says about the value.
+  Status Invalid(const EnvVariable& v, const Status& why,
+                 std::string_view unit = "") const {
+    std::string m = file_.Where(v) + ": " + v.name + "=" + why.message();
+    if (!unit.empty()) m += " (" + std::string(unit) + ")";
+    return Status::InvalidArgument(std::move(m));
   }
 
   void ReportDuplicatesAndUnknownNames(WorkerEnv* env) const {
@@ -226,18 +237,9 @@ class WorkerEnvReader {
                  std::optional<int64_t>* out, std::string* where) const {
     const EnvVariable* v = file_.Find(name);
     if (v == nullptr) return Status::Ok();
-    int64_t n = 0;
-    const std::string_view t = v->value;
-    auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), n);
-    if (t.empty() || ec == std::errc::invalid_argument ||
-        p != t.data() + t.size()) {
-      return Invalid(*v, "is not a whole number");
-    }
-    if (ec != std::errc() || n < min || n > max) {
-      return Invalid(*v, "is outside [" + std::to_string(min) + ", " +
-                             std::to_string(max) + "]");
-    }
-    *out = n;
+    auto n = ParseInt64InRange(v->value, min, max);
+    if (!n.ok()) return Invalid(*v, n.status());
+    *out = *n;
     *where = file_.Where(*v);
     return Status::Ok();
   }
@@ -245,18 +247,10 @@ class WorkerEnvReader {
   Status ReadIdleTime(WorkerEnv* env) const {
     const EnvVariable* v = file_.Find("DB_MAX_IDLE_TIME");
     if (v == nullptr) return Status::Ok();
-    double secs = 0;
-    const std::string_view t = v->value;
-    auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), secs);
-    if (t.empty() || ec != std::errc() || p != t.data() + t.size() ||
-        !std::isfinite(secs)) {
-      return Invalid(*v, "is not a number of seconds");
-    }
-    if (secs < 0 || secs > 1e9) {
-      return Invalid(*v, "is outside [0, 1000000000] seconds");
-    }
-    env->max_idle_time_seconds = secs;
-    if (secs == 0) {
+    auto secs = ParseDoubleInRange(v->value, 0, kMaxIdleTimeSeconds);
+    if (!secs.ok()) return Invalid(*v, secs.status(), "seconds");
+    env->max_idle_time_seconds = *secs;
+    if (*secs == 0) {
       env->findings.push_back(
           {FindingSeverity::kWarning, v->name, file_.Where(*v),
            "DB_MAX_IDLE_TIME=0 turns off closing idle connections: "
@@ -269,12 +263,11 @@ class WorkerEnvReader {
   Status CheckPort() const {
     const EnvVariable* v = file_.Find("DB_PORT");
     if (v == nullptr) return Status::Ok();
-    int port = 0;
-    const std::string_view t = v->value;
-    auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), port);
-    if (t.empty() || ec != std::errc() || p != t.data() + t.size() ||
-        port < 1 || port > 65535) {
-      return Invalid(*v, "is not a port number (1-65535)");
+    if (auto port = ParsePort(v->value); !port.ok()) {
+      return Status::InvalidArgument(
+          file_.Where(*v) + ": " + v->name + "=\"" + Excerpt(v->value) +
+          "\" is not a port number (" + std::to_string(kMinPort) + "-" +
+          std::to_string(kMaxPort) + ")");
     }
     return Status::Ok();
   }
@@ -293,7 +286,7 @@ class WorkerEnvReader {
   }
 
   Result<WorkerEnv> ReadDatabaseUrl(WorkerEnv env) const {
-    const EnvVariable* url = file_.Find(kDatabaseUrl);
+    const EnvVariable* url = file_.Find(kGuideDatabaseUrl);
     if (url == nullptr) return env;
     const std::string where = file_.Where(*url);
     if (url->value.empty()) {
@@ -306,8 +299,8 @@ class WorkerEnvReader {
       return Status::InvalidArgument(where + ": DATABASE_URL: " + s.message());
     }
     env.has_database_url = true;
-    const std::string pools =
-        SetVariables(std::begin(kPoolVariables), std::end(kPoolVariables));
+    const std::string pools = SetVariables(std::begin(kGuidePoolVariables),
+                                           std::end(kGuidePoolVariables));
     if (!pools.empty()) {
       env.findings.push_back(
           {FindingSeverity::kError, url->name, where,
@@ -315,11 +308,12 @@ class WorkerEnvReader {
            "ignore " +
                pools +
                ": the pool settings this plan uses are not applied. Connect "
-               "with DB_HOST, DB_PORT, DB_USER, DB_PASSWORD and DB_NAME "
-               "instead of DATABASE_URL."});
+               "with " +
+               ConnectionVariablesInWords() + " instead of DATABASE_URL."});
     }
-    const std::string ignored = SetVariables(std::begin(kConnectionVariables),
-                                             std::end(kConnectionVariables));
+    const std::string ignored =
+        SetVariables(std::begin(kGuideConnectionVariables),
+                     std::end(kGuideConnectionVariables));
     if (!ignored.empty()) {
       env.findings.push_back(
           {FindingSeverity::kWarning, url->name, where,

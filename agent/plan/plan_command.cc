@@ -1,6 +1,6 @@
 #include "pgconn/plan_command.h"
 
-#include <charconv>
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <optional>
@@ -8,12 +8,14 @@
 
 #include "collect/collector.h"
 #include "config/dsn.h"
+#include "config/guide_env.h"
 #include "plan/env_file.h"
 #include "plan/planner.h"
 #include "postgres/observations.h"
 #include "postgres/registry.h"
 #include "util/flags.h"
 #include "util/json_writer.h"
+#include "util/numbers.h"
 
 namespace pgconn {
 namespace {
@@ -35,14 +37,12 @@ struct PlanFlags {
   bool help = false;
 };
 
-Result<int64_t> IntFlag(const std::string& name, const std::string& text) {
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || ec != std::errc() || p != text.data() + text.size()) {
-    return Status::InvalidArgument("flag --" + name + "=" + text +
-                                   ": not a whole number");
-  }
-  return v;
+// A flag value that the number parser refused. Only the form is checked
+// here: ValidatePlanInput() checks each input's range and names its flag.
+Status NotANumberFlag(const std::string& name, std::string_view value,
+                      std::string_view expected) {
+  return Status::InvalidArgument("flag --" + name + "=" + Excerpt(value) +
+                                 ": not " + std::string(expected));
 }
 
 Result<PlanFlags> ParsePlanFlags(const std::vector<std::string>& args) {
@@ -80,8 +80,8 @@ Result<PlanFlags> ParsePlanFlags(const std::vector<std::string>& args) {
     } else if (auto it = ints.find(name); it != ints.end()) {
       auto v = r.Value();
       if (!v.ok()) return v.status();
-      auto n = IntFlag(name, *v);
-      if (!n.ok()) return n.status();
+      auto n = ParseInt64(*v);
+      if (!n.ok()) return NotANumberFlag(name, *v, "a whole number");
       f.*(it->second) = *n;
     } else if (auto st = strings.find(name); st != strings.end()) {
       auto v = r.Value();
@@ -90,13 +90,9 @@ Result<PlanFlags> ParsePlanFlags(const std::vector<std::string>& args) {
     } else if (name == "headroom") {
       auto v = r.Value();
       if (!v.ok()) return v.status();
-      double h = 0;
-      auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), h);
-      if (v->empty() || ec != std::errc() || p != v->data() + v->size()) {
-        return Status::InvalidArgument("flag --headroom=" + *v +
-                                       ": not a number (such as 0.8)");
-      }
-      f.headroom = h;
+      auto h = ParseDouble(*v);
+      if (!h.ok()) return NotANumberFlag(name, *v, "a number (such as 0.8)");
+      f.headroom = *h;
     } else if (name == "memory-per-connection") {
       auto v = r.Value();
       if (!v.ok()) return v.status();
@@ -146,11 +142,13 @@ struct Inputs {
 };
 
 bool EnvNamesADatabase(const EnvLookup& env) {
-  for (const char* v : {"DATABASE_URL", "DB_HOST", "DB_PORT", "DB_USER",
-                        "DB_PASSWORD", "DB_NAME"}) {
-    if (auto value = env(v); value && !value->empty()) return true;
-  }
-  return false;
+  auto set = [&env](std::string_view name) {
+    auto value = env(name);
+    return value && !value->empty();
+  };
+  return set(kGuideDatabaseUrl) ||
+         std::any_of(std::begin(kGuideConnectionVariables),
+                     std::end(kGuideConnectionVariables), set);
 }
 
 Result<ServerLimits> ReadServerLimits(const TargetConfig& target,

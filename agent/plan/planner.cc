@@ -2,18 +2,20 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <limits>
 #include <set>
 #include <sstream>
 
+#include "pgconn/config.h"
+#include "util/numbers.h"
+
 namespace pgconn {
 namespace {
 
-constexpr int64_t kMaxWorkers = 100'000;
-constexpr int64_t kMaxPool = 100'000;
+constexpr int64_t kMaxWorkers = kMaxReplicas;
+constexpr int64_t kMaxPool = kMaxPoolSize;
 constexpr int64_t kMaxOverhead = 1'000'000;
 constexpr int64_t kMaxClientConn = 10'000'000;
 constexpr int64_t kMaxMemoryPerConnection = 1LL << 40;  // 1 TB
@@ -41,17 +43,10 @@ std::optional<int64_t> LargestPoolMax(int64_t workers, int64_t overhead,
 }
 
 Result<int64_t> ParseCount(std::string_view text, std::string_view spec) {
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || ec != std::errc() || p != text.data() + text.size()) {
+  auto v = ParseInt64InRange(text, 1, kMaxWorkers);
+  if (!v.ok()) {
     return Status::InvalidArgument("--scale-table " + std::string(spec) +
-                                   ": \"" + std::string(text) +
-                                   "\" is not a whole number");
-  }
-  if (v < 1 || v > kMaxWorkers) {
-    return Status::InvalidArgument(
-        "--scale-table " + std::string(spec) + ": " + std::to_string(v) +
-        " workers is outside [1, " + std::to_string(kMaxWorkers) + "]");
+                                   ": worker count " + v.status().message());
   }
   return v;
 }
@@ -93,7 +88,7 @@ Status ValidatePlanInput(const PlanInput& in) {
         std::to_string(in.max_connections) +
         " (PostgreSQL refuses to start otherwise)");
   }
-  if (!(in.headroom > 0 && in.headroom <= 1)) {
+  if (!IsHeadroomRatio(in.headroom)) {
     std::ostringstream value;
     value << in.headroom;
     return Status::InvalidArgument("--headroom " + value.str() +
@@ -248,13 +243,8 @@ Result<int64_t> ParseMemorySize(std::string_view text) {
   const std::string bad = "\"" + std::string(text) +
                           "\" is not a memory size (examples: 10MB, 512kB, "
                           "1GB)";
-  double value = 0;
-  auto [p, ec] =
-      std::from_chars(number.data(), number.data() + number.size(), value);
-  if (number.empty() || ec != std::errc() ||
-      p != number.data() + number.size()) {
-    return Status::InvalidArgument(bad);
-  }
+  auto value = ParseDouble(number);
+  if (!value.ok()) return Status::InvalidArgument(bad);
   int64_t scale = 0;
   if (unit == "b") {
     scale = 1;
@@ -269,7 +259,7 @@ Result<int64_t> ParseMemorySize(std::string_view text) {
   } else {
     return Status::InvalidArgument(bad);
   }
-  const double bytes = value * static_cast<double>(scale);
+  const double bytes = *value * static_cast<double>(scale);
   if (!(bytes >= 1) || bytes > static_cast<double>(kMaxMemoryPerConnection)) {
     return Status::InvalidArgument("\"" + std::string(text) +
                                    "\" is outside [1B, 1TB]");

@@ -1,10 +1,5 @@
 #include "pgconn/result_set.h"
 
-#include <cerrno>
-#include <charconv>
-#include <cmath>
-#include <cstdlib>
-
 namespace pgconn {
 
 int ResultSet::ColumnIndex(std::string_view name) const {
@@ -22,62 +17,46 @@ int ResultSet::ColumnIndex(
   return -1;
 }
 
-Result<int64_t> ParseInt64(std::string_view text) {
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || ec != std::errc() || p != text.data() + text.size()) {
-    return Status::InvalidData("\"" + std::string(text) +
-                               "\" is not a whole number");
-  }
-  return v;
-}
+namespace {
 
-Result<double> ParseDouble(std::string_view text) {
-  const std::string t(text);
-  char* end = nullptr;
-  errno = 0;
-  const double v = std::strtod(t.c_str(), &end);
-  if (t.empty() || *end != '\0' || errno == ERANGE || std::isnan(v)) {
-    return Status::InvalidData("\"" + t + "\" is not a number");
-  }
-  return v;
-}
-
-Result<int64_t> CellInt64(const ResultSet& rs, const ResultSet::Row& row,
-                          int column, int64_t fallback) {
+// The text of a cell, or null for SQL NULL and for a column the row lacks.
+const std::string* CellOrNull(const ResultSet::Row& row, int column) {
   if (column < 0 || column >= static_cast<int>(row.size()) ||
       !row[column].has_value()) {
-    return fallback;
+    return nullptr;
   }
-  auto v = ParseInt64(*row[column]);
+  return &*row[column];
+}
+
+template <typename T>
+Result<T> CellNumber(const ResultSet& rs, const ResultSet::Row& row, int column,
+                     T fallback, Result<T> (*parse)(std::string_view)) {
+  const std::string* text = CellOrNull(row, column);
+  if (text == nullptr) return fallback;
+  auto v = parse(*text);
   if (!v.ok()) {
     return Status::InvalidData("column \"" + rs.columns()[column] +
                                "\": " + v.status().message());
   }
   return v;
+}
+
+}  // namespace
+
+Result<int64_t> CellInt64(const ResultSet& rs, const ResultSet::Row& row,
+                          int column, int64_t fallback) {
+  return CellNumber<int64_t>(rs, row, column, fallback, ParseInt64);
 }
 
 Result<double> CellDouble(const ResultSet& rs, const ResultSet::Row& row,
                           int column, double fallback) {
-  if (column < 0 || column >= static_cast<int>(row.size()) ||
-      !row[column].has_value()) {
-    return fallback;
-  }
-  auto v = ParseDouble(*row[column]);
-  if (!v.ok()) {
-    return Status::InvalidData("column \"" + rs.columns()[column] +
-                               "\": " + v.status().message());
-  }
-  return v;
+  return CellNumber<double>(rs, row, column, fallback, ParseDouble);
 }
 
 std::string CellText(const ResultSet::Row& row, int column,
                      std::string_view fallback) {
-  if (column < 0 || column >= static_cast<int>(row.size()) ||
-      !row[column].has_value()) {
-    return std::string(fallback);
-  }
-  return *row[column];
+  const std::string* text = CellOrNull(row, column);
+  return text != nullptr ? *text : std::string(fallback);
 }
 
 }  // namespace pgconn

@@ -43,6 +43,12 @@ struct CollectorSwitch {
 using CollectorSwitches = std::map<std::string, CollectorSwitch, std::less<>>;
 std::string_view TargetKindName(TargetKind kind);
 
+// The most that a pool size (pool_min, pool_max, DB_POOL_MIN, DB_POOL_MAX,
+// the planner's --pool-max) and a count of replicas (--workers) may be,
+// wherever they are read.
+inline constexpr int kMaxPoolSize = 100'000;
+inline constexpr int kMaxReplicas = 100'000;
+
 // One application's connection pool as the operator declares it: the
 // guide's DB_POOL_MIN / DB_POOL_MAX per worker process, times replicas.
 struct PoolDeclaration {
@@ -78,6 +84,12 @@ struct TargetConfig {
 
   std::string origin;  // where it was defined, for error messages
 };
+
+// near_limit_threshold, which the planner calls the headroom: a share of
+// the usable connections, in (0, 1].
+inline constexpr bool IsHeadroomRatio(double ratio) {
+  return ratio > 0 && ratio <= 1;
+}
 
 struct Config {
   std::vector<TargetConfig> targets;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "pgconn/status.h"
+#include "util/numbers.h"  // ParseInt64(), ParseDouble() for a cell's text
 
 namespace pgconn {
 
@@ -41,10 +42,6 @@ class ResultSet {
   std::vector<std::string> columns_;
   std::vector<Row> rows_;
 };
-
-// Strict numeric parsing of a cell; the error says which column held what.
-Result<int64_t> ParseInt64(std::string_view text);
-Result<double> ParseDouble(std::string_view text);
 
 // Reads a column of a row as a number. A NULL or missing column yields
 // `fallback`; text that is not a number is an error naming the column.

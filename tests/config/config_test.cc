@@ -50,10 +50,30 @@ TEST(ParseDurationTest, AcceptsPrometheusDurations) {
 }
 
 TEST(ParseDurationTest, RejectsGarbage) {
-  for (std::string text : {"", "abc", "5x", "-1s", "s", "5 s", "1.5s", "-3"}) {
+  for (std::string text : {"", "abc", "5x", "-1s", "s", "5 s", "1.5s", "-3",
+                           "+5", "0x10", "inf", "nan", "1e999"}) {
     auto d = ParseDuration(text);
     EXPECT_FALSE(d.ok()) << "accepted \"" << text << "\"";
   }
+}
+
+TEST(ParseDurationTest, RefusesTooLongDurationsWithoutEchoingThem) {
+  std::string many;
+  for (int i = 0; i < 200; ++i) many += "999999999d";  // overflows int64 ms
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"1000000001s", "\"1000000001s\" is too long"},
+      {"99999999999999999999999s", "\"99999999999999999999999s\" is too long"},
+      {"2e9", "\"2e9\" is not a valid duration"},
+      {many, "\"" + many.substr(0, 40) + "...\" is too long"},
+  };
+  for (const auto& [text, message] : cases) {
+    auto d = ParseDuration(text);
+    ASSERT_FALSE(d.ok()) << text;
+    EXPECT_EQ(d.status().message(), message);
+  }
+  auto longest = ParseDuration("999999999d");
+  ASSERT_TRUE(longest.ok());
+  EXPECT_EQ(longest->count(), 999999999LL * 86400000);
 }
 
 TEST(ConfigYamlTest, ParsesAFullConfiguration) {
@@ -274,6 +294,20 @@ TEST(EnvironmentTest, RejectsBadPortNamingTheVariable) {
               std::string::npos)
         << t.status().message();
   }
+}
+
+TEST(EnvironmentTest, PortMayBePaddedButNotHuge) {
+  auto padded =
+      TargetFromEnvironment(FakeEnv({{"DB_PORT", " 6432 "}}), nullptr);
+  ASSERT_TRUE(padded.ok()) << padded.status().message();
+  EXPECT_EQ(padded->port, "6432");
+  auto huge = TargetFromEnvironment(
+      FakeEnv({{"DB_PORT", std::string(10000, '7')}}), nullptr);
+  ASSERT_FALSE(huge.ok());
+  EXPECT_EQ(huge.status().message(),
+            "environment variable DB_PORT=" + std::string(40, '7') +
+                "...: not a port number (" + std::string(40, '7') +
+                "... is outside [1, 65535])");
 }
 
 TEST(EnvironmentTest, RejectsBadDatabaseUrlWithoutPrintingIt) {

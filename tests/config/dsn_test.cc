@@ -101,6 +101,39 @@ TEST(ValidateUrlTest, AcceptsPostgresUrlsOnly) {
   }
 }
 
+TEST(ValidateUrlTest, ChecksEveryPortOfAHostList) {
+  EXPECT_TRUE(ValidateUrl("postgresql://a:5432,b:6432/db").ok());
+  EXPECT_TRUE(ValidateUrl("postgresql://h:65535/db").ok());
+  for (std::string bad :
+       {"postgresql://h:0/db", "postgresql://h:65536/db",
+        "postgresql://a:5432,b:x/db", "postgresql://h:99999999999999999999/db",
+        "postgresql://h:+5/db", "postgresql://h:-1/db"}) {
+    Status s = ValidateUrl(bad);
+    ASSERT_FALSE(s.ok()) << bad;
+    EXPECT_NE(s.message().find("is not a number from 1 to 65535"),
+              std::string::npos)
+        << s.message();
+  }
+}
+
+TEST(ParsePortTest, AcceptsOneTo65535) {
+  EXPECT_EQ(*ParsePort("1"), 1);
+  EXPECT_EQ(*ParsePort("5432"), 5432);
+  EXPECT_EQ(*ParsePort("65535"), 65535);
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"0", "0 is outside [1, 65535]"},
+      {"65536", "65536 is outside [1, 65535]"},
+      {"", "\"\" is not a whole number"},
+      {" 5432", "\" 5432\" is not a whole number"},
+      {"54 32", "\"54 32\" is not a whole number"},
+  };
+  for (const auto& [text, message] : bad) {
+    auto p = ParsePort(text);
+    ASSERT_FALSE(p.ok()) << text;
+    EXPECT_EQ(p.status().message(), message);
+  }
+}
+
 TEST(DescribeTargetTest, NeverShowsThePassword) {
   TargetConfig u;
   u.url =

@@ -366,7 +366,7 @@ TEST(PlannerTest, ParsesWorkerCounts) {
       {"", {}, "\"\" is not a whole number"},
       {"1,,2", {}, "\"\" is not a whole number"},
       {"a", {}, "\"a\" is not a whole number"},
-      {"0", {}, "0 workers is outside [1, 100000]"},
+      {"0", {}, "worker count 0 is outside [1, 100000]"},
       {"5-3", {}, "range 5-3 goes downwards"},
       {"1-2000", {}, "more than 1000 rows"},
       {"1-1000", {}, ""},
