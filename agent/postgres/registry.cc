@@ -10,6 +10,7 @@ std::unique_ptr<Collector> NewActivityCollector();
 std::unique_ptr<Collector> NewDatabasesCollector();
 std::unique_ptr<Collector> NewUsersCollector();
 std::unique_ptr<Collector> NewBackendsCollector();
+std::unique_ptr<Collector> NewSessionsCollector();
 
 const std::vector<CollectorEntry>& PostgresCollectors() {
   static const std::vector<CollectorEntry> kTable = {
@@ -24,6 +25,9 @@ const std::vector<CollectorEntry>& PostgresCollectors() {
        NewUsersCollector},
       {"backends", true, "backends other than clients, by backend_type",
        NewBackendsCollector},
+      {"sessions", true,
+       "session counts and times per database (pg_stat_database, 14+)",
+       NewSessionsCollector},
   };
   return kTable;
 }

@@ -341,6 +341,42 @@ TEST_F(PostgresIntegrationTest, ReportsDatabaseAndRoleLimits) {
   ASSERT_TRUE(pg_->Exec("DROP ROLE limited_role").ok());
 }
 
+TEST_F(PostgresIntegrationTest, CountsSessionsPerDatabase) {
+  ASSERT_TRUE(pg_->Exec("CREATE DATABASE sessions_db").ok());
+  const std::string url = pg_->Url("postgres", "sessions_db");
+  {
+    auto a = MustOpen(url, "it-sessions");
+    auto b = MustOpen(url, "it-sessions");
+    ASSERT_TRUE(a->Exec("SELECT pg_sleep(0.3)").ok());
+  }  // both closed by their clients
+  auto killed = MustOpen(url, "it-sessions");
+  ASSERT_TRUE(pg_->Exec("SELECT pg_terminate_backend(pid) FROM "
+                        "pg_stat_activity WHERE datname = 'sessions_db'")
+                  .ok());
+  Harness h(Target(*pg_));
+  const std::string db = "{target=\"it\",database=\"sessions_db\"}";
+  std::map<std::string, double> s;
+  ASSERT_TRUE(Eventually([&] {
+    h.Poll();
+    s = h.Samples();
+    return s["pgconn_database_sessions_total" + db] == 3 &&
+           s["pgconn_database_sessions_killed_total" + db] == 1;
+  })) << h.Text();
+  EXPECT_EQ(s["pgconn_database_sessions_abandoned_total" + db], 0);
+  EXPECT_EQ(s["pgconn_database_sessions_fatal_total" + db], 0);
+  EXPECT_EQ(s["pgconn_database_idle_in_transaction_seconds_total" + db], 0);
+  // pg_sleep(0.3) ran in one of them; the view reports milliseconds.
+  EXPECT_GE(s["pgconn_database_active_seconds_total" + db], 0.3);
+  EXPECT_LT(s["pgconn_database_active_seconds_total" + db], 30);
+  EXPECT_GE(s["pgconn_database_session_seconds_total" + db],
+            s["pgconn_database_active_seconds_total" + db]);
+  EXPECT_EQ(s["pgconn_collector_success{target=\"it\",collector=\"sessions\"}"],
+            1);
+  killed.reset();
+  ASSERT_TRUE(
+      Eventually([&] { return pg_->Exec("DROP DATABASE sessions_db").ok(); }));
+}
+
 TEST_F(PostgresIntegrationTest, WithoutPgMonitorOtherSessionsAreUnknown) {
   ASSERT_TRUE(
       pg_->Exec("CREATE ROLE plain_monitor LOGIN PASSWORD 'secretpw'").ok());
