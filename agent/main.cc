@@ -3,13 +3,13 @@
 #include <iostream>
 #include <thread>
 
+#include "pgconn/agent.h"
 #include "pgconn/clock.h"
 #include "pgconn/config.h"
 #include "pgconn/http_server.h"
 #include "pgconn/log.h"
 #include "pgconn/plan_command.h"
 #include "pgconn/session.h"
-#include "runtime/poller.h"
 
 namespace {
 
@@ -29,9 +29,7 @@ int RunAgent(const std::vector<std::string>& args) {
     return kExitOk;
   }
   if (flags->version) {
-    const auto b = pgconn::CurrentBuildInfo();
-    std::cout << "pgconn-agent " << b.version << " (revision " << b.revision
-              << ")\n";
+    std::cout << pgconn::VersionLine() << "\n";
     return kExitOk;
   }
   auto config = pgconn::LoadConfig(*flags, pgconn::ProcessEnvironment());

@@ -5,8 +5,6 @@
 #include <sstream>
 
 #include "config/dsn.h"
-#include "pgbouncer/registry.h"
-#include "postgres/registry.h"
 
 namespace pgconn {
 namespace {
@@ -83,72 +81,6 @@ ExportSettings ExportSettingsFor(const TargetConfig& target,
     s.collectors[name] = sw.enabled;
   }
   return s;
-}
-
-namespace {
-
-const std::vector<CollectorEntry>& TableOf(TargetKind kind) {
-  return kind == TargetKind::kPgBouncer ? PgBouncerCollectors()
-                                        : PostgresCollectors();
-}
-
-// A name a client of ours typed: quoted only when it is short and plain.
-std::string Quoted(const std::string& name) {
-  const bool plain =
-      !name.empty() && name.size() <= 64 &&
-      name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") ==
-          std::string::npos;
-  return plain ? "\"" + name + "\"" : "(a name that is not a collector's)";
-}
-
-std::string KnownNames(const std::vector<CollectorEntry>& table) {
-  std::string out;
-  for (const CollectorEntry& e : table) {
-    if (!out.empty()) out += ", ";
-    out += e.name;
-  }
-  return out;
-}
-
-}  // namespace
-
-Status ValidateCollectorSwitches(const Config& config) {
-  for (const auto& [name, sw] : config.collectors) {
-    if (FindCollectorEntry(PostgresCollectors(), name) == nullptr &&
-        FindCollectorEntry(PgBouncerCollectors(), name) == nullptr) {
-      return Status::InvalidArgument(
-          sw.origin + ": unknown collector " + Quoted(name) +
-          " (known: " + KnownNames(PostgresCollectors()) + ", " +
-          KnownNames(PgBouncerCollectors()) + ")");
-    }
-  }
-  for (const TargetConfig& t : config.targets) {
-    const auto& table = TableOf(t.kind);
-    for (const auto& [name, sw] : t.collectors) {
-      if (FindCollectorEntry(table, name) == nullptr) {
-        return Status::InvalidArgument(
-            sw.origin + ": unknown collector " + Quoted(name) + " for a " +
-            std::string(TargetKindName(t.kind)) +
-            " target (known: " + KnownNames(table) + ")");
-      }
-    }
-  }
-  return Status::Ok();
-}
-
-std::string CollectorFlagsHelp() {
-  std::ostringstream out;
-  out << "Collectors: --collector.NAME turns one on, --no-collector.NAME "
-         "off\n(also `collectors:` in the file, at the top and per target):\n";
-  for (const auto* table : {&PostgresCollectors(), &PgBouncerCollectors()}) {
-    for (const CollectorEntry& e : *table) {
-      std::string flag = "  --collector." + std::string(e.name);
-      flag.resize(std::max<size_t>(flag.size() + 1, 34), ' ');
-      out << flag << "[" << (e.enabled_by_default ? "on" : "off") << "] "
-          << e.help << "\n";
-    }
-  }
-  return out.str();
 }
 
 TargetPoller::TargetPoller(TargetConfig target, PollerOptions options,
@@ -291,51 +223,6 @@ void TargetPoller::Run(StopSignal* stop) {
     if (stop->WaitFor(wait)) break;
   }
   session_->Close();
-}
-
-Agent::Agent(const Config& config, const SessionFactory& sessions,
-             const Clock& clock, const Logger& logger)
-    : targets_(config.targets),
-      publisher_(RenderBuildInfo(CurrentBuildInfo())) {
-  const PollerOptions o = PollerOptionsFrom(config);
-  for (const auto& t : config.targets) {
-    pollers_.push_back(std::make_unique<TargetPoller>(
-        t, o, sessions, clock, logger, &publisher_, stop_.flag()));
-    pollers_.back()->PublishInitial();
-  }
-}
-
-void Agent::LogTargets(const Logger& logger) const {
-  for (const auto& t : targets_) {
-    logger.Info("target configured",
-                {{"target", t.name},
-                 {"type", std::string(TargetKindName(t.kind))},
-                 {"dsn", DescribeTarget(t)},
-                 {"origin", t.origin}});
-  }
-}
-
-Agent::~Agent() { Stop(); }
-
-void Agent::Start() {
-  for (auto& p : pollers_) {
-    TargetPoller* poller = p.get();
-    threads_.emplace_back([this, poller] { poller->Run(&stop_); });
-  }
-}
-
-void Agent::Stop() {
-  stop_.Stop();
-  for (auto& t : threads_) {
-    if (t.joinable()) t.join();
-  }
-  threads_.clear();
-}
-
-bool Agent::PollAllOnce() {
-  bool all_up = true;
-  for (auto& p : pollers_) all_up = p->PollOnce().up && all_up;
-  return all_up;
 }
 
 }  // namespace pgconn

@@ -116,44 +116,6 @@ class TargetPoller {
 ExportSettings ExportSettingsFor(const TargetConfig& target,
                                  const PollerOptions& options);
 
-// Checks every collector switch against the registry of its target kind;
-// the error names the switch's origin (flag or file:line:column).
-Status ValidateCollectorSwitches(const Config& config);
-
-// "--collector.NAME" lines for --help: every collector of every kind of
-// target with its default.
-std::string CollectorFlagsHelp();
-
-// Runs one TargetPoller thread per target. Thread-safe.
-class Agent {
- public:
-  Agent(const Config& config, const SessionFactory& sessions,
-        const Clock& clock, const Logger& logger);
-  ~Agent();
-  Agent(const Agent&) = delete;
-  Agent& operator=(const Agent&) = delete;
-
-  Publisher& publisher() { return publisher_; }
-  const Publisher& publisher() const { return publisher_; }
-
-  // Logs one line per configured target (name, kind, what it connects to).
-  void LogTargets(const Logger& logger) const;
-
-  void Start();
-  // Asks every poller to stop and joins them; idempotent.
-  void Stop();
-  // Polls every target once, in order, on the calling thread (--once).
-  // Returns true if every target was reached.
-  bool PollAllOnce();
-
- private:
-  const std::vector<TargetConfig> targets_;
-  StopSignal stop_;
-  Publisher publisher_;
-  std::vector<std::unique_ptr<TargetPoller>> pollers_;
-  std::vector<std::thread> threads_;
-};
-
 }  // namespace pgconn
 
 #endif  // PGCONN_AGENT_RUNTIME_POLLER_H_

@@ -458,3 +458,85 @@ TEST(PasswordFileTest, ReadsTheFirstLineWithoutItsEnding) {
 
 }  // namespace
 }  // namespace pgconn
+
+namespace pgconn {
+namespace {
+
+TEST(CollectorSwitchConfigTest, FileTopLevelAndPerTargetAndFlags) {
+  auto c = ParseConfigYaml(
+      "collectors:\n"
+      "  backends: false\n"
+      "  sessions: yes\n"
+      "targets:\n"
+      "  - name: a\n"
+      "    collectors:\n"
+      "      users: off\n",
+      "c.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  ASSERT_EQ(c->collectors.size(), 2u);
+  EXPECT_FALSE(c->collectors.at("backends").enabled);
+  EXPECT_EQ(c->collectors.at("backends").origin, "c.yaml:2:3");
+  EXPECT_TRUE(c->collectors.at("sessions").enabled);
+  ASSERT_EQ(c->targets.size(), 1u);
+  EXPECT_FALSE(c->targets[0].collectors.at("users").enabled);
+  EXPECT_EQ(c->targets[0].collectors.at("users").origin, "c.yaml:7:7");
+
+  auto f =
+      ParseFlags({"--no-collector.activity", "--collector.backends",
+                  "--collector.users=false", "--no-collector.sessions=false"});
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  EXPECT_FALSE(f->collectors.at("activity").enabled);
+  EXPECT_EQ(f->collectors.at("activity").origin,
+            "flag --no-collector.activity");
+  EXPECT_TRUE(f->collectors.at("backends").enabled);
+  EXPECT_FALSE(f->collectors.at("users").enabled);
+  EXPECT_TRUE(f->collectors.at("sessions").enabled);
+}
+
+TEST(CollectorSwitchConfigTest, FlagsOverrideTheFileTopLevel) {
+  TempFile file(
+      "collectors:\n  backends: false\n  users: false\n"
+      "targets:\n  - name: a\n");
+  auto flags =
+      ParseFlags({"--config.file=" + file.path(), "--collector.backends"});
+  ASSERT_TRUE(flags.ok()) << flags.status().message();
+  auto c = LoadConfig(*flags, FakeEnv({}));
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_TRUE(c->collectors.at("backends").enabled);
+  EXPECT_EQ(c->collectors.at("backends").origin, "flag --collector.backends");
+  EXPECT_FALSE(c->collectors.at("users").enabled);
+}
+
+TEST(CollectorSwitchConfigTest, RejectsBadSwitches) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"collectors: [a]\n",
+       "c.yaml:1:13: \"collectors\" must be a mapping of collector names to "
+       "true or false"},
+      {"collectors:\n  backends: sometimes\n",
+       "c.yaml:2:13: a collector is switched with true or false"},
+      {"collectors:\n  backends: [1]\n",
+       "c.yaml:2:13: a collector is switched with true or false"},
+      {"targets:\n  - name: a\n    collectors: 3\n",
+       "c.yaml:3:17: \"collectors\" must be a mapping"},
+  };
+  for (const auto& [yaml, want] : cases) {
+    auto r = ParseConfigYaml(yaml, "c.yaml");
+    ASSERT_FALSE(r.ok()) << "accepted:\n" << yaml;
+    EXPECT_NE(r.status().message().find(want), std::string::npos)
+        << r.status().message();
+  }
+  for (const std::string flag :
+       {"--collector.users=maybe", "--no-collector.users=1"}) {
+    auto f = ParseFlags({flag});
+    ASSERT_FALSE(f.ok()) << flag;
+    EXPECT_NE(f.status().message().find("takes no value, or =true or =false"),
+              std::string::npos)
+        << f.status().message();
+  }
+  // A bare prefix is no switch: an unknown flag.
+  EXPECT_FALSE(ParseFlags({"--collector."}).ok());
+  EXPECT_FALSE(ParseFlags({"--no-collector."}).ok());
+}
+
+}  // namespace
+}  // namespace pgconn

@@ -14,8 +14,8 @@
 #include "integration/exposition_parser.h"
 #include "integration/pg_server.h"
 #include "integration/pgbouncer_server.h"
+#include "pgconn/agent.h"
 #include "pgconn/session.h"
-#include "runtime/poller.h"
 
 namespace pgconn {
 namespace {

@@ -13,10 +13,10 @@
 #include "integration/exposition_parser.h"
 #include "integration/pg_server.h"
 #include "integration/source_address_relay.h"
+#include "pgconn/agent.h"
 #include "pgconn/plan_command.h"
 #include "pgconn/session.h"
 #include "pool_declaration.h"
-#include "runtime/poller.h"
 
 namespace pgconn {
 namespace {

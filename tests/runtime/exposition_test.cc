@@ -217,3 +217,34 @@ TEST(PublisherTest, AssemblesOnDemandAndReportsReadiness) {
 
 }  // namespace
 }  // namespace pgconn
+
+namespace pgconn {
+namespace {
+
+TEST(ExpositionTest, DeclaredPoolsGetTheirFamiliesAndOthersDoNot) {
+  TargetConfig declared = Target("main");
+  PoolDeclaration worker;
+  worker.application = "worker";
+  worker.replicas = 10;
+  worker.pool_max = 5;
+  declared.pools = {worker};
+  declared.overhead = 25;
+  const TargetPipeline with(declared, Settings());
+  const std::string text = Text({with.Render(MainReport(with))});
+  // 10 x 5 + 25 against 97 usable: under the 0.8 line (77).
+  EXPECT_NE(text.find("pgconn_pool_budget_connections{target=\"main\"} 75\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("pgconn_pool_utilization_ratio{target=\"main\","
+                      "application=\"worker\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("# TYPE pgconn_pool_budget_ratio gauge\n"),
+            std::string::npos);
+
+  const TargetPipeline without(Target("main"), Settings());
+  EXPECT_EQ(Text({without.Render(MainReport(without))}).find("pgconn_pool_"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace pgconn

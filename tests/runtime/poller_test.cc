@@ -2,13 +2,17 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include "fakes/canned_postgres.h"
 #include "fakes/fake_clock.h"
 #include "fakes/fake_session.h"
+#include "pgbouncer/registry.h"
+#include "pgconn/agent.h"
 #include "postgres/observations.h"
+#include "postgres/registry.h"
 
 namespace pgconn {
 namespace {
@@ -213,6 +217,153 @@ TEST(AgentTest, PollsEveryTargetOnItsOwnThreadAndStops) {
   EXPECT_NE(text.find("pgconn_up{target=\"a\"} 1"), std::string::npos);
   EXPECT_NE(text.find("pgconn_up{target=\"b\"} 1"), std::string::npos);
   EXPECT_EQ(server.open_connections, 0);  // closed on stop
+}
+
+}  // namespace
+}  // namespace pgconn
+
+namespace pgconn {
+namespace {
+
+TEST_F(PollerTest, SwitchedOffCollectorsSendNoStatement) {
+  options_.collectors["backends"] = {false, "flag --no-collector.backends"};
+  options_.collectors["users"] = {false, "flag --no-collector.users"};
+  target_.collectors["users"] = {true, "c.yaml:9:7"};  // the target wins
+  TargetPoller poller(target_, options_, factory_, clock_, logger_,
+                      &publisher_);
+  ASSERT_TRUE(poller.PollOnce().up);
+  ASSERT_EQ(server_.queries.size(), 1u);
+  EXPECT_EQ(server_.queries[0].find("/* pgconn:backends */"),
+            std::string::npos);
+  EXPECT_NE(server_.queries[0].find("/* pgconn:users */"), std::string::npos);
+  const std::string text = publisher_.Current()->text();
+  EXPECT_EQ(text.find("pgconn_backends{"), std::string::npos);
+  EXPECT_EQ(text.find("collector=\"backends\""), std::string::npos);
+  EXPECT_NE(text.find("pgconn_user_connections{"), std::string::npos);
+}
+
+TEST_F(PollerTest, CollectorsTheServerIsTooOldForAreLeftOut) {
+  server_.server_version = 130012;  // no session counters before 14
+  TargetPoller poller(target_, options_, factory_, clock_, logger_,
+                      &publisher_);
+  ASSERT_TRUE(poller.PollOnce().up);
+  EXPECT_EQ(server_.queries[0].find("/* pgconn:sessions */"),
+            std::string::npos);
+  const std::string text = publisher_.Current()->text();
+  EXPECT_EQ(text.find("collector=\"sessions\""), std::string::npos);
+  EXPECT_EQ(text.find("pgconn_database_sessions_total"), std::string::npos);
+
+  server_.server_version = 150000;
+  FakeServer fresh;
+  fresh.answer = server_.answer;
+  FakeSessionFactory factory(&fresh);
+  TargetPoller pg15(target_, options_, factory, clock_, logger_, &publisher_);
+  ASSERT_TRUE(pg15.PollOnce().up);
+  EXPECT_NE(fresh.queries[0].find("/* pgconn:sessions */"), std::string::npos);
+  EXPECT_NE(publisher_.Current()->text().find(
+                "pgconn_collector_success{target=\"main\",collector="
+                "\"sessions\"} 1"),
+            std::string::npos);
+}
+
+TEST_F(PollerTest, ASplitBatchIsLoggedOnceAndStillCollects) {
+  server_.answer = [](std::string_view sql) -> Result<std::vector<ResultSet>> {
+    // A proxy that answers only the first statement of a batch.
+    auto all = AnswerFrom(CannedPostgresAnswers(100, 8, 2), sql);
+    if (all.ok() && all->size() > 1) all->resize(1);
+    return all;
+  };
+  TargetPoller poller(target_, options_, factory_, clock_, logger_,
+                      &publisher_);
+  ASSERT_TRUE(poller.PollOnce().up);
+  ASSERT_TRUE(poller.PollOnce().up);
+  EXPECT_EQ(CountLines(log_.str(), "msg=\"batch split\""), 1) << log_.str();
+  EXPECT_NE(log_.str().find("batch returned 1 results, expected"),
+            std::string::npos);
+  EXPECT_NE(publisher_.Current()->text().find(
+                "pgconn_used_connections{target=\"main\"} 10"),
+            std::string::npos);
+}
+
+TEST(CollectorSwitchTest, ValidatedAgainstTheRegistryOfTheirKind) {
+  Config ok;
+  ok.collectors["pgbouncer_lists"] = {false,
+                                      "flag --no-collector.pgbouncer_lists"};
+  TargetConfig pg;
+  pg.name = "pg";
+  pg.collectors["sessions"] = {false, "c.yaml:4:7"};
+  ok.targets = {pg};
+  EXPECT_TRUE(ValidateCollectorSwitches(ok).ok());
+
+  Config unknown = ok;
+  unknown.collectors["sesions"] = {false, "flag --no-collector.sesions"};
+  Status s = ValidateCollectorSwitches(unknown);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.message().rfind("flag --no-collector.sesions: unknown collector "
+                              "\"sesions\" (known: settings, ",
+                              0),
+            0u)
+      << s.message();
+
+  Config wrong_kind = ok;
+  wrong_kind.targets[0].collectors["pgbouncer_pools"] = {false, "c.yaml:5:7"};
+  s = ValidateCollectorSwitches(wrong_kind);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("c.yaml:5:7: unknown collector "
+                             "\"pgbouncer_pools\" for a postgres target"),
+            std::string::npos)
+      << s.message();
+
+  Config hostile = ok;
+  hostile.collectors[std::string(300, 'x') + "\n"] = {true, "c.yaml:2:3"};
+  s = ValidateCollectorSwitches(hostile);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("c.yaml:2:3: unknown collector (a name that is "
+                             "not a collector's)"),
+            std::string::npos)
+      << s.message();
+  EXPECT_EQ(s.message().find("xxxx"), std::string::npos);
+}
+
+TEST(CollectorSwitchTest, HelpListsEveryCollectorOnceWithItsDefault) {
+  const std::string help = CollectorFlagsHelp();
+  std::set<std::string> names;
+  for (const auto* table : {&PostgresCollectors(), &PgBouncerCollectors()}) {
+    for (const CollectorEntry& e : *table) {
+      // One namespace of names for --collector.NAME across kinds.
+      EXPECT_TRUE(names.insert(std::string(e.name)).second) << e.name;
+      const std::string line = "--collector." + std::string(e.name);
+      const size_t at = help.find(line + " ");
+      ASSERT_NE(at, std::string::npos) << e.name;
+      const size_t eol = help.find('\n', at);
+      EXPECT_NE(help.substr(at, eol - at)
+                    .find(e.enabled_by_default ? "[on]" : "[off]"),
+                std::string::npos)
+          << e.name;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace pgconn
+
+namespace pgconn {
+namespace {
+
+TEST_F(PollerTest, AnUnreadablePasswordFileIsItsOwnReason) {
+  server_.connect_results.push_back(Status::IoError(
+      "password_file /run/secrets/pg: cannot read: No such file or directory"));
+  TargetPoller poller(target_, options_, factory_, clock_, logger_,
+                      &publisher_);
+  TargetReport r = poller.PollOnce();
+  EXPECT_FALSE(r.up);
+  EXPECT_EQ(r.stats.errors_total["password_file"], 1u);
+  EXPECT_NE(publisher_.Current()->text().find(
+                "pgconn_poll_errors_total{target=\"main\",reason="
+                "\"password_file\"} 1"),
+            std::string::npos);
+  EXPECT_NE(log_.str().find("reason=password_file"), std::string::npos)
+      << log_.str();
 }
 
 }  // namespace

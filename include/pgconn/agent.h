@@ -1,0 +1,61 @@
+// The agent: one poller thread per configured target, publishing into the
+// exposition that the HTTP server serves. What main.cc and the integration
+// tests drive; everything behind it lives in agent/runtime.
+#ifndef PGCONN_AGENT_H_
+#define PGCONN_AGENT_H_
+
+#include <memory>
+#include <string>
+
+#include "pgconn/clock.h"
+#include "pgconn/config.h"
+#include "pgconn/log.h"
+#include "pgconn/publisher.h"
+#include "pgconn/session.h"
+#include "pgconn/status.h"
+
+namespace pgconn {
+
+// Thread-safe.
+class Agent {
+ public:
+  // Every collector switch of `config` must have passed
+  // ValidateCollectorSwitches().
+  Agent(const Config& config, const SessionFactory& sessions,
+        const Clock& clock, const Logger& logger);
+  ~Agent();
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  // The exposition of every target's latest poll.
+  const ExpositionSource& publisher() const;
+
+  // Logs one line per configured target (name, kind, what it connects to).
+  void LogTargets(const Logger& logger) const;
+
+  void Start();
+  // Asks every poller to stop and joins them; idempotent.
+  void Stop();
+  // Polls every target once, in order, on the calling thread (--once).
+  // Returns true if every target was reached.
+  bool PollAllOnce();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Checks every collector switch of `config` (flags, the file's top level,
+// each target's) against the collectors of its kind of target; the error
+// names where the switch was set.
+Status ValidateCollectorSwitches(const Config& config);
+
+// The "--collector.NAME" part of --help: every collector with its default.
+std::string CollectorFlagsHelp();
+
+// "pgconn-agent VERSION (revision REV)".
+std::string VersionLine();
+
+}  // namespace pgconn
+
+#endif  // PGCONN_AGENT_H_
