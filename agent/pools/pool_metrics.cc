@@ -6,10 +6,6 @@
 namespace pgconn {
 namespace {
 
-Labels App(const Labels& target, const std::string& application) {
-  return WithLabel(target, "application", application);
-}
-
 // One per-application gauge: its name, HELP and value (nullopt: no sample).
 struct ApplicationGauge {
   std::string_view name;
@@ -74,7 +70,7 @@ void AppendPerApplication(const Labels& t, const PoolSignals& s,
   for (const ApplicationGauge& g : gauges) {
     for (const DeclaredPoolSignals& d : s.declared) {
       if (auto v = g.value(d))
-        w->Gauge(g.name, g.help, App(t, d.application), *v);
+        w->Gauge(g.name, g.help, WithLabel(t, "application", d.application), *v);
     }
   }
 }
@@ -85,13 +81,13 @@ void AppendUndeclared(const Labels& t, const PoolSignals& s, MetricsWriter* w) {
              "Client backends of an application with no declared pool on "
              "this target (\"(other)\" included); they must fit in the "
              "declared overhead.",
-             App(t, u.application), static_cast<double>(u.connections));
+             WithLabel(t, "application", u.application), static_cast<double>(u.connections));
   }
   for (const UndeclaredApplication& u : s.undeclared) {
     w->Gauge("pgconn_undeclared_share_ratio",
              "Client backends of an undeclared application divided by all "
              "client backends of the target.",
-             App(t, u.application), u.share);
+             WithLabel(t, "application", u.application), u.share);
   }
 }
 

@@ -11,8 +11,7 @@ namespace {
 // States in which a pooled connection is checked out and working; "unknown"
 // (a role without pg_read_all_stats) and "disabled" say nothing either way.
 bool IsBusy(const std::string& state) {
-  return state == "active" || state == "idle in transaction" ||
-         state == "idle in transaction (aborted)" ||
+  return state == "active" || IsIdleInTransaction(state) ||
          state == "fastpath function call";
 }
 
