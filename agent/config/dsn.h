@@ -1,9 +1,8 @@
-// Turning a TargetConfig into libpq connection parameters, and describing a
-// target in logs without its secrets.
+// Connection strings as configuration sees them: checked with libpq's own
+// parser, and described in logs without their secrets.
 #ifndef PGCONN_AGENT_CONFIG_DSN_H_
 #define PGCONN_AGENT_CONFIG_DSN_H_
 
-#include <atomic>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -13,31 +12,6 @@
 #include "pgconn/status.h"
 
 namespace pgconn {
-
-// Keyword/value arrays for PQconnectStartParams. When `expand_dbname` is
-// true the first `dbname` value is a URL that libpq expands; the keywords
-// after it override what the URL says.
-struct ConnectionParams {
-  std::vector<std::string> keywords;
-  std::vector<std::string> values;
-  bool expand_dbname = false;
-
-  // Value of `keyword` (the last one wins, as in libpq), or "" if absent.
-  std::string Get(std::string_view keyword) const;
-};
-
-struct SessionOptions {
-  std::string application_name = "pgconn-agent";
-  Duration connect_timeout{5000};
-  Duration statement_timeout{5000};
-  // When set and raised, waits in the session end at once (shutdown).
-  const std::atomic<bool>* interrupt = nullptr;
-};
-
-// Builds the parameters. The password (inline or from password_file) is
-// resolved here, so a rotated password file takes effect at the next connect.
-Result<ConnectionParams> BuildConnectionParams(const TargetConfig& target,
-                                               const SessionOptions& options);
 
 // A server's TCP port, wherever one is given (YAML "port", DB_PORT, a URL):
 // a whole number from kMinPort to kMaxPort. libpq itself checks it only

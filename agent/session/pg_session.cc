@@ -9,7 +9,9 @@
 #include <cstring>
 #include <memory>
 
+#include "config/dsn.h"
 #include "pgconn/session.h"
+#include "session/connection_params.h"
 
 namespace pgconn {
 namespace detail {

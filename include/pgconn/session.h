@@ -3,12 +3,12 @@
 #ifndef PGCONN_SESSION_H_
 #define PGCONN_SESSION_H_
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string_view>
 #include <vector>
 
-#include "config/dsn.h"
 #include "pgconn/config.h"
 #include "pgconn/result_set.h"
 #include "pgconn/status.h"
@@ -16,6 +16,15 @@
 namespace pgconn {
 
 using Deadline = std::chrono::steady_clock::time_point;
+
+// How the agent opens its sessions.
+struct SessionOptions {
+  std::string application_name = "pgconn-agent";
+  Duration connect_timeout{5000};
+  Duration statement_timeout{5000};
+  // When set and raised, waits in the session end at once (shutdown).
+  const std::atomic<bool>* interrupt = nullptr;
+};
 
 // One connection to one server. Not thread-safe: the poller that owns it is
 // the only user. Implementations hold at most one server connection at a

@@ -5,6 +5,7 @@
 #include "config/dsn.h"
 #include "pgconn/config.h"
 #include "pgconn/session.h"
+#include "session/connection_params.h"
 
 namespace pgconn {
 namespace {
