@@ -2,8 +2,10 @@
 # Runs the whole test suite: installs what is missing, builds with warnings as
 # errors, and runs every test through CTest. The tests start the servers they
 # need (PostgreSQL, PgBouncer, Prometheus) on free loopback ports. Then the
-# C++ tests run once more on a build with AddressSanitizer and
-# UndefinedBehaviorSanitizer (memory errors, leaks, undefined behaviour).
+# C++ tests run once more on a second build, with clang: AddressSanitizer and
+# UndefinedBehaviorSanitizer (memory errors, leaks, undefined behaviour), and
+# -Wthread-safety as an error (the PGCONN_GUARDED_BY annotations, which GCC
+# ignores).
 #
 #   scripts/test.sh              everything
 #   scripts/test.sh -R Config    only tests whose name matches (ctest -R)
@@ -21,9 +23,22 @@ ctest --test-dir "$build" --output-on-failure -j2 "$@"
 
 if [[ "${PGCONN_SANITIZE:-1}" != 0 ]]; then
   asan="$build-asan"
-  cmake -S . -B "$asan" -DPGCONN_WERROR=ON -DCMAKE_BUILD_TYPE=Debug \
+  # A build dir configured with another compiler (GCC, before) starts afresh.
+  if [[ -f "$asan/CMakeCache.txt" ]] &&
+    ! grep -q '^CMAKE_CXX_COMPILER:[A-Z]*=.*clang++' "$asan/CMakeCache.txt"; then
+    rm -rf "$asan"
+  fi
+  # clang: pgconn_warnings (CMakeLists.txt) adds -Wthread-safety, and
+  # PGCONN_WERROR makes its findings errors.
+  cmake -S . -B "$asan" -DCMAKE_CXX_COMPILER=clang++ \
+    -DPGCONN_WERROR=ON -DCMAKE_BUILD_TYPE=Debug \
     -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
     -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined"
+  # Fail rather than pass unchecked if the flag ever goes missing.
+  if ! grep -q -- '-Wthread-safety' "$asan/compile_commands.json"; then
+    echo "test.sh: -Wthread-safety is not in $asan/compile_commands.json" >&2
+    exit 1
+  fi
   cmake --build "$asan" -j"$(nproc)"
   # The checks that run no C++ (rule files, dashboards) ran above already.
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \

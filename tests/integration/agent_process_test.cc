@@ -104,7 +104,12 @@ class AgentProcessTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     auto pg = TestPostgres::Create(TestPostgres::Options{});
-    ASSERT_TRUE(pg.ok()) << pg.status().message();
+    // No ASSERT here: GoogleTest would skip the suite's tests, and CTest
+    // count them as skipped. SetUp fails each test with the error instead.
+    if (!pg.ok()) {
+      setup_error_ = pg.status().ToString();
+      return;
+    }
     pg_ = std::move(*pg).release();
   }
   static void TearDownTestSuite() {
@@ -112,6 +117,7 @@ class AgentProcessTest : public ::testing::Test {
     pg_ = nullptr;
   }
   void SetUp() override {
+    ASSERT_EQ(setup_error_, "");  // of SetUpTestSuite
     ASSERT_NE(pg_, nullptr);
     ASSERT_TRUE(pg_->Start().ok());
   }
@@ -122,8 +128,10 @@ class AgentProcessTest : public ::testing::Test {
             {"DB_NAME", "postgres"}};
   }
   static TestPostgres* pg_;
+  static std::string setup_error_;
 };
 TestPostgres* AgentProcessTest::pg_ = nullptr;
+std::string AgentProcessTest::setup_error_;
 
 TEST_F(AgentProcessTest, OncePrintsMetricsThatPromtoolAccepts) {
   AgentProcess agent({"--once"}, DbEnv());

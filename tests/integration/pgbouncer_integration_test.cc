@@ -105,11 +105,18 @@ class PgBouncerIntegrationTest : public ::testing::Test {
     TestPostgres::Options o;
     o.max_connections = 60;
     auto pg = TestPostgres::Create(o);
-    ASSERT_TRUE(pg.ok()) << pg.status().message();
+    // No ASSERT here: GoogleTest would skip the suite's tests, and CTest
+    // count them as skipped. StartBouncer fails each test with the error.
+    if (!pg.ok()) {
+      setup_error_ = pg.status().ToString();
+      return;
+    }
     pg_ = std::move(*pg).release();
-    ASSERT_TRUE(pg_->Exec(std::string("CREATE ROLE ") + kWorker +
-                          " LOGIN PASSWORD '" + kWorkerPassword + "'")
-                    .ok());
+    if (Status s = pg_->Exec(std::string("CREATE ROLE ") + kWorker +
+                             " LOGIN PASSWORD '" + kWorkerPassword + "'");
+        !s.ok()) {
+      setup_error_ = s.ToString();
+    }
   }
   static void TearDownTestSuite() {
     delete pg_;
@@ -120,6 +127,7 @@ class PgBouncerIntegrationTest : public ::testing::Test {
   // the suite's PostgreSQL; pgconn logs in as a stats_users member (the
   // least privilege that can read every SHOW command).
   void StartBouncer(int pool_size) {
+    ASSERT_EQ(setup_error_, "");  // of SetUpTestSuite
     ASSERT_NE(pg_, nullptr) << "PostgreSQL did not start";
     TestPgBouncer::Options o;
     o.postgres_port = pg_->port();
@@ -172,10 +180,12 @@ class PgBouncerIntegrationTest : public ::testing::Test {
   }
 
   static TestPostgres* pg_;
+  static std::string setup_error_;
   std::unique_ptr<TestPgBouncer> bouncer_;
   std::string password_file_;
 };
 TestPostgres* PgBouncerIntegrationTest::pg_ = nullptr;
+std::string PgBouncerIntegrationTest::setup_error_;
 
 TEST_F(PgBouncerIntegrationTest, WaitingClientsAndGrowingMaxWaitThenRecovery) {
   constexpr int kPool = 3;     // N

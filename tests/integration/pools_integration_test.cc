@@ -73,7 +73,12 @@ class PoolsIntegrationTest : public ::testing::Test {
     o.max_connections = 40;
     o.listen_addresses = {"127.0.0.1", "127.0.0.2", "127.0.0.3"};
     auto pg = TestPostgres::Create(o);
-    ASSERT_TRUE(pg.ok()) << pg.status().message();
+    // No ASSERT here: GoogleTest would skip the suite's tests, and CTest
+    // count them as skipped. SetUp fails each test with the error instead.
+    if (!pg.ok()) {
+      setup_error_ = pg.status().ToString();
+      return;
+    }
     pg_ = std::move(*pg).release();
   }
   static void TearDownTestSuite() {
@@ -81,6 +86,7 @@ class PoolsIntegrationTest : public ::testing::Test {
     pg_ = nullptr;
   }
   void SetUp() override {
+    ASSERT_EQ(setup_error_, "");  // of SetUpTestSuite
     ASSERT_NE(pg_, nullptr) << "PostgreSQL did not start";
   }
 
@@ -116,8 +122,10 @@ class PoolsIntegrationTest : public ::testing::Test {
   }
 
   static TestPostgres* pg_;
+  static std::string setup_error_;
 };
 TestPostgres* PoolsIntegrationTest::pg_ = nullptr;
+std::string PoolsIntegrationTest::setup_error_;
 
 // What this machine does with loopback addresses, and the relay that gives
 // each simulated worker host its own client_addr.

@@ -83,15 +83,23 @@ class PostgresIntegrationTest : public ::testing::Test {
     TestPostgres::Options o;
     o.max_connections = 40;
     auto pg = TestPostgres::Create(o);
-    ASSERT_TRUE(pg.ok()) << pg.status().message();
+    // No ASSERT here: GoogleTest would skip the suite's tests, and CTest
+    // count them as skipped. SetUp fails each test with the error instead.
+    if (!pg.ok()) {
+      setup_error_ = pg.status().ToString();
+      return;
+    }
     pg_ = std::move(*pg).release();
-    ASSERT_TRUE(pg_->Exec("CREATE TABLE locked_table (id int)").ok());
+    if (Status s = pg_->Exec("CREATE TABLE locked_table (id int)"); !s.ok()) {
+      setup_error_ = s.ToString();
+    }
   }
   static void TearDownTestSuite() {
     delete pg_;
     pg_ = nullptr;
   }
   void SetUp() override {
+    ASSERT_EQ(setup_error_, "");  // of SetUpTestSuite
     ASSERT_NE(pg_, nullptr) << "PostgreSQL did not start";
     ASSERT_TRUE(pg_->Start().ok());
     // Sessions of earlier tests, such as a pg_sleep() whose client has gone,
@@ -108,8 +116,10 @@ class PostgresIntegrationTest : public ::testing::Test {
     }));
   }
   static TestPostgres* pg_;
+  static std::string setup_error_;
 };
 TestPostgres* PostgresIntegrationTest::pg_ = nullptr;
+std::string PostgresIntegrationTest::setup_error_;
 
 TEST_F(PostgresIntegrationTest, CountsKnownConnectionsExactly) {
   const std::string url = pg_->Url();
