@@ -70,7 +70,8 @@ void AppendPerApplication(const Labels& t, const PoolSignals& s,
   for (const ApplicationGauge& g : gauges) {
     for (const DeclaredPoolSignals& d : s.declared) {
       if (auto v = g.value(d))
-        w->Gauge(g.name, g.help, WithLabel(t, "application", d.application), *v);
+        w->Gauge(g.name, g.help, WithLabel(t, "application", d.application),
+                 *v);
     }
   }
 }
@@ -81,7 +82,8 @@ void AppendUndeclared(const Labels& t, const PoolSignals& s, MetricsWriter* w) {
              "Client backends of an application with no declared pool on "
              "this target (\"(other)\" included); they must fit in the "
              "declared overhead.",
-             WithLabel(t, "application", u.application), static_cast<double>(u.connections));
+             WithLabel(t, "application", u.application),
+             static_cast<double>(u.connections));
   }
   for (const UndeclaredApplication& u : s.undeclared) {
     w->Gauge("pgconn_undeclared_share_ratio",
