@@ -5,7 +5,10 @@
 #   bench/targets.sh [COUNTS="1 50 200"] [STEADY_SECONDS=15]
 #
 #   environment: AGENT=path/to/pgconn-agent (default build/pgconn-agent,
-#                built if missing), COUNTS, STEADY_SECONDS, RUNS=5, WARMUP=1
+#                built if missing), COUNTS, STEADY_SECONDS, RUNS=5, WARMUP=1,
+#                POLL_INTERVAL_SECONDS=1 (the steady phase's poll interval:
+#                at 1 s, 200 targets on one 2-core server keep that server
+#                saturated, which starves the agent's scrapes too)
 #                (the arguments win over the environment)
 #
 # For every target count N it writes a configuration with N targets (unique
@@ -78,7 +81,7 @@ echo "PostgreSQL $(psql_ -At -c 'SHOW server_version'), max_connections $(psql_ 
 
 write_config() { # N FILE
   {
-    echo "poll_interval: 1s"
+    echo "poll_interval: ${POLL_INTERVAL_SECONDS:-1}s"
     echo "log_level: info"
     echo "targets:"
     for ((i = 1; i <= $1; i++)); do

@@ -325,7 +325,9 @@ def cmd_detail(path):
     print(f"  steady: ready after {st['ready_s']:.1f} s; window "
           f"{st['window_s']:.1f} s: {st['cpu_ticks']} CPU ticks = "
           f"{st['cpu_ms']:.0f} ms, {st['polls']:.0f} target-polls "
-          f"({st['polls'] / st['window_s']:.1f}/s for {n} expected), "
+          f"({st['polls'] / st['window_s']:.1f}/s for "
+          f"{n / float(os.environ.get('POLL_INTERVAL_SECONDS', '1')):.1f} "
+          f"expected), "
           f"machine busy {st['machine_busy_cores']:.2f} cores")
     lat = st["scrape_ms"]
     print(f"  steady: {len(lat)} scrapes on {st['http_connections']} HTTP "
