@@ -87,7 +87,8 @@ echo "pgconn ($N idle connections, $SAMPLES polls):"
 echo "  poll duration median $(printf '%s\n' "${durations[@]:1}" | median)s  (first poll, with connect: ${durations[0]}s)"
 echo "  per collector (server time, last poll):"
 grep '^pgconn_collector_duration_seconds' <<<"$body" | sed 's/^/    /'
-echo "  statements per poll: $(awk -v s="$pgconn_stmts" -v p="$pgconn_polls" 'BEGIN {printf "%.1f", s/p}') in one round trip (5 collectors + 6 server clock reads)"
+ncollectors=$(grep -c '^pgconn_collector_duration_seconds' <<<"$body")
+echo "  statements per poll: $(awk -v s="$pgconn_stmts" -v p="$pgconn_polls" 'BEGIN {printf "%.1f", s/p}') in one round trip ($ncollectors collectors + $((ncollectors + 1)) server clock reads)"
 echo "  under load: $pgconn_load"
 echo "  statements reaching PostgreSQL during 10 s of 4 concurrent scrapers: $pgconn_load_stmts"
 
