@@ -92,11 +92,13 @@ class SessionsCollector final : public CollectorOf<SessionStats> {
       sums +=
           ", sum(" + std::string(c.column) + ") AS " + std::string(c.column);
     }
-    // datname is NULL on the row of shared objects: not a database.
-    return "WITH r AS (SELECT *, row_number() OVER"
-           " (ORDER BY sessions DESC, datname) <= " +
+    // The databases that accept connections, as the databases collector
+    // lists them: not template0, not the row of shared objects (datid 0).
+    return "WITH r AS (SELECT s.*, row_number() OVER"
+           " (ORDER BY s.sessions DESC, s.datname) <= " +
            std::to_string(ctx.max_databases) +
-           " AS kept FROM pg_stat_database WHERE datname IS NOT NULL)"
+           " AS kept FROM pg_stat_database s"
+           " JOIN pg_database d ON d.oid = s.datid WHERE d.datallowconn)"
            " SELECT CASE WHEN kept THEN datname END AS name" +
            sums + " FROM r GROUP BY 1";
   }

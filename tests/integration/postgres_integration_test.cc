@@ -382,6 +382,13 @@ TEST_F(PostgresIntegrationTest, CountsSessionsPerDatabase) {
             s["pgconn_database_active_seconds_total" + db]);
   EXPECT_EQ(s["pgconn_collector_success{target=\"it\",collector=\"sessions\"}"],
             1);
+  // Only databases that accept connections, as pgconn_database_connections.
+  EXPECT_EQ(s.count("pgconn_database_sessions_total{target=\"it\",database="
+                    "\"template0\"}"),
+            0u);
+  EXPECT_EQ(s.count("pgconn_database_sessions_total{target=\"it\",database="
+                    "\"template1\"}"),
+            1u);
   killed.reset();
   ASSERT_TRUE(
       Eventually([&] { return pg_->Exec("DROP DATABASE sessions_db").ok(); }));

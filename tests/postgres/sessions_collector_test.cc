@@ -41,10 +41,10 @@ TEST(SessionsCollectorTest, StatementFoldsBeyondMaxDatabases) {
   CollectorContext ctx;
   ctx.max_databases = 7;
   const std::string sql = Sessions()->Statement(ctx);
-  EXPECT_NE(sql.find("ORDER BY sessions DESC, datname) <= 7 "),
+  EXPECT_NE(sql.find("ORDER BY s.sessions DESC, s.datname) <= 7 "),
             std::string::npos)
       << sql;
-  EXPECT_NE(sql.find("WHERE datname IS NOT NULL"), std::string::npos);
+  EXPECT_NE(sql.find("WHERE d.datallowconn"), std::string::npos);
   EXPECT_NE(sql.find("sum(idle_in_transaction_time)"), std::string::npos);
 }
 
