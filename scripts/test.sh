@@ -15,6 +15,15 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 build=${PGCONN_BUILD_DIR:-build}
+# What ships: the Dockerfile's exact configuration (GCC, Release, -O3,
+# warnings as errors), the binary only, so that an optimizer-only warning
+# fails here and not in `docker build`. The packaging tests read this
+# binary's shared libraries (PGCONN_RELEASE_AGENT).
+release="$build-release"
+cmake -S . -B "$release" -DCMAKE_BUILD_TYPE=Release -DPGCONN_WERROR=ON \
+  -DPGCONN_BUILD_TESTS=OFF
+cmake --build "$release" -j"$(nproc)" --target pgconn-agent
+export PGCONN_RELEASE_AGENT="$PWD/$release/pgconn-agent"
 cmake -S . -B "$build" -DPGCONN_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build "$build" -j"$(nproc)"
 # Two cores: run two test processes at a time; integration tests that need

@@ -93,9 +93,13 @@ void Logger::Log(LogLevel level, std::string_view msg,
     line = "{\"ts\":" + detail::FormatJsonString(ts) +
            ",\"level\":" + detail::FormatJsonString(LogLevelName(level)) +
            ",\"msg\":" + detail::FormatJsonString(msg);
+    // One append per part: `"," + FormatJsonString(k)` trips GCC 12's false
+    // -Wrestrict at -O3 (GCC bug 105651).
     for (const auto& [k, v] : fields) {
-      line +=
-          "," + detail::FormatJsonString(k) + ":" + detail::FormatJsonString(v);
+      line += ',';
+      line += detail::FormatJsonString(k);
+      line += ':';
+      line += detail::FormatJsonString(v);
     }
     line += "}\n";
   } else {
