@@ -6,6 +6,8 @@
 #include "pgconn/agent.h"
 #include "pgconn/clock.h"
 #include "pgconn/config.h"
+#include "pgconn/flag_env.h"
+#include "pgconn/health_probe.h"
 #include "pgconn/http_server.h"
 #include "pgconn/log.h"
 #include "pgconn/plan_command.h"
@@ -17,12 +19,62 @@ constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
 constexpr int kExitBadConfig = 2;
 
-int RunAgent(const std::vector<std::string>& args) {
-  auto flags = pgconn::ParseFlags(args);
+// --health-check[=URL]: GET /healthz of the agent that the same flags and
+// environment describe (127.0.0.1 and the --web.listen-address port), for a
+// container HEALTHCHECK without curl. Exit 0 on 200, 1 otherwise.
+int RunHealthCheck(const std::string& given_url, const pgconn::Flags& flags) {
+  std::string url = given_url;
+  if (url.empty()) {
+    auto address =
+        pgconn::ParseListenAddress(flags.listen_address.value_or(":9188"));
+    if (!address.ok()) {
+      std::cerr << "pgconn-agent: --web.listen-address: "
+                << address.status().message() << "\n";
+      return kExitBadConfig;
+    }
+    std::string host = address->host;
+    if (host == "0.0.0.0") host = "127.0.0.1";
+    if (host == "::") host = "::1";
+    if (host.find(':') != std::string::npos) host = "[" + host + "]";
+    url = "http://" + host + ":" + std::to_string(address->port) + "/healthz";
+  }
+  auto parsed = pgconn::ParseHttpUrl(url);
+  if (!parsed.ok()) {
+    std::cerr << "pgconn-agent: --health-check: " << parsed.status().message()
+              << "\n";
+    return kExitBadConfig;
+  }
+  auto code = pgconn::HttpGetStatus(*parsed, std::chrono::seconds(5));
+  if (!code.ok()) {
+    std::cerr << "pgconn-agent: health check " << url << ": "
+              << code.status().message() << "\n";
+    return kExitFailure;
+  }
+  if (*code != 200) {
+    std::cerr << "pgconn-agent: health check " << url << ": HTTP " << *code
+              << "\n";
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+int RunAgent(std::vector<std::string> args) {
+  const auto health_check = pgconn::TakeHealthCheckFlag(&args);
+  // PGCONN_<FLAG> variables, for every flag --help lists with a value.
+  std::vector<std::string> env_notices;
+  auto with_env = pgconn::ApplyFlagEnvironment(
+      args, pgconn::ProcessEnvironment(),
+      pgconn::ValueFlagNames(pgconn::FlagsHelp("pgconn-agent")), &env_notices);
+  if (!with_env.ok()) {
+    std::cerr << "pgconn-agent: " << with_env.status().message() << "\n";
+    return kExitBadConfig;
+  }
+  auto flags = pgconn::ParseFlags(*with_env);
   if (!flags.ok()) {
     std::cerr << "pgconn-agent: " << flags.status().message() << "\n";
     return kExitBadConfig;
   }
+  if (health_check) return RunHealthCheck(*health_check, *flags);
   if (flags->help) {
     std::cout << pgconn::FlagsHelp("pgconn-agent") << "\n"
               << pgconn::CollectorFlagsHelp();
@@ -44,6 +96,8 @@ int RunAgent(const std::vector<std::string>& args) {
   pgconn::SystemClock clock;
   pgconn::Logger logger(&std::cerr, config->log_level, config->log_format,
                         &clock);
+  config->notices.insert(config->notices.begin(), env_notices.begin(),
+                         env_notices.end());
   for (const auto& n : config->notices)
     logger.Info("config notice", {{"notice", n}});
 

@@ -2,9 +2,21 @@
 # Installs the Debian packages listed in scripts/debian-packages.txt that are
 # missing: `apt-get update` once, then one `apt-get install -y`. Does nothing
 # when everything is there already.
+#
+#   scripts/install-deps.sh            every section
+#   scripts/install-deps.sh build      only "# section: build" (Dockerfile)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-mapfile -t packages < <(grep -v '^\s*#' "$here/debian-packages.txt" | grep -v '^\s*$')
+sections=" $* "
+mapfile -t packages < <(awk -v want="$sections" '
+  /^# section: / { section = $3; next }
+  /^[[:space:]]*(#|$)/ { next }
+  want == "  " || index(want, " " section " ") { print $1 }
+' "$here/debian-packages.txt")
+if [[ ${#packages[@]} -eq 0 ]]; then
+  echo "install-deps: no packages in section(s):$sections" >&2
+  exit 1
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -7,7 +7,9 @@
 # DATABASE_URL, DB_HOST, PGHOST in the environment), it first starts a
 # throwaway PostgreSQL on a free local port, with a few demo sessions, so that
 # metrics appear at once; it is stopped and deleted when the agent exits.
-# Metrics: http://localhost:9188/metrics (or --web.listen-address).
+# It prints the address the agent really listens on, read from the agent's
+# own "listening" log line (so --web.listen-address, PGCONN_WEB_LISTEN_ADDRESS,
+# the configuration file and port 0 are all taken into account).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +17,40 @@ scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" --target pgconn-agent
 agent=$PWD/build/pgconn-agent
+
+# Copies the agent's log (stdin) to stderr and, at its "listening" line
+# (logfmt or JSON), prints where the metrics are.
+announce_address() {
+  local line addr host
+  while IFS= read -r line; do
+    printf '%s\n' "$line" >&2
+    [[ $line == *listening* ]] || continue
+    if [[ $line =~ address=\"?([^\"[:space:]]+) ]] ||
+      [[ $line =~ \"address\":\"([^\"]+)\" ]]; then
+      addr=${BASH_REMATCH[1]}
+      host=${addr%:*}
+      case "$host" in
+        0.0.0.0 | "" | "[::]" | "::") host=localhost ;;
+        \[*) ;;
+        *:*) host="[$host]" ;;  # a bare IPv6 address
+      esac
+      echo "run-agent: metrics at http://$host:${addr##*:}/metrics"
+    fi
+  done
+}
+
+# Runs the agent in the foreground of this script, its log through
+# announce_address; INT and TERM stop it, and its exit status is ours.
+run_agent() {
+  "$agent" "$@" 2> >(announce_address) &
+  agent_pid=$!
+  trap 'kill -TERM $agent_pid 2>/dev/null || true' INT TERM
+  local status=0
+  while kill -0 "$agent_pid" 2>/dev/null; do
+    wait "$agent_pid" && status=0 || status=$?
+  done
+  return "$status"
+}
 
 configured=false
 for arg in "$@"; do
@@ -24,7 +60,9 @@ for var in DATABASE_URL DB_HOST PGHOST; do
   [[ -n "${!var:-}" ]] && configured=true
 done
 if $configured; then
-  exec "$agent" "$@"
+  status=0
+  run_agent "$@" || status=$?
+  exit "$status"
 fi
 
 # A throwaway PostgreSQL. PostgreSQL refuses to run as root, so as root it
@@ -67,12 +105,7 @@ psql_demo demo-interface "BEGIN; SELECT 1;"
 
 export DATABASE_URL="postgresql://postgres@127.0.0.1:$port/postgres"
 export PGCONN_TARGET_NAME=${PGCONN_TARGET_NAME:-demo}
-echo "run-agent: metrics at http://localhost:9188/metrics (Ctrl-C stops the agent and the database)"
-"$agent" "$@" &
-agent_pid=$!
-trap 'kill -TERM $agent_pid 2>/dev/null || true' INT TERM
+echo "run-agent: Ctrl-C stops the agent and the database"
 status=0
-while kill -0 "$agent_pid" 2>/dev/null; do
-  wait "$agent_pid" && status=0 || status=$?
-done
+run_agent "$@" || status=$?
 exit "$status"

@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "config/data_source_env.h"
 #include "config/dsn.h"
 #include "config/guide_env.h"
 #include "util/flags.h"
@@ -296,7 +297,7 @@ Result<TargetConfig> ParseTarget(const YamlReader& r, const YAML::Node& node) {
                                        "\" is not one of postgres, pgbouncer");
       }
     } else if (key == "url") {
-      if (auto u = ValidateUrl(*s); !u.ok()) {
+      if (auto u = ValidateConnectionString(*s); !u.ok()) {
         return Status::InvalidArgument(r.where(v) +
                                        ": \"url\": " + u.message());
       }
@@ -373,6 +374,21 @@ std::string EnvName(std::string_view host, std::string_view port,
   if (!port.empty()) name += ":" + std::string(port);
   if (!db.empty()) name += "/" + std::string(db);
   return name;
+}
+
+// "db.internal:5432/app" from a URL or key=value string, for the `target`
+// label of the environment's target.
+std::string NameFromConnectionString(std::string_view conninfo) {
+  auto fields = ParseConninfo(conninfo);
+  std::string host, port, db;
+  if (fields.ok()) {
+    for (const auto& [k, v] : *fields) {
+      if (k == "host") host = v;
+      if (k == "port") port = v;
+      if (k == "dbname") db = v;
+    }
+  }
+  return EnvName(host, port, db);
 }
 
 }  // namespace
@@ -549,7 +565,7 @@ Result<TargetConfig> TargetFromEnvironment(const EnvLookup& env,
   };
   const std::string url = get(kGuideDatabaseUrl);
   if (!url.empty()) {
-    if (auto s = ValidateUrl(url); !s.ok()) {
+    if (auto s = ValidateConnectionString(url); !s.ok()) {
       return Status::InvalidArgument("environment variable DATABASE_URL: " +
                                      s.message());
     }
@@ -561,25 +577,50 @@ Result<TargetConfig> TargetFromEnvironment(const EnvLookup& env,
         ignored += v;
       }
     }
+    for (std::string_view v : kDataSourceVariables) {
+      if (env(v).has_value()) {
+        if (!ignored.empty()) ignored += ",";
+        ignored += v;
+      }
+    }
+    if (env("DB_PASSWORD_FILE").has_value()) {
+      if (!ignored.empty()) ignored += ",";
+      ignored += "DB_PASSWORD_FILE";
+    }
     if (!ignored.empty() && notices != nullptr) {
       notices->push_back("DATABASE_URL is set, so these are ignored: " +
                          ignored);
     }
-    auto fields = ParseConninfo(url);
-    std::string host, port, db;
-    if (fields.ok()) {
-      for (const auto& [k, v] : *fields) {
-        if (k == "host") host = v;
-        if (k == "port") port = v;
-        if (k == "dbname") db = v;
-      }
+    t.name = NameFromConnectionString(url);
+  } else if (auto ds = TargetFromDataSource(env, notices); !ds.ok()) {
+    return ds.status();
+  } else if (ds->has_value()) {
+    // postgres_exporter's variables, for a deployment that moves over.
+    t = std::move(**ds);
+    t.name = NameFromConnectionString(t.url.Reveal());
+    const std::string ignored =
+        SetVariables(env, {"DB_HOST", "DB_PORT", "DB_USER", "DB_PASSWORD",
+                           "DB_PASSWORD_FILE", "DB_NAME"});
+    if (!ignored.empty() && notices != nullptr) {
+      notices->push_back("DATA_SOURCE_* is set, so these are ignored: " +
+                         ignored);
     }
-    t.name = EnvName(host, port, db);
   } else {
     t.host = get("DB_HOST");
     t.user = get("DB_USER");
     t.dbname = get("DB_NAME");
     if (auto pw = env("DB_PASSWORD"); pw.has_value()) t.password = Secret(*pw);
+    // The *_FILE form of secrets (Docker and Kubernetes secrets): read at
+    // every connect, and it wins over DB_PASSWORD as postgres_exporter's
+    // DATA_SOURCE_PASS_FILE wins over DATA_SOURCE_PASS.
+    if (auto pf = env("DB_PASSWORD_FILE"); pf.has_value() && !pf->empty()) {
+      t.password_file = *pf;
+      if (!t.password.empty() && notices != nullptr) {
+        notices->push_back(
+            "DB_PASSWORD_FILE is set, so DB_PASSWORD is ignored");
+      }
+      t.password = Secret();
+    }
     if (auto port = env("DB_PORT"); port.has_value()) {
       auto p = ParsePort(Trim(*port));
       if (!p.ok()) {
@@ -590,7 +631,7 @@ Result<TargetConfig> TargetFromEnvironment(const EnvLookup& env,
       t.port = std::to_string(*p);
     }
     if (t.host.empty() && t.port.empty() && t.user.empty() &&
-        t.dbname.empty() && t.password.empty()) {
+        t.dbname.empty() && t.password.empty() && t.password_file.empty()) {
       // Nothing of ours is set: libpq's PGHOST, PGPORT, ... and its defaults.
       auto pghost = env("PGHOST"), pgport = env("PGPORT"),
            pgdb = env("PGDATABASE");
@@ -711,6 +752,10 @@ std::string FlagsHelp(std::string_view program) {
        "otherwise\n"
     << "  --[no-]collector.NAME       turn a collector on or off (list "
        "below)\n"
+    << "  --health-check[=URL]        GET the running agent's /healthz "
+       "(default\n"
+    << "                              http://127.0.0.1:PORT/healthz), exit 0 "
+       "if 200\n"
     << "  --version                   print the version and exit\n"
     << "  --help                      print this help and exit\n\n"
     << "Without a configured target the environment defines one: "
@@ -718,7 +763,13 @@ std::string FlagsHelp(std::string_view program) {
     << "or " << connection_variables << "; libpq's PG* variables\n"
     << "and ~/.pgpass work as usual. Exit codes: 0 ok, 1 runtime failure, "
        "2 bad\n"
-    << "configuration.\n";
+    << "configuration.\n"
+    << "Every flag that takes a value can be set as PGCONN_<FLAG> (e.g.\n"
+    << "PGCONN_WEB_LISTEN_ADDRESS); the command line wins. "
+       "postgres_exporter's\n"
+    << "DATA_SOURCE_NAME, DATA_SOURCE_URI/_USER/_PASS[_FILE] and "
+       "DB_PASSWORD_FILE\n"
+    << "are read too (docs/migrating-from-postgres_exporter.md).\n";
   return o.str();
 }
 

@@ -67,13 +67,34 @@ void ReplaceAll(std::string& text, const std::string& needle) {
   }
 }
 
+// The password keyword of a connection string (URL or key=value) as libpq
+// reads it; empty when there is none or the text does not parse.
+std::string ConninfoPassword(std::string_view conninfo) {
+  char* err = nullptr;
+  std::unique_ptr<PQconninfoOption, ConninfoDeleter> opts(
+      PQconninfoParse(std::string(conninfo).c_str(), &err));
+  std::unique_ptr<char, PqFreeDeleter> err_holder(err);
+  if (!opts) return "";
+  for (PQconninfoOption* o = opts.get(); o->keyword != nullptr; ++o) {
+    if (std::string_view(o->keyword) == "password" && o->val != nullptr) {
+      return o->val;
+    }
+  }
+  return "";
+}
+
 std::string RedactUrlPassword(std::string_view message, std::string_view url) {
   std::string out(message);
   const std::string raw = UrlPasswordRaw(url);
   ReplaceAll(out, raw);
   ReplaceAll(out, PercentDecode(raw));
+  // key=value strings and ?password= in URLs.
+  ReplaceAll(out, ConninfoPassword(url));
   return out;
 }
+
+Status CheckPorts(const PQconninfoOption* opts, std::string_view text,
+                  std::string_view what);
 
 std::string ChompNewlines(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
@@ -89,7 +110,7 @@ Result<int> ParsePort(std::string_view text) {
 }
 
 Status ValidateUrl(std::string_view url) {
-  if (url.rfind("postgresql://", 0) != 0 && url.rfind("postgres://", 0) != 0) {
+  if (!IsConnectionUrl(url)) {
     return Status::InvalidArgument("not a postgresql:// or postgres:// URL");
   }
   char* err = nullptr;
@@ -101,18 +122,51 @@ Status ValidateUrl(std::string_view url) {
     return Status::InvalidArgument("invalid URL: " +
                                    RedactUrlPassword(msg, url));
   }
+  return CheckPorts(opts.get(), url, "invalid URL: ");
+}
+
+bool IsConnectionUrl(std::string_view text) {
+  return text.rfind("postgresql://", 0) == 0 ||
+         text.rfind("postgres://", 0) == 0;
+}
+
+Status ValidateConnectionString(std::string_view text) {
+  if (IsConnectionUrl(text)) return ValidateUrl(text);
+  if (text.find('=') == std::string_view::npos) {
+    return Status::InvalidArgument(
+        "neither a postgresql:// URL nor a key=value connection string");
+  }
+  char* err = nullptr;
+  std::unique_ptr<PQconninfoOption, ConninfoDeleter> opts(
+      PQconninfoParse(std::string(text).c_str(), &err));
+  std::unique_ptr<char, PqFreeDeleter> err_holder(err);
+  if (!opts) {
+    // libpq's message quotes the text it stopped at, which may be a
+    // password: only the kind of mistake is said.
+    return Status::InvalidArgument(
+        "invalid key=value connection string (libpq cannot parse it: "
+        "unknown keyword, missing \"=\" or unterminated quote)");
+  }
+  return CheckPorts(opts.get(), text, "invalid connection string: ");
+}
+
+namespace {
+
+Status CheckPorts(const PQconninfoOption* opts, std::string_view text,
+                  std::string_view what) {
   // libpq checks ports only when connecting; refuse a bad one now.
-  for (PQconninfoOption* o = opts.get(); o->keyword != nullptr; ++o) {
+  for (const PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
     if (std::string_view(o->keyword) != "port" || o->val == nullptr) continue;
     std::string_view ports(o->val);
     while (!ports.empty()) {
       const auto comma = ports.find(',');
       const std::string_view p = ports.substr(0, comma);
       if (!ParsePort(p).ok()) {
-        return Status::InvalidArgument(
-            "invalid URL: port \"" + RedactUrlPassword(std::string(p), url) +
-            "\" is not a number from " + std::to_string(kMinPort) + " to " +
-            std::to_string(kMaxPort));
+        return Status::InvalidArgument(std::string(what) + "port \"" +
+                                       RedactUrlPassword(std::string(p), text) +
+                                       "\" is not a number from " +
+                                       std::to_string(kMinPort) + " to " +
+                                       std::to_string(kMaxPort));
       }
       if (comma == std::string_view::npos) break;
       ports.remove_prefix(comma + 1);
@@ -120,6 +174,8 @@ Status ValidateUrl(std::string_view url) {
   }
   return Status::Ok();
 }
+
+}  // namespace
 
 Result<std::vector<std::pair<std::string, std::string>>> ParseConninfo(
     std::string_view conninfo) {

@@ -26,6 +26,15 @@ Result<int> ParsePort(std::string_view text);
 // contains the URL.
 Status ValidateUrl(std::string_view url);
 
+// True for text that starts with postgresql:// or postgres://.
+bool IsConnectionUrl(std::string_view text);
+
+// A connection string as libpq's PQconnectdb takes it: a postgresql:// URL
+// (ValidateUrl) or key=value pairs ("host=db port=5432 dbname=app"), as
+// DATABASE_URL, DATA_SOURCE_NAME and the YAML "url" accept. The error never
+// contains the text.
+Status ValidateConnectionString(std::string_view text);
+
 // The fields of a connection string or URL as libpq parses them, without the
 // password and without empty fields.
 Result<std::vector<std::pair<std::string, std::string>>> ParseConninfo(
