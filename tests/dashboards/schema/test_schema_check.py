@@ -63,6 +63,16 @@ def bad_table_cell_option(d):
     t["fieldConfig"]["defaults"]["custom"]["cellOptions"] = {"type": "colour-background"}
 
 
+def misspelt_query_field(d):
+    t = first(d, "timeseries")["targets"][0]
+    t["legendFromat"] = t.pop("legendFormat")
+
+
+def misspelt_annotation_option(d):
+    a = next(a for a in d["annotations"]["list"] if not a.get("builtIn"))
+    a["titelFormat"] = a.pop("titleFormat")
+
+
 # name -> (mutation, regular expression the tsc error must match)
 CASES = {
     "misspelt_legend_option": (misspelt_legend_option, r"'\"?dispalyMode\"?' does not exist"),
@@ -71,7 +81,9 @@ CASES = {
     "calcs_not_a_list": (calcs_not_a_list, r"Type 'string' is not assignable to type 'string\[\]'"),
     "unknown_custom_field_option": (unknown_custom_field_option, r"'\"?lineWidht\"?' does not exist"),
     "unknown_panel_link_key": (unknown_panel_link_key, r"'\"?newTab\"?' does not exist"),
-    # "bad_table_cell_option": (bad_table_cell_option, r"colour-background"),
+    "bad_table_cell_option": (bad_table_cell_option, r"colour-background"),
+    "misspelt_query_field": (misspelt_query_field, r"'\"?legendFromat\"?' does not exist"),
+    "misspelt_annotation_option": (misspelt_annotation_option, r"'\"?titelFormat\"?' does not exist"),
 }
 
 
