@@ -23,8 +23,21 @@ for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [[ "$status" == "install ok installed" ]] || missing+=("$p")
 done
+# The dashboards' schema check (tests/dashboards/schema) compiles them
+# against @grafana/schema: npm ci installs exactly the lock file's versions
+# into tests/dashboards/node_modules, from npm's cache when it has them, and
+# only when the lock file is newer than what is installed.
+npm_ci() {
+  local dir="$here/../tests/dashboards"
+  if [[ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]]; then
+    return 0
+  fi
+  echo "install-deps: npm ci in tests/dashboards"
+  npm ci --prefix "$dir" --prefer-offline --no-audit --no-fund
+}
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "install-deps: all ${#packages[@]} Debian packages present"
+  npm_ci
   exit 0
 fi
 echo "install-deps: installing ${missing[*]}"
@@ -41,3 +54,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update
 $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+npm_ci

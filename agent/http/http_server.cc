@@ -19,7 +19,7 @@ bool AcceptsGzip(const httplib::Request& req) {
 
 bool KnownPath(const std::string& path) {
   return path == "/" || path == "/metrics" || path == "/healthz" ||
-         path == "/readyz";
+         path == "/readyz" || path == "/api/v1/status";
 }
 
 }  // namespace
@@ -60,6 +60,28 @@ void HttpServer::ServeMetrics(const httplib::Request& req,
   res.set_content_provider(
       body.size(), kMetricsContentType,
       [e, &body](size_t offset, size_t length, httplib::DataSink& sink) {
+        sink.write(body.data() + offset, length);
+        return true;
+      });
+}
+
+// The live page and its JSON, built by the publisher once per change.
+void HttpServer::ServeStatus(httplib::Response& res, bool json) const {
+  std::shared_ptr<const StatusPage> page = publisher_.CurrentPage();
+  if (page == nullptr) {
+    if (json) {
+      res.status = 503;
+      res.set_content("no status available\n", "text/plain");
+    } else {
+      res.set_content(IndexPage(), "text/html; charset=utf-8");
+    }
+    return;
+  }
+  const std::string& body = json ? page->json() : page->html();
+  res.set_header("Cache-Control", "no-store");
+  res.set_content_provider(
+      body.size(), json ? "application/json" : "text/html; charset=utf-8",
+      [page, &body](size_t offset, size_t length, httplib::DataSink& sink) {
         sink.write(body.data() + offset, length);
         return true;
       });
@@ -107,8 +129,10 @@ void HttpServer::Route() {
                 "target\n",
                 "text/plain");
           }
+        } else if (req.path == "/api/v1/status") {
+          ServeStatus(res, /*json=*/true);
         } else {
-          res.set_content(IndexPage(), "text/html; charset=utf-8");
+          ServeStatus(res, /*json=*/false);
         }
         return httplib::Server::HandlerResponse::Handled;
       });

@@ -1,5 +1,7 @@
 #include "runtime/publisher.h"
 
+#include "runtime/status_page.h"
+
 namespace pgconn {
 
 Publisher::Publisher(ExpositionPart global)
@@ -44,6 +46,32 @@ std::shared_ptr<const Exposition> Publisher::Current() const {
     current_generation_ = generation;
   }
   return e;
+}
+
+std::shared_ptr<const StatusPage> Publisher::CurrentPage() const {
+  // How often the page reloads itself.
+  constexpr int kRefreshSeconds = 5;
+  {
+    MutexLock lock(&mu_);
+    if (page_generation_ == generation_) return page_;
+  }
+  MutexLock building(&page_mu_);
+  std::vector<TargetReport> reports;
+  uint64_t generation = 0;
+  {
+    MutexLock lock(&mu_);
+    if (page_generation_ == generation_) return page_;
+    generation = generation_;
+    reports.reserve(slots_.size());
+    for (const Slot& s : slots_) reports.push_back(s.report);
+  }
+  auto page = BuildStatusPage(reports, kRefreshSeconds);
+  MutexLock lock(&mu_);
+  if (page_generation_ == ~uint64_t{0} || generation > page_generation_) {
+    page_ = page;
+    page_generation_ = generation;
+  }
+  return page;
 }
 
 bool Publisher::Ready() const {

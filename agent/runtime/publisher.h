@@ -33,6 +33,9 @@ class Publisher final : public ExpositionSource {
 
   std::shared_ptr<const Exposition> Current() const override;
   bool Ready() const override;
+  // The status page (runtime/status_page.h) of the published reports, built
+  // like the exposition: at most once per change, when somebody asks.
+  std::shared_ptr<const StatusPage> CurrentPage() const override;
   std::vector<TargetReport> Reports() const;
 
  private:
@@ -52,6 +55,11 @@ class Publisher final : public ExpositionSource {
   uint64_t generation_ PGCONN_GUARDED_BY(mu_) = 0;
   mutable std::shared_ptr<const Exposition> current_ PGCONN_GUARDED_BY(mu_);
   mutable uint64_t current_generation_ PGCONN_GUARDED_BY(mu_) = ~uint64_t{0};
+  // The status page, cached like current_; built under page_mu_ (taken
+  // before mu_).
+  mutable Mutex page_mu_;
+  mutable std::shared_ptr<const StatusPage> page_ PGCONN_GUARDED_BY(mu_);
+  mutable uint64_t page_generation_ PGCONN_GUARDED_BY(mu_) = ~uint64_t{0};
 };
 
 }  // namespace pgconn

@@ -1,5 +1,6 @@
-// The HTTP endpoints: /metrics, /healthz, /readyz and an index page. Handlers
-// only read the last published exposition.
+// The HTTP endpoints: /metrics, /healthz, /readyz, the live status page at
+// / and its JSON at /api/v1/status. Handlers only read what the publisher
+// last published.
 #ifndef PGCONN_HTTP_SERVER_H_
 #define PGCONN_HTTP_SERVER_H_
 
@@ -38,6 +39,7 @@ class HttpServer {
  private:
   void Route();
   void ServeMetrics(const httplib::Request& req, httplib::Response& res) const;
+  void ServeStatus(httplib::Response& res, bool json) const;
   const ExpositionSource& publisher_;
   const Logger& logger_;
   std::unique_ptr<httplib::Server> server_;

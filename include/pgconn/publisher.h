@@ -27,6 +27,24 @@ class Exposition {
   mutable std::string gzip_;
 };
 
+// The live page at / and its JSON at /api/v1/status, built from the same
+// published reports as the exposition (no database work per request).
+// Immutable once built, and so thread-safe.
+class StatusPage {
+ public:
+  StatusPage(std::string html, std::string json)
+      : html_(std::move(html)), json_(std::move(json)) {}
+  StatusPage(const StatusPage&) = delete;
+  StatusPage& operator=(const StatusPage&) = delete;
+
+  const std::string& html() const { return html_; }
+  const std::string& json() const { return json_; }
+
+ private:
+  const std::string html_;
+  const std::string json_;
+};
+
 // Where scrapes get the exposition. Thread-safe.
 class ExpositionSource {
  public:
@@ -35,6 +53,11 @@ class ExpositionSource {
   virtual std::shared_ptr<const Exposition> Current() const = 0;
   // True once every target has finished at least one poll.
   virtual bool Ready() const = 0;
+  // The status page of the same state; null where a source has none (the
+  // HTTP server then serves a plain index page).
+  virtual std::shared_ptr<const StatusPage> CurrentPage() const {
+    return nullptr;
+  }
 };
 
 }  // namespace pgconn

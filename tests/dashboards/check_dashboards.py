@@ -13,16 +13,25 @@ nested in collapsed rows included) is checked:
              "id": null; "schemaVersion" 39-41; "refresh" a string such as
              "30s"; a title.
   variables  a "datasource" variable (type datasource, query prometheus,
-             label "Data source"); query variables "job", "instance" and
-             "target" that use label_values() on pgconn_up; every query
-             variable with refresh 2 and datasource ${datasource}.
+             label "Data source"); query variables "job" and "instance" that
+             use label_values() on pgconn_up, and "target" that uses
+             label_values() on a pgconn_* metric of the contract (one that
+             only one kind of target exports, so that each dashboard lists
+             its own kind); every query variable with refresh 2 and
+             datasource ${datasource}.
   panels     a title, a description, fieldConfig.defaults.unit, datasource
              {"type": "prometheus", "uid": "${datasource}"}, a gridPos inside
-             the 24-column grid, a unique id, at least one target; no
+             the 24-column grid, a unique id, at least one target (panels
+             that run no query, QUERYLESS_TYPES, need only the title,
+             description, id and gridPos); a "repeat" names a variable of the
+             dashboard that allows several values; no
              deprecated Angular panel types; every threshold step (defaults and
              overrides) has a "value" key, null for the first step only, then
              ascending numbers.
   targets    datasource as above, a non-empty expr, a unique refId.
+  annotations  other than Grafana's built-in one: datasource as above, the
+             query in "target" (not a legacy top-level "expr"), PromQL as
+             below; --list-queries lists them too.
   PromQL     every series selector filters on job=~"$job",
              instance=~"$instance" and target=~"$target"; a metric ending in
              _total appears only as the argument of rate, irate or increase;
@@ -64,8 +73,13 @@ INCREASE_RANGES = RATE_INTERVAL | {"$__range", "${__range}", "$__interval",
                                    "${__interval}"}
 DEPRECATED_TYPES = {"graph", "singlestat", "table-old", "grafana-piechart-panel",
                     "grafana-worldmap-panel"}
+# Panel types that run no query of their own: the alert list reads
+# Grafana's alerting API, a text panel shows its content.
+QUERYLESS_TYPES = {"alertlist", "text"}
 UID_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 REFRESH_RE = re.compile(r"^[0-9]+(ms|s|m|h|d)$")
+DEFAULT_PENDING = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                               "pending_metrics.txt")
 DEFAULT_METRICS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                "pgconn_metrics.txt")
 
@@ -360,6 +374,17 @@ def _variable_query(v):
     return q if isinstance(q, str) else v.get("definition") or ""
 
 
+def _prometheus_annotations(dash):
+    """Annotation queries on the Prometheus data source that have a query
+    (Grafana keeps it in "target", as for panel queries)."""
+    out = []
+    for a in ((dash.get("annotations") or {}).get("list") or []):
+        if (isinstance(a, dict) and a.get("datasource") == DATASOURCE and
+                isinstance(a.get("target"), dict) and a["target"].get("expr")):
+            out.append(a)
+    return out
+
+
 def _contains_export_leftover(obj):
     text = json.dumps(obj)
     return re.search(r"\$\{DS_[A-Z0-9_]+\}", text) is not None
@@ -417,10 +442,15 @@ def check_dashboard(dash, contract=None):
         if v.get("type") != "query":
             top(f'variable "{name}" must be a query variable')
         q = _variable_query(v)
-        if not re.match(r"^\s*label_values\(\s*pgconn_up\b.*,\s*" + name +
-                        r"\s*\)\s*$", q):
-            top(f'variable "{name}" must use label_values(pgconn_up..., '
+        metric = "pgconn_up" if name != "target" else "pgconn_[a-z_]+"
+        m = re.match(r"^\s*label_values\(\s*(" + metric + r")\b.*,\s*" +
+                     name + r"\s*\)\s*$", q)
+        if not m:
+            top(f'variable "{name}" must use label_values({metric}..., '
                 f'{name}), not {q!r}')
+        elif contract is not None and m.group(1) not in contract:
+            top(f'variable "{name}": {m.group(1)} is not in the metric '
+                'contract')
     for v in variables:
         if v.get("type") != "query":
             continue
@@ -430,6 +460,20 @@ def check_dashboard(dash, contract=None):
         if v.get("datasource") != DATASOURCE:
             top(f'variable "{v.get("name")}" must use datasource '
                 f"{json.dumps(DATASOURCE)}")
+
+    # Annotations: the same rules for their queries as for panels'.
+    for a in ((dash.get("annotations") or {}).get("list") or []):
+        if not isinstance(a, dict) or a.get("builtIn"):
+            continue
+        where = f'annotation "{a.get("name")}"'
+        if a.get("datasource") != DATASOURCE:
+            problems.append((where, f"datasource must be {json.dumps(DATASOURCE)}"))
+        if "expr" in a:
+            problems.append((where, 'put the query in "target" (as Grafana '
+                             'saves it), not in a top-level "expr"'))
+    for a in _prometheus_annotations(dash):
+        for msg in check_expr(a["target"]["expr"], contract):
+            problems.append((f'annotation "{a.get("name")}"', msg))
 
     # Panels.
     panels = dash.get("panels")
@@ -460,6 +504,9 @@ def check_dashboard(dash, contract=None):
             bad(f"gridPos x={gp['x']} w={gp['w']} leaves the 24-column grid")
 
         ptype = p.get("type")
+        repeat = p.get("repeat")
+        if repeat is not None and not (by_name.get(repeat) or {}).get("multi"):
+            bad(f"repeat {repeat!r} must name a multi-value variable")
         if ptype == "row":
             if parent is not None:
                 bad("rows cannot be nested")
@@ -472,6 +519,10 @@ def check_dashboard(dash, contract=None):
                 "current equivalent")
         if not p.get("description"):
             bad("no description")
+        if ptype in QUERYLESS_TYPES:
+            if p.get("targets"):
+                bad(f'a "{ptype}" panel runs no query; remove its targets')
+            continue
         if p.get("datasource") != DATASOURCE:
             bad(f"datasource {json.dumps(p.get('datasource'))} must be "
                 f"{json.dumps(DATASOURCE)}")
@@ -632,6 +683,16 @@ def list_queries(dash, path, args):
                 "instant": bool(t.get("instant")) and not t.get("range"),
                 "file": path,
             })
+    for a in _prometheus_annotations(dash):
+        rows.append({
+            "dashboard": uid,
+            "panel": f"annotation {a.get('name')}",
+            "expr": substitute(a["target"]["expr"], dash, args.rate_interval,
+                               args.interval, args.range),
+            "refId": a["target"].get("refId"),
+            "instant": False,
+            "file": path,
+        })
     if args.with_variables:
         for v in _variables(dash):
             if v.get("type") != "query":
@@ -649,6 +710,12 @@ def list_queries(dash, path, args):
                     "file": path,
                 })
     return rows
+
+
+def load_pending():
+    """The names of pending_metrics.txt: read by the dashboards, not yet
+    exported by the agent (see that file)."""
+    return load_contract(DEFAULT_PENDING) or set()
 
 
 def load_contract(path):
@@ -686,6 +753,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     contract = load_contract(args.metrics)
+    if contract is not None:
+        contract |= load_pending()
     status = 0
     count = 0
     for path in args.dashboards:

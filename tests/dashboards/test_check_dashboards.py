@@ -22,7 +22,7 @@ import check_dashboards as cd  # noqa: E402
 
 DS = {"type": "prometheus", "uid": "${datasource}"}
 SEL = 'job=~"$job", instance=~"$instance", target=~"$target"'
-CONTRACT = cd.load_contract(cd.DEFAULT_METRICS)
+CONTRACT = cd.load_contract(cd.DEFAULT_METRICS) | cd.load_pending()
 
 
 def query_var(name, query):
@@ -182,6 +182,41 @@ class CheckDashboardTest(unittest.TestCase):
         d = valid_dashboard()
         del d["templating"]["list"][3]
         self.assertReported(d, 'no "target" variable')
+
+    def test_target_variable_of_one_kind_of_target(self):
+        d = valid_dashboard()
+        d["templating"]["list"][3]["query"]["query"] = (
+            'label_values(pgconn_max_connections{job=~"$job"}, target)')
+        self.assertEqual(problems(d), [])
+        d["templating"]["list"][3]["query"]["query"] = (
+            "label_values(pgconn_no_such_metric, target)")
+        self.assertReported(d, 'variable "target": pgconn_no_such_metric is '
+                               "not in the metric contract")
+        d["templating"]["list"][1]["query"]["query"] = (
+            "label_values(pgconn_max_connections, job)")
+        self.assertReported(d, 'variable "job" must use label_values(pgconn_up')
+
+    def test_repeat_names_a_multi_value_variable(self):
+        d = valid_dashboard()
+        d["panels"][0]["repeat"] = "target"
+        d["panels"][2]["repeat"] = "target"
+        self.assertEqual(problems(d), [])
+        d["panels"][0]["repeat"] = "tagret"
+        d["templating"]["list"][3]["multi"] = False
+        d["panels"][2]["repeat"] = "target"
+        self.assertReported(d, "panel \"Used\": repeat 'tagret' must name",
+                            "repeat 'target' must name a multi-value")
+
+    def test_queryless_panels(self):
+        d = valid_dashboard()
+        d["panels"].append({"id": 9, "type": "alertlist", "title": "Alerts",
+                            "description": "Firing alerts.",
+                            "gridPos": {"h": 8, "w": 12, "x": 0, "y": 30},
+                            "options": {}})
+        self.assertEqual(problems(d), [])
+        d["panels"][-1]["targets"] = [{"refId": "A", "expr": "up"}]
+        self.assertReported(d, 'panel "Alerts": a "alertlist" panel runs no '
+                               "query")
 
     # -- panels
     def test_missing_unit(self):

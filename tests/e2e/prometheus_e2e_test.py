@@ -7,7 +7,9 @@ The test then
   1. evaluates every alert expression and every dashboard query (with the
      dashboard variables substituted) through Prometheus' HTTP API, and fails
      if one does not parse, names a metric Prometheus has never seen, or (for
-     dashboard queries) returns no series;
+     dashboard queries) returns no series (queries on pending_metrics.txt need
+     only parse; queries on ALERTS must return series while the alerts of
+     step 3 are active);
   2. checks that every rule evaluates without error (/api/v1/rules);
   3. opens connections until utilization crosses the warning threshold and
      waits for PgconnConnectionsNearLimit to become pending or firing in
@@ -283,17 +285,59 @@ def metric_names(expr):
                    if s.get("name")})
 
 
+# Pending metrics of issue 10 (tests/dashboards/pending_metrics.txt, the one
+# list): the dashboards already read them, the agent of this branch does not
+# export them yet. A query that reads one must parse and evaluate (status
+# success) but may return nothing.
+def pending_metrics():
+    sys.path.insert(0, os.path.join(SOURCE_DIR, "tests/dashboards"))
+    import check_dashboards
+    return check_dashboards.load_pending()
+
+
+def reads(q, names):
+    return bool(set(metric_names(q["expr"])) & names)
+
+
+def evaluate(prom, q, problems, require_data=True):
+    r = prom.query(q["expr"])
+    where = f"dashboard {q['dashboard']} panel {q['panel']!r} ({q['refId']})"
+    if r.get("status") != "success":
+        problems.append(f"{where}: {r.get('error')}: {q['expr']}")
+    elif require_data and not r["data"]["result"]:
+        problems.append(f"{where}: no series: {q['expr']}")
+
+
+def check_alert_queries(prom):
+    """The dashboard queries on ALERTS, while an alert is active."""
+    problems = []
+    queries = [q for q in dashboard_queries() if reads(q, {"ALERTS"})]
+    for q in queries:
+        evaluate(prom, q, problems)
+    if not queries:
+        raise Failure("no dashboard query reads ALERTS")
+    if problems:
+        raise Failure("alert queries:\n  " + "\n  ".join(problems))
+    log(f"evaluated {len(queries)} dashboard queries on ALERTS with an alert active")
+
+
 def check_queries(prom, rule_files):
     problems = []
     queries = dashboard_queries()
+    pending = deferred = 0
+    pending_names = pending_metrics()
     for q in queries:
-        r = prom.query(q["expr"])
-        where = f"dashboard {q['dashboard']} panel {q['panel']!r} ({q['refId']})"
-        if r.get("status") != "success":
-            problems.append(f"{where}: {r.get('error')}: {q['expr']}")
-        elif not r["data"]["result"]:
-            problems.append(f"{where}: no series: {q['expr']}")
-    log(f"evaluated {len(queries)} dashboard queries")
+        if reads(q, pending_names):
+            pending += 1
+            evaluate(prom, q, problems, require_data=False)
+        elif reads(q, {"ALERTS"}):
+            # Needs an active alert: checked for data in scenario().
+            deferred += 1
+            evaluate(prom, q, problems, require_data=False)
+        else:
+            evaluate(prom, q, problems)
+    log(f"evaluated {len(queries)} dashboard queries ({pending} on metrics "
+        f"pending issue 10 and {deferred} on ALERTS only parsed here)")
 
     rules = alert_rules(rule_files)
     seen_metrics = set()
@@ -359,6 +403,7 @@ def scenario(pg, prom):
                                lambda: next(iter(alert_states(prom, "PgconnConnectionsExhausted").values()), None))
         check_alert_text(exhausted)
         log("all usable slots taken: critical tier and PgconnConnectionsExhausted are active")
+        check_alert_queries(prom)
     finally:
         for s in sessions:
             s.close()
