@@ -33,6 +33,9 @@ class Publisher final : public ExpositionSource {
 
   std::shared_ptr<const Exposition> Current() const override;
   bool Ready() const override;
+  // Assembled on each call: one target's part is small.
+  std::shared_ptr<const Exposition> CurrentFor(
+      std::string_view target) const override;
   std::vector<TargetReport> Reports() const;
 
  private:
