@@ -118,22 +118,47 @@ int RunAgent(std::vector<std::string> args) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto address = pgconn::ParseListenAddress(config->listen_address);
-  if (!address.ok()) {
-    std::cerr << "pgconn-agent: --web.listen-address: "
-              << address.status().message() << "\n";
+  // Every --web.listen-address; without one, the configuration's.
+  std::vector<std::string> listen = flags->listen_addresses;
+  if (listen.empty()) listen.push_back(config->listen_address);
+  pgconn::HttpServerOptions web;
+  const pgconn::WebFlags& wf = flags->web;
+  if (wf.config_file) web.web_config_file = *wf.config_file;
+  if (wf.telemetry_path) web.telemetry_path = *wf.telemetry_path;
+  if (wf.max_connections) web.max_connections = *wf.max_connections;
+  if (wf.max_header_bytes) web.max_header_bytes = *wf.max_header_bytes;
+  if (wf.max_header_count) web.max_header_count = *wf.max_header_count;
+  if (wf.header_timeout) web.header_timeout = *wf.header_timeout;
+  if (wf.idle_timeout) web.idle_timeout = *wf.idle_timeout;
+  // POST /-/reload (--web.enable-lifecycle). The hook until the Agent has a
+  // reload of its own: it answers that nothing was reloaded.
+  if (wf.enable_lifecycle) {
+    web.reload = [] {
+      return pgconn::Status::Unavailable("reload is not implemented yet");
+    };
+  }
+  pgconn::HttpServer http(agent.publisher(), logger, web);
+  if (auto s = http.LoadWebConfig(); !s.ok()) {
+    std::cerr << "pgconn-agent: " << s.message() << "\n";
     return kExitBadConfig;
   }
-  pgconn::HttpServer http(agent.publisher(), logger);
-  if (auto s = http.Bind(*address); !s.ok()) {
-    logger.Error("cannot listen",
-                 {{"address", config->listen_address}, {"err", s.message()}});
-    return kExitFailure;
+  for (const std::string& text : listen) {
+    auto address = pgconn::ParseListenAddress(text);
+    if (!address.ok()) {
+      std::cerr << "pgconn-agent: --web.listen-address: "
+                << address.status().message() << "\n";
+      return kExitBadConfig;
+    }
+    if (auto s = http.Bind(*address); !s.ok()) {
+      logger.Error("cannot listen", {{"address", text}, {"err", s.message()}});
+      return kExitFailure;
+    }
   }
   agent.LogTargets(logger);
   agent.Start();
-  logger.Info("listening",
-              {{"address", address->host + ":" + std::to_string(http.port())}});
+  for (const std::string& a : http.BoundAddresses()) {
+    logger.Info("listening", {{"address", a}});
+  }
   pgconn::Status serve_status;
   std::thread http_thread([&] { serve_status = http.Serve(); });
 
@@ -141,6 +166,8 @@ int RunAgent(std::vector<std::string> args) {
   sigwait(&signals, &sig);
   logger.Info("shutting down",
               {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+  // Stops accepting, closes idle connections, lets in-flight responses
+  // finish (at most HttpServerOptions::shutdown_grace), then the pollers.
   http.Stop();
   http_thread.join();
   agent.Stop();

@@ -649,6 +649,52 @@ Result<TargetConfig> TargetFromEnvironment(const EnvLookup& env,
   return t;
 }
 
+namespace {
+
+// The --web.* flags other than --web.listen-address; false if `name` is
+// not one of them.
+Result<bool> ParseWebFlag(const std::string& name, FlagReader& r,
+                          WebFlags& web) {
+  if (name == "web.enable-lifecycle") {
+    if (const auto& v = r.InlineValue(); v && *v != "true" && *v != "false") {
+      return Status::InvalidArgument("flag --" + name +
+                                     ": takes no value, or =true or =false");
+    }
+    web.enable_lifecycle = !r.InlineValue() || *r.InlineValue() == "true";
+    return true;
+  }
+  static const std::set<std::string> kValued = {
+      "web.config.file",      "web.telemetry-path",   "web.max-connections",
+      "web.max-header-bytes", "web.max-header-count", "web.header-timeout",
+      "web.idle-timeout"};
+  if (kValued.count(name) == 0) return false;
+  auto v = r.Value();
+  if (!v.ok()) return v.status();
+  const std::string where = "flag --" + name + "=" + *v + ": ";
+  if (name == "web.config.file") {
+    web.config_file = *v;
+  } else if (name == "web.telemetry-path") {
+    if (v->empty() || (*v)[0] != '/' || *v == "/") {
+      return Status::InvalidArgument(where + "must be a path like /metrics");
+    }
+    web.telemetry_path = *v;
+  } else if (name == "web.header-timeout" || name == "web.idle-timeout") {
+    auto d = ParseDuration(*v);
+    if (!d.ok()) return Status::InvalidArgument(where + d.status().message());
+    if (d->count() <= 0) return Status::InvalidArgument(where + "must be positive");
+    (name == "web.header-timeout" ? web.header_timeout : web.idle_timeout) = *d;
+  } else {
+    auto n = ParseInt64InRange(Trim(*v), 1, 1 << 24);
+    if (!n.ok()) return Status::InvalidArgument(where + n.status().message());
+    (name == "web.max-connections"    ? web.max_connections
+     : name == "web.max-header-bytes" ? web.max_header_bytes
+                                      : web.max_header_count) = *n;
+  }
+  return true;
+}
+
+}  // namespace
+
 Result<Flags> ParseFlags(const std::vector<std::string>& args) {
   Flags f;
   FlagReader r(args, "--help");
@@ -691,6 +737,9 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args) {
       }
     }
     if (switched) continue;
+    auto web = ParseWebFlag(name, r, f.web);
+    if (!web.ok()) return web.status();
+    if (*web) continue;
     if (name != "config.file" && name != "web.listen-address" &&
         name != "poll.interval" && name != "log.level" &&
         name != "log.format") {
@@ -706,6 +755,7 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args) {
         return Status::InvalidArgument(where + la.status().message());
       }
       f.listen_address = *v;
+      f.listen_addresses.push_back(*v);
     } else if (name == "poll.interval") {
       auto d = ParseDuration(*v);
       if (!d.ok()) return Status::InvalidArgument(where + d.status().message());
@@ -741,6 +791,22 @@ std::string FlagsHelp(std::string_view program) {
     << "  --config.file=FILE          YAML configuration (targets, limits)\n"
     << "  --web.listen-address=ADDR   where to serve /metrics (default "
        ":9188)\n"
+    << "                              (repeat the flag for several)\n"
+    << "  --web.config.file=FILE      TLS and basic auth, exporter-toolkit's "
+       "format\n"
+    << "  --web.telemetry-path=PATH   where the metrics are (default "
+       "/metrics)\n"
+    << "  --web.max-connections=N     open HTTP connections; the oldest idle "
+       "goes\n"
+    << "                              first when full (default 512)\n"
+    << "  --web.max-header-bytes=N    request line and headers (default "
+       "16384)\n"
+    << "  --web.max-header-count=N    request headers (default 100)\n"
+    << "  --web.header-timeout=DUR    to send a request's headers (default "
+       "5s)\n"
+    << "  --web.idle-timeout=DUR      keep-alive wait for the next request "
+       "(default 60s)\n"
+    << "  --web.enable-lifecycle      serve POST /-/reload\n"
     << "  --poll.interval=DURATION    how often to poll each target "
        "(default 5s)\n"
     << "  --log.level=LEVEL           debug, info, warn, error (default "

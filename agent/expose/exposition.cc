@@ -9,4 +9,9 @@ const std::string& Exposition::gzip() const {
   return gzip_;
 }
 
+const Exposition::OpenGzip& Exposition::gzip_open() const {
+  std::call_once(gzip_open_once_, [this] { gzip_open_ = GzipOpen(text_); });
+  return gzip_open_;
+}
+
 }  // namespace pgconn

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "pgconn/publisher.h"
+
 namespace pgconn {
 
 // Part of the text format 0.0.4: per metric family, its "# HELP"/"# TYPE"
@@ -38,6 +40,14 @@ std::string AssembleText(
 
 // gzip (RFC 1952) of `data`; empty on failure.
 std::string GzipCompress(const std::string& data);
+
+// `data` as an open gzip member (Exposition::gzip_open()); empty bytes on
+// failure.
+Exposition::OpenGzip GzipOpen(const std::string& data);
+// What completes `open` into one gzip member of open's text then `tail`:
+// `tail`'s final deflate blocks and the trailer. Empty on failure.
+std::string GzipClose(const Exposition::OpenGzip& open,
+                      const std::string& tail);
 
 }  // namespace pgconn
 

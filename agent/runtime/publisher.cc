@@ -74,6 +74,18 @@ std::shared_ptr<const StatusPage> Publisher::CurrentPage() const {
   return page;
 }
 
+std::shared_ptr<const Exposition> Publisher::CurrentFor(
+    std::string_view target) const {
+  std::shared_ptr<const ExpositionPart> part;
+  {
+    MutexLock lock(&mu_);
+    auto it = index_.find(target);
+    if (it == index_.end()) return nullptr;
+    part = slots_[it->second].part;
+  }
+  return std::make_shared<const Exposition>(AssembleText({part}));
+}
+
 bool Publisher::Ready() const {
   MutexLock lock(&mu_);
   return attempted_ == slots_.size();

@@ -36,6 +36,9 @@ class Publisher final : public ExpositionSource {
   // The status page (runtime/status_page.h) of the published reports, built
   // like the exposition: at most once per change, when somebody asks.
   std::shared_ptr<const StatusPage> CurrentPage() const override;
+  // Assembled on each call: one target's part is small.
+  std::shared_ptr<const Exposition> CurrentFor(
+      std::string_view target) const override;
   std::vector<TargetReport> Reports() const;
 
  private:

@@ -116,6 +116,19 @@ struct Config {
   std::vector<std::string> notices;
 };
 
+// The HTTP server's --web.* flags (besides --web.listen-address); unset
+// ones keep the server's defaults (HttpServerOptions).
+struct WebFlags {
+  std::optional<std::string> config_file;     // --web.config.file
+  std::optional<std::string> telemetry_path;  // --web.telemetry-path
+  std::optional<int64_t> max_connections;     // --web.max-connections
+  std::optional<int64_t> max_header_bytes;    // --web.max-header-bytes
+  std::optional<int64_t> max_header_count;    // --web.max-header-count
+  std::optional<Duration> header_timeout;     // --web.header-timeout
+  std::optional<Duration> idle_timeout;       // --web.idle-timeout
+  bool enable_lifecycle = false;              // --web.enable-lifecycle
+};
+
 // Command-line flags, Prometheus style (--name=value or --name value).
 struct Flags {
   std::optional<std::string> config_file;
@@ -127,6 +140,10 @@ struct Flags {
   bool once = false;
   bool version = false;
   bool help = false;
+  // Every --web.listen-address, in order (the flag repeats); the last one
+  // is also in listen_address.
+  std::vector<std::string> listen_addresses;
+  WebFlags web;
 };
 
 Result<Flags> ParseFlags(const std::vector<std::string>& args);

@@ -3,9 +3,11 @@
 #ifndef PGCONN_PUBLISHER_H_
 #define PGCONN_PUBLISHER_H_
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 namespace pgconn {
 
@@ -21,10 +23,24 @@ class Exposition {
   // The text, gzip-compressed; empty if compression failed.
   const std::string& gzip() const;
 
+  // The text as a gzip member left open: header and deflate blocks ended
+  // by a sync flush, with the CRC-32 and length of the text. GzipClose()
+  // (expose/exposition_part.h) appends more text, so that a scrape adds
+  // its self-metrics without compressing the text again. Empty `bytes` if
+  // compression failed.
+  struct OpenGzip {
+    std::string bytes;
+    uint32_t crc = 0;
+    uint64_t length = 0;
+  };
+  const OpenGzip& gzip_open() const;
+
  private:
   const std::string text_;
   mutable std::once_flag gzip_once_;
   mutable std::string gzip_;
+  mutable std::once_flag gzip_open_once_;
+  mutable OpenGzip gzip_open_;
 };
 
 // The live page at / and its JSON at /api/v1/status, built from the same
@@ -56,6 +72,13 @@ class ExpositionSource {
   // The status page of the same state; null where a source has none (the
   // HTTP server then serves a plain index page).
   virtual std::shared_ptr<const StatusPage> CurrentPage() const {
+    return nullptr;
+  }
+  // The exposition of one configured target's latest published state
+  // alone (/probe); null when no target has that name.
+  virtual std::shared_ptr<const Exposition> CurrentFor(
+      std::string_view target) const {
+    (void)target;
     return nullptr;
   }
 };
