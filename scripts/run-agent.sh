@@ -7,7 +7,7 @@
 # DATABASE_URL, DB_HOST, PGHOST in the environment), it first starts a
 # throwaway PostgreSQL on a free local port, with a few demo sessions, so that
 # metrics appear at once; it is stopped and deleted when the agent exits.
-# Metrics: http://localhost:9188/metrics (or --web.listen-address).
+# Status page: http://localhost:9188/, metrics: /metrics (or --web.listen-address).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -67,7 +67,7 @@ psql_demo demo-interface "BEGIN; SELECT 1;"
 
 export DATABASE_URL="postgresql://postgres@127.0.0.1:$port/postgres"
 export PGCONN_TARGET_NAME=${PGCONN_TARGET_NAME:-demo}
-echo "run-agent: metrics at http://localhost:9188/metrics (Ctrl-C stops the agent and the database)"
+echo "run-agent: status page at http://localhost:9188/, metrics at http://localhost:9188/metrics (Ctrl-C stops the agent and the database)"
 "$agent" "$@" &
 agent_pid=$!
 trap 'kill -TERM $agent_pid 2>/dev/null || true' INT TERM
