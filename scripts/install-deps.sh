@@ -18,17 +18,27 @@ if [[ ${#packages[@]} -eq 0 ]]; then
   exit 1
 fi
 
+# Packages that count as present when their command is, whoever installed
+# it: NodeSource's nodejs package bundles npm and conflicts with Debian's.
+declare -A command_of=([npm]=npm)
+
 missing=()
 for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+  [[ "$status" == "install ok installed" ]] && continue
+  cmd=${command_of[$p]:-}
+  [[ -n "$cmd" ]] && command -v "$cmd" >/dev/null && continue
+  missing+=("$p")
 done
 # The dashboards' schema check (tests/dashboards/schema) compiles them
 # against @grafana/schema: npm ci installs exactly the lock file's versions
 # into tests/dashboards/node_modules, from npm's cache when it has them, and
 # only when the lock file is newer than what is installed.
+# Nothing to do where the tests are not: the Dockerfile's build stage copies
+# only scripts/.
 npm_ci() {
   local dir="$here/../tests/dashboards"
+  [[ -f "$dir/package-lock.json" ]] || return 0
   if [[ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]]; then
     return 0
   fi

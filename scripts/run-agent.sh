@@ -34,7 +34,7 @@ announce_address() {
         \[*) ;;
         *:*) host="[$host]" ;;  # a bare IPv6 address
       esac
-      echo "run-agent: metrics at http://$host:${addr##*:}/metrics"
+      echo "run-agent: status page at http://$host:${addr##*:}/, metrics at http://$host:${addr##*:}/metrics"
     fi
   done
 }
