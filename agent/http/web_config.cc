@@ -103,6 +103,24 @@ Status ParseTls(const WebConfigReader& r, const YAML::Node& node,
                 WebConfig& out) {
   if (!node.IsDefined() || node.IsNull()) return Status::Ok();
   const std::string section = "tls_server_config";
+  // exporter-toolkit keys this server does not implement: refused by name,
+  // rather than ignored, since each one narrows who may connect.
+  static const std::set<std::string> kUnsupported = {
+      "cert",
+      "key",
+      "client_ca",
+      "client_allowed_sans",
+      "cipher_suites",
+      "prefer_server_cipher_suites",
+      "curve_preferences"};
+  if (node.IsMap()) {
+    for (const auto& kv : node) {
+      if (kUnsupported.count(kv.first.Scalar()) != 0) {
+        return r.Error(kv.first, section + "." + kv.first.Scalar(),
+                       "is not supported by pgconn");
+      }
+    }
+  }
   if (auto s = r.CheckKeys(node, section,
                            {"cert_file", "key_file", "client_auth_type",
                             "client_ca_file", "min_version", "max_version"});

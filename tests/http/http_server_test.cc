@@ -1,6 +1,7 @@
 #include "pgconn/http_server.h"
 
 #include <arpa/inet.h>
+#include <crypt.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
@@ -9,6 +10,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -372,6 +375,53 @@ TEST(HttpServerStopTest, StopsAtOnceWithIdleKeepAliveClients) {
   t.join();
   // The idle timeout is 60 s; closing idle connections takes no wait.
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+}
+
+std::string BcryptHash(const std::string& password) {
+  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+  EXPECT_NE(crypt_gensalt_rn("$2b$", 4, nullptr, 0, salt, sizeof(salt)),
+            nullptr);
+  crypt_data data{};
+  return crypt_rn(password.c_str(), salt, &data, sizeof(data));
+}
+
+TEST(HttpServerWebConfigTest, ReReadsTheFileWhenItChanges) {
+  ServerParts p;
+  char path[] = "/tmp/pgconn-web-XXXXXX";
+  close(mkstemp(path));
+  std::ofstream(path) << "basic_auth_users:\n  alice: '" << BcryptHash("a1")
+                      << "'\n";
+  HttpServerOptions o;
+  o.web_config_file = path;
+  HttpServer server(p.publisher, p.logger, o);
+  ASSERT_TRUE(server.Bind({"127.0.0.1", 0}).ok());
+  std::thread t([&] { (void)server.Serve(); });
+  auto status = [&](const char* user, const char* password) {
+    httplib::Client c("127.0.0.1", server.port());
+    if (user != nullptr) c.set_basic_auth(user, password);
+    auto res = c.Get("/healthz");
+    return res ? res->status : -1;
+  };
+  EXPECT_EQ(status(nullptr, nullptr), 401);
+  EXPECT_EQ(status("alice", "a1"), 200);
+  EXPECT_EQ(status("bob", "b2"), 401);
+  // A new version of the file (another inode, as a rotation renames one
+  // in): the next connection sees it.
+  const std::string next = std::string(path) + ".new";
+  std::ofstream(next) << "basic_auth_users:\n  bob: '" << BcryptHash("b2")
+                      << "'\n";
+  ASSERT_EQ(std::rename(next.c_str(), path), 0);
+  EXPECT_EQ(status("bob", "b2"), 200);
+  EXPECT_EQ(status("alice", "a1"), 401);
+  // A broken version is logged and the previous one kept.
+  std::ofstream(next) << "basic_auth_users: [\n";
+  ASSERT_EQ(std::rename(next.c_str(), path), 0);
+  EXPECT_EQ(status("bob", "b2"), 200);
+  EXPECT_NE(p.log.str().find("web config not reloaded"), std::string::npos)
+      << p.log.str();
+  server.Stop();
+  t.join();
+  std::remove(path);
 }
 
 TEST(HttpServerBindTest, ReportsAPortInUse) {

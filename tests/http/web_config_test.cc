@@ -79,6 +79,10 @@ TEST(WebConfigTest, ErrorsNameTheFileLineAndKey) {
       {"http_server_config:\n  headers:\n    Content-Length: 5\n",
        "\"http_server_config.headers.Content-Length\": unknown key"},
       {"tls_server_config: [\n", "w.yml:2:1: "},
+      {"tls_server_config:\n  cert_file: a\n  key_file: b\n  "
+       "client_allowed_sans: [x]\n",
+       "w.yml:4:3: \"tls_server_config.client_allowed_sans\": is not "
+       "supported by pgconn"},
   };
   for (const auto& [text, expected] : cases) {
     auto c = ParseWebConfig(text, "w.yml");
