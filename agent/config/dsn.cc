@@ -134,7 +134,8 @@ Status ValidateConnectionString(std::string_view text) {
   if (IsConnectionUrl(text)) return ValidateUrl(text);
   if (text.find('=') == std::string_view::npos) {
     return Status::InvalidArgument(
-        "neither a postgresql:// URL nor a key=value connection string");
+        "not a postgresql:// or postgres:// URL, nor a key=value "
+        "connection string");
   }
   char* err = nullptr;
   std::unique_ptr<PQconninfoOption, ConninfoDeleter> opts(
