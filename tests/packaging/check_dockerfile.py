@@ -14,6 +14,7 @@
   the cmake line.
 Exit 1 with one line per problem.
 """
+import functools
 import json
 import os
 import re
@@ -74,6 +75,7 @@ def apt_packages(stage):
     return pkgs
 
 
+@functools.lru_cache(maxsize=None)  # dpkg -S is slow; the mutation test asks often
 def needed_packages(binary):
     out = subprocess.run(["readelf", "-d", binary], check=True,
                          capture_output=True, text=True).stdout
