@@ -21,7 +21,7 @@ RUN cmake -S /src -B /build -DCMAKE_BUILD_TYPE=Release -DPGCONN_WERROR=ON \
 FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libpq5 libprometheus-cpp-core1.0 libcpp-httplib0.11 libyaml-cpp0.7 \
+      libpq5 libprometheus-cpp-core1.0 libssl3 libcrypt1 libyaml-cpp0.7 \
       zlib1g ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --no-create-home \
