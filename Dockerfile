@@ -32,7 +32,7 @@ LABEL org.opencontainers.image.title="pgconn-agent" \
 # against public CAs.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libpq5 libprometheus-cpp-core1.0 libcpp-httplib0.11 libyaml-cpp0.7 \
+      libpq5 libprometheus-cpp-core1.0 libssl3 libcrypt1 libyaml-cpp0.7 \
       zlib1g ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 pgconn \

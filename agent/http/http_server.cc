@@ -376,6 +376,19 @@ class HttpServer::Impl {
                        std::move(allow), serve});
   }
 
+  // /proc/self, read at most once per kProcessStatsMaxAge: counting the
+  // descriptors of a process holding thousands of sockets is not free, and
+  // a flood of scrapes must not pay it on each one.
+  std::optional<ProcessStats> ProcessStatsNow() {
+    const auto now = std::chrono::steady_clock::now();
+    if (!process_stats_ || now - process_stats_at_ >= kProcessStatsMaxAge) {
+      process_stats_ = ReadProcessStats(boot_time_);
+      process_stats_at_ = now;
+    }
+    return process_stats_;
+  }
+  static constexpr std::chrono::milliseconds kProcessStatsMaxAge{1000};
+
   void ServeMetrics(const RequestView& req, Response& res);
   void ServeProbe(const RequestView& req, Response& res);
   void ServeHealth(const RequestView&, Response& res) { res.Text(200, "ok\n"); }
@@ -426,6 +439,8 @@ class HttpServer::Impl {
   const double boot_time_;
   std::vector<Route> routes_;
   HttpStats stats_;
+  std::optional<ProcessStats> process_stats_;
+  std::chrono::steady_clock::time_point process_stats_at_;
   // Oldest first. Declared before ioc_: connections left in its queues
   // unregister when it is destroyed.
   std::list<Connection*> connections_;
@@ -696,7 +711,7 @@ void HttpServer::Impl::ServeExposition(const RequestView& req, Response& res,
   res.content_type = kMetricsContentType;
   std::string self_text;
   // Read now, cheaply; appended to the published text.
-  if (self) self_text = SelfMetricsText(ReadProcessStats(boot_time_), stats_);
+  if (self) self_text = SelfMetricsText(ProcessStatsNow(), stats_);
   bool gzip = false;
   if (wants_gzip && self) {
     // The published text's gzip stays open: only the self metrics are
