@@ -1,5 +1,6 @@
 // Wiring only: flags, configuration, threads, signals, exit codes.
 #include <csignal>
+#include <functional>
 #include <iostream>
 #include <thread>
 
@@ -62,6 +63,7 @@ int RunAgent(const std::vector<std::string>& args) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);  // reload (systemctl reload sends it)
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto address = pgconn::ParseListenAddress(config->listen_address);
@@ -83,8 +85,21 @@ int RunAgent(const std::vector<std::string>& args) {
   pgconn::Status serve_status;
   std::thread http_thread([&] { serve_status = http.Serve(); });
 
+  // Re-reads the configuration as at start-up and applies it; an invalid one
+  // is refused and the running one kept. Safe from any thread (Agent is).
+  const std::function<pgconn::Status()> reload = [&]() -> pgconn::Status {
+    auto next = pgconn::LoadConfig(*flags, pgconn::ProcessEnvironment());
+    if (!next.ok()) {
+      agent.ReloadFailed(next.status());
+      return next.status();
+    }
+    return agent.Reload(*next);
+  };
   int sig = 0;
-  sigwait(&signals, &sig);
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+    logger.Info("reloading configuration", {{"signal", "SIGHUP"}});
+    (void)reload();
+  }
   logger.Info("shutting down",
               {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
   http.Stop();
