@@ -56,13 +56,17 @@ constexpr int64_t kMaxDurationMs = kMaxDurationNumber * 1000;
 // A key or a value of the operator's, repeated in a message only when it is
 // short and made of name characters: anything else may be a mistyped
 // secret, or megabytes.
+bool IsPlain(std::string_view text, std::string_view extra = "") {
+  return !text.empty() && text.size() <= 64 &&
+         std::all_of(text.begin(), text.end(), [&](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '_' ||
+                  c == '.' || c == '-' || c == '+' ||
+                  extra.find(c) != std::string_view::npos;
+         });
+}
+
 std::string QuotedIfPlain(std::string_view text, std::string_view instead) {
-  const bool plain =
-      !text.empty() && text.size() <= 64 &&
-      text.find_first_not_of(
-          "abcdefghijklmnopqrstuvwxyz"
-          "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == std::string_view::npos;
-  return plain ? "\"" + std::string(text) + "\"" : std::string(instead);
+  return IsPlain(text) ? "\"" + std::string(text) + "\"" : std::string(instead);
 }
 
 std::string FormatLimit(Duration d) {
@@ -184,11 +188,17 @@ class YamlReader {
                                      std::string(key) +
                                      "\" must be a whole number");
     }
-    auto v = ParseInt64InRange(Trim(node.Scalar()), min, max);
+    const std::string text = Trim(node.Scalar());
+    auto v = ParseInt64InRange(text, min, max);
     if (!v.ok()) {
+      // A quote that swallowed the next lines must not repeat them.
+      const std::string why = IsPlain(text)
+                                  ? v.status().message()
+                                  : "the value is not a whole number from " +
+                                        std::to_string(min) + " to " +
+                                        std::to_string(max);
       return Status::InvalidArgument(Where(filename_, node) + ": \"" +
-                                     std::string(key) +
-                                     "\": " + v.status().message());
+                                     std::string(key) + "\": " + why);
     }
     return static_cast<int>(*v);
   }
@@ -217,9 +227,12 @@ class YamlReader {
     }
     auto d = ParseDuration(node.Scalar());
     if (!d.ok()) {
+      const std::string why =
+          IsPlain(Trim(node.Scalar()))
+              ? d.status().message()
+              : "the value is not a duration (examples: 500ms, 5s, 1m30s, 2h)";
       return Status::InvalidArgument(Where(filename_, node) + ": \"" +
-                                     std::string(key) +
-                                     "\": " + d.status().message());
+                                     std::string(key) + "\": " + why);
     }
     if (d->count() <= 0) {
       return Status::InvalidArgument(
@@ -626,7 +639,9 @@ Result<Config> ParseConfigYaml(std::string_view text,
         if (!s.ok()) return s.status();
         if (auto a = ParseListenAddress(*s); !a.ok()) {
           return Status::InvalidArgument(
-              r.where(v) + ": \"listen_address\": " + a.status().message());
+              r.where(v) + ": \"listen_address\": " +
+              (IsPlain(*s, ":[]") ? a.status().message()
+                                  : "not HOST:PORT, [IPv6]:PORT or :PORT"));
         }
         cfg.listen_address = *s;
       } else if (key == "log_level") {
@@ -634,8 +649,11 @@ Result<Config> ParseConfigYaml(std::string_view text,
         if (!s.ok()) return s.status();
         auto l = ParseLogLevel(*s);
         if (!l.ok()) {
-          return Status::InvalidArgument(r.where(v) + ": " +
-                                         l.status().message());
+          return Status::InvalidArgument(
+              r.where(v) + ": " +
+              (IsPlain(*s) ? l.status().message()
+                           : "\"log_level\" is not one of debug, info, warn, "
+                             "error"));
         }
         cfg.log_level = *l;
       } else if (key == "log_format") {
@@ -643,8 +661,10 @@ Result<Config> ParseConfigYaml(std::string_view text,
         if (!s.ok()) return s.status();
         auto f = ParseLogFormat(*s);
         if (!f.ok()) {
-          return Status::InvalidArgument(r.where(v) + ": " +
-                                         f.status().message());
+          return Status::InvalidArgument(
+              r.where(v) + ": " +
+              (IsPlain(*s) ? f.status().message()
+                           : "\"log_format\" is not one of logfmt, json"));
         }
         cfg.log_format = *f;
       }

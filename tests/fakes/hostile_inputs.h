@@ -99,8 +99,12 @@ class HostileInputs {
                "\n    sslmode: " + Mutated("disable") + "\n";
     }
     std::string tail = Below(2) ? "max_users: 10\n" : "";
-    return MutatedBytes(head) + MutatedBytes(body, protect) +
-           MutatedBytes(tail);
+    // One call per statement: the order of the draws must not depend on the
+    // compiler's order of evaluating operands.
+    std::string out = MutatedBytes(head);
+    out += MutatedBytes(body, protect);
+    out += MutatedBytes(tail);
+    return out;
   }
 
   int Below(int n) {

@@ -23,9 +23,13 @@ TEST(EnvFileSecretsTest, FuzzedFilesNeverLeakThePassword) {
       case 1:
         text = "DATABASE_URL=\"" + gen.Url() + "\"\nDB_HOST=h\n";
         break;
-      default:
-        text = "DB_HOST=h\nDB_PASSWORD='" + gen.Password() +
-               "'\nDB_PORT=" + (gen.Below(2) ? "5432" : "x") + "\n";
+      default: {
+        // Drawn one by one: operand order is up to the compiler.
+        const std::string password = gen.Password();
+        const std::string port = gen.Below(2) ? "5432" : "x";
+        text =
+            "DB_HOST=h\nDB_PASSWORD='" + password + "'\nDB_PORT=" + port + "\n";
+      }
     }
     auto file = ParseEnvFile(text, "w.env");
     if (!file.ok()) {
