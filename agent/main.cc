@@ -1,5 +1,6 @@
 // Wiring only: flags, configuration, threads, signals, exit codes.
 #include <csignal>
+#include <functional>
 #include <iostream>
 #include <thread>
 
@@ -116,6 +117,7 @@ int RunAgent(std::vector<std::string> args) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);  // reload (systemctl reload sends it)
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   // Every --web.listen-address; without one, the configuration's.
@@ -130,13 +132,19 @@ int RunAgent(std::vector<std::string> args) {
   if (wf.max_header_count) web.max_header_count = *wf.max_header_count;
   if (wf.header_timeout) web.header_timeout = *wf.header_timeout;
   if (wf.idle_timeout) web.idle_timeout = *wf.idle_timeout;
-  // POST /-/reload (--web.enable-lifecycle). The hook until the Agent has a
-  // reload of its own: it answers that nothing was reloaded.
-  if (wf.enable_lifecycle) {
-    web.reload = [] {
-      return pgconn::Status::Unavailable("reload is not implemented yet");
-    };
-  }
+  // Re-reads the configuration as at start-up and applies it; an invalid one
+  // is refused and the running one kept. Safe from any thread (Agent is).
+  const std::function<pgconn::Status()> reload = [&]() -> pgconn::Status {
+    auto next = pgconn::LoadConfig(*flags, pgconn::ProcessEnvironment());
+    if (!next.ok()) {
+      agent.ReloadFailed(next.status());
+      return next.status();
+    }
+    return agent.Reload(*next);
+  };
+  // POST /-/reload (--web.enable-lifecycle), as Prometheus has it: the same
+  // reload as SIGHUP, from the HTTP thread.
+  if (wf.enable_lifecycle) web.reload = reload;
   pgconn::HttpServer http(agent.publisher(), logger, web);
   if (auto s = http.LoadWebConfig(); !s.ok()) {
     std::cerr << "pgconn-agent: " << s.message() << "\n";
@@ -163,7 +171,10 @@ int RunAgent(std::vector<std::string> args) {
   std::thread http_thread([&] { serve_status = http.Serve(); });
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+    logger.Info("reloading configuration", {{"signal", "SIGHUP"}});
+    (void)reload();
+  }
   logger.Info("shutting down",
               {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
   // Stops accepting, closes idle connections, lets in-flight responses

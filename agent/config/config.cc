@@ -1,7 +1,9 @@
 #include "pgconn/config.h"
 
+#include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -9,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -46,8 +49,89 @@ std::string Trim(std::string_view s) {
   return std::string(s.substr(b, e - b));
 }
 
-// The most a duration may count, in seconds or in any one unit.
+// The most a duration may count, in seconds or in any one unit, and in
+// all (about 31 years: nanoseconds of it still fit in 64 bits).
 constexpr int64_t kMaxDurationNumber = 1'000'000'000;
+constexpr int64_t kMaxDurationMs = kMaxDurationNumber * 1000;
+
+// A key or a value of the operator's, repeated in a message only when it is
+// short and made of name characters: anything else may be a mistyped
+// secret, or megabytes.
+bool IsPlain(std::string_view text, std::string_view extra = "") {
+  return !text.empty() && text.size() <= 64 &&
+         std::all_of(text.begin(), text.end(), [&](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '_' ||
+                  c == '.' || c == '-' || c == '+' ||
+                  extra.find(c) != std::string_view::npos;
+         });
+}
+
+std::string QuotedIfPlain(std::string_view text, std::string_view instead) {
+  return IsPlain(text) ? "\"" + std::string(text) + "\"" : std::string(instead);
+}
+
+std::string FormatLimit(Duration d) {
+  const int64_t ms = d.count();
+  if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
+  if (ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+// The `target` label of every series and of every log line: at most 128
+// bytes without blanks, control characters, quotes or backslashes. Anything
+// else is most likely a quoting mistake that swallowed the next lines (and
+// a password with them), so the name is not repeated.
+Status CheckTargetName(std::string_view name, const std::string& where) {
+  const bool ok =
+      !name.empty() && name.size() <= 128 &&
+      std::none_of(name.begin(), name.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u <= 0x20 || u == 0x7f || c == '\'' || c == '"' || c == '\\';
+      });
+  if (ok) return Status::Ok();
+  return Status::InvalidArgument(
+      where +
+      ": a target name has 1 to 128 bytes without blanks, control "
+      "characters, quotes or backslashes");
+}
+
+// Walks the whole document before it is read: refuses a key repeated in
+// one mapping (yaml-cpp keeps both and reads the first), and any value
+// longer than kMaxScalarBytes, naming positions and never the value.
+Status CheckTree(std::string_view filename, const YAML::Node& node, int depth) {
+  if (depth > 16) {
+    return Status::InvalidArgument(Where(filename, node) +
+                                   ": nested more than 16 levels deep");
+  }
+  if (node.IsScalar() && node.Scalar().size() > kMaxScalarBytes) {
+    return Status::InvalidArgument(Where(filename, node) + ": a value of " +
+                                   std::to_string(node.Scalar().size()) +
+                                   " bytes; the limit is " +
+                                   std::to_string(kMaxScalarBytes));
+  }
+  if (node.IsSequence()) {
+    for (const auto& item : node) {
+      if (auto s = CheckTree(filename, item, depth + 1); !s.ok()) return s;
+    }
+  }
+  if (!node.IsMap()) return Status::Ok();
+  std::map<std::string, YAML::Mark> seen;
+  for (const auto& kv : node) {
+    if (auto s = CheckTree(filename, kv.first, depth + 1); !s.ok()) return s;
+    if (auto s = CheckTree(filename, kv.second, depth + 1); !s.ok()) return s;
+    if (!kv.first.IsScalar()) continue;  // refused later, with its place
+    const auto [it, inserted] =
+        seen.emplace(kv.first.Scalar(), kv.first.Mark());
+    if (!inserted) {
+      return Status::InvalidArgument(
+          Where(filename, kv.first) + ": key " +
+          QuotedIfPlain(kv.first.Scalar(), "(not shown)") +
+          " is repeated; first at " + Where(filename, it->second));
+    }
+  }
+  return Status::Ok();
+}
 
 // Reads YAML mappings with positions in every message.
 class YamlReader {
@@ -81,7 +165,8 @@ class YamlReader {
           list += k;
         }
         return Status::InvalidArgument(
-            Where(filename_, kv.first) + ": unknown key \"" + key + "\" in " +
+            Where(filename_, kv.first) + ": unknown key " +
+            QuotedIfPlain(key, "(not shown: long or not a name)") + " in " +
             std::string(what) + " (known keys: " + list + ")");
       }
     }
@@ -104,11 +189,17 @@ class YamlReader {
                                      std::string(key) +
                                      "\" must be a whole number");
     }
-    auto v = ParseInt64InRange(Trim(node.Scalar()), min, max);
+    const std::string text = Trim(node.Scalar());
+    auto v = ParseInt64InRange(text, min, max);
     if (!v.ok()) {
+      // A quote that swallowed the next lines must not repeat them.
+      const std::string why = IsPlain(text)
+                                  ? v.status().message()
+                                  : "the value is not a whole number from " +
+                                        std::to_string(min) + " to " +
+                                        std::to_string(max);
       return Status::InvalidArgument(Where(filename_, node) + ": \"" +
-                                     std::string(key) +
-                                     "\": " + v.status().message());
+                                     std::string(key) + "\": " + why);
     }
     return static_cast<int>(*v);
   }
@@ -128,7 +219,8 @@ class YamlReader {
     return v;
   }
 
-  Result<Duration> Dur(const YAML::Node& node, std::string_view key) const {
+  Result<Duration> Dur(const YAML::Node& node, std::string_view key,
+                       Duration max) const {
     if (!node.IsScalar()) {
       return Status::InvalidArgument(Where(filename_, node) + ": \"" +
                                      std::string(key) +
@@ -136,14 +228,22 @@ class YamlReader {
     }
     auto d = ParseDuration(node.Scalar());
     if (!d.ok()) {
+      const std::string why =
+          IsPlain(Trim(node.Scalar()))
+              ? d.status().message()
+              : "the value is not a duration (examples: 500ms, 5s, 1m30s, 2h)";
       return Status::InvalidArgument(Where(filename_, node) + ": \"" +
-                                     std::string(key) +
-                                     "\": " + d.status().message());
+                                     std::string(key) + "\": " + why);
     }
     if (d->count() <= 0) {
-      return Status::InvalidArgument(Where(filename_, node) + ": \"" +
-                                     std::string(key) + "\": " + node.Scalar() +
-                                     " must be positive");
+      return Status::InvalidArgument(
+          Where(filename_, node) + ": \"" + std::string(key) +
+          "\": " + Excerpt(node.Scalar()) + " must be positive");
+    }
+    if (*d > max) {
+      return Status::InvalidArgument(
+          Where(filename_, node) + ": \"" + std::string(key) +
+          "\" is longer than its maximum, " + FormatLimit(max));
     }
     return d;
   }
@@ -286,6 +386,9 @@ Result<TargetConfig> ParseTarget(const YamlReader& r, const YAML::Node& node) {
     auto s = r.String(v, key);
     if (!s.ok()) return s.status();
     if (key == "name") {
+      if (auto n = CheckTargetName(*s, r.where(v) + ": \"name\""); !n.ok()) {
+        return n;
+      }
       t.name = *s;
     } else if (key == "type") {
       if (*s == "postgres" || *s == "postgresql") {
@@ -293,8 +396,9 @@ Result<TargetConfig> ParseTarget(const YamlReader& r, const YAML::Node& node) {
       } else if (*s == "pgbouncer") {
         t.kind = TargetKind::kPgBouncer;
       } else {
-        return Status::InvalidArgument(r.where(v) + ": \"type\": \"" + *s +
-                                       "\" is not one of postgres, pgbouncer");
+        return Status::InvalidArgument(
+            r.where(v) + ": \"type\": " + QuotedIfPlain(*s, "the value") +
+            " is not one of postgres, pgbouncer");
       }
     } else if (key == "url") {
       if (auto u = ValidateConnectionString(*s); !u.ok()) {
@@ -317,8 +421,8 @@ Result<TargetConfig> ParseTarget(const YamlReader& r, const YAML::Node& node) {
       for (auto m : kSslModes) ok = ok || m == *s;
       if (!ok) {
         return Status::InvalidArgument(
-            r.where(v) + ": \"sslmode\": \"" + *s +
-            "\" is not one of disable, allow, prefer, require, verify-ca, "
+            r.where(v) + ": \"sslmode\": " + QuotedIfPlain(*s, "the value") +
+            " is not one of disable, allow, prefer, require, verify-ca, "
             "verify-full");
       }
       t.sslmode = *s;
@@ -366,6 +470,32 @@ Result<TargetConfig> ParseTarget(const YamlReader& r, const YAML::Node& node) {
     }
   }
   return t;
+}
+
+// A switch flag's value: none (true), or =true / =false.
+Result<bool> SwitchValue(const FlagReader& r) {
+  const auto& v = r.InlineValue();
+  if (!v) return true;
+  if (*v != "true" && *v != "false") {
+    return Status::InvalidArgument("flag --" + r.name() +
+                                   ": takes no value, or =true or =false");
+  }
+  return *v == "true";
+}
+
+bool IsEmptyYaml(const std::string& text) {
+  try {
+    return YAML::Load(text).IsNull();
+  } catch (const YAML::Exception&) {
+    return false;
+  }
+}
+
+Duration MaxDuration(std::string_view key) {
+  if (key == "poll_interval") return kMaxPollInterval;
+  if (key == "connect_timeout") return kMaxConnectTimeout;
+  if (key == "query_timeout") return kMaxQueryTimeout;
+  return kMaxBackoff;
 }
 
 std::string EnvName(std::string_view host, std::string_view port,
@@ -438,7 +568,8 @@ Result<Duration> ParseDuration(std::string_view text) {
                                kMaxDurationNumber);
     if (!n.ok()) return too_long;
     const int64_t ms = *n * ms_per;  // at most 8.64e16: no overflow
-    if (total_ms > std::numeric_limits<int64_t>::max() - ms) return too_long;
+    if (ms > kMaxDurationMs) return too_long;
+    if (total_ms > kMaxDurationMs - ms) return too_long;
     total_ms += ms;
     i = k;
   }
@@ -458,6 +589,7 @@ Result<Config> ParseConfigYaml(std::string_view text,
   if (root.IsNull()) return cfg;
   YamlReader r(filename);
   try {
+    if (auto s = CheckTree(filename, root, 0); !s.ok()) return s;
     if (auto s = r.RequireMap(root, "the configuration"); !s.ok()) return s;
     if (auto s = r.CheckKeys(
             root, "the top level",
@@ -476,6 +608,20 @@ Result<Config> ParseConfigYaml(std::string_view text,
           return Status::InvalidArgument(r.where(v) +
                                          ": \"targets\" must be a list");
         }
+        // An empty list would otherwise fall back to the environment, and
+        // monitor something the file did not ask for.
+        if (v.size() == 0) {
+          return Status::InvalidArgument(
+              r.where(v) +
+              ": \"targets\" is empty; list at least one target "
+              "or leave the key out to use the environment");
+        }
+        if (v.size() > kMaxTargets) {
+          return Status::InvalidArgument(
+              r.where(v) + ": " + std::to_string(v.size()) +
+              " targets; the limit is " + std::to_string(kMaxTargets) +
+              " per agent");
+        }
         for (const auto& tn : v) {
           auto t = ParseTarget(r, tn);
           if (!t.ok()) return t.status();
@@ -483,7 +629,7 @@ Result<Config> ParseConfigYaml(std::string_view text,
         }
       } else if (key == "poll_interval" || key == "connect_timeout" ||
                  key == "query_timeout" || key == "backoff_max") {
-        auto d = r.Dur(v, key);
+        auto d = r.Dur(v, key, MaxDuration(key));
         if (!d.ok()) return d.status();
         if (key == "poll_interval") cfg.poll_interval = *d;
         if (key == "connect_timeout") cfg.connect_timeout = *d;
@@ -509,7 +655,9 @@ Result<Config> ParseConfigYaml(std::string_view text,
         if (!s.ok()) return s.status();
         if (auto a = ParseListenAddress(*s); !a.ok()) {
           return Status::InvalidArgument(
-              r.where(v) + ": \"listen_address\": " + a.status().message());
+              r.where(v) + ": \"listen_address\": " +
+              (IsPlain(*s, ":[]") ? a.status().message()
+                                  : "not HOST:PORT, [IPv6]:PORT or :PORT"));
         }
         cfg.listen_address = *s;
       } else if (key == "log_level") {
@@ -517,8 +665,11 @@ Result<Config> ParseConfigYaml(std::string_view text,
         if (!s.ok()) return s.status();
         auto l = ParseLogLevel(*s);
         if (!l.ok()) {
-          return Status::InvalidArgument(r.where(v) + ": " +
-                                         l.status().message());
+          return Status::InvalidArgument(
+              r.where(v) + ": " +
+              (IsPlain(*s) ? l.status().message()
+                           : "\"log_level\" is not one of debug, info, warn, "
+                             "error"));
         }
         cfg.log_level = *l;
       } else if (key == "log_format") {
@@ -526,8 +677,10 @@ Result<Config> ParseConfigYaml(std::string_view text,
         if (!s.ok()) return s.status();
         auto f = ParseLogFormat(*s);
         if (!f.ok()) {
-          return Status::InvalidArgument(r.where(v) + ": " +
-                                         f.status().message());
+          return Status::InvalidArgument(
+              r.where(v) + ": " +
+              (IsPlain(*s) ? f.status().message()
+                           : "\"log_format\" is not one of logfmt, json"));
         }
         cfg.log_format = *f;
       }
@@ -644,6 +797,10 @@ Result<TargetConfig> TargetFromEnvironment(const EnvLookup& env,
     }
   }
   if (auto n = env("PGCONN_TARGET_NAME"); n.has_value() && !n->empty()) {
+    if (auto s = CheckTargetName(*n, "environment variable PGCONN_TARGET_NAME");
+        !s.ok()) {
+      return s;
+    }
     t.name = *n;
   }
   return t;
@@ -703,16 +860,11 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args) {
     if (!more.ok()) return more.status();
     if (!*more) break;
     const std::string& name = r.name();
-    if (name == "help") {
-      f.help = true;
-      continue;
-    }
-    if (name == "version") {
-      f.version = true;
-      continue;
-    }
-    if (name == "once") {
-      f.once = true;
+    if (name == "help" || name == "version" || name == "once") {
+      // --once=false is not --once.
+      auto on = SwitchValue(r);
+      if (!on.ok()) return on.status();
+      (name == "help" ? f.help : name == "version" ? f.version : f.once) = *on;
       continue;
     }
     // --collector.NAME / --no-collector.NAME, as node_exporter spells them;
@@ -722,15 +874,9 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args) {
       const std::string_view prefix = on ? "collector." : "no-collector.";
       if (name.size() > prefix.size() &&
           std::string_view(name).substr(0, prefix.size()) == prefix) {
-        bool value = on;
-        if (const auto& v = r.InlineValue()) {
-          if (*v != "true" && *v != "false") {
-            return Status::InvalidArgument("flag --" + name +
-                                           ": takes no value, or =true or "
-                                           "=false");
-          }
-          value = (*v == "true") == on;
-        }
+        auto given = SwitchValue(r);
+        if (!given.ok()) return given.status();
+        const bool value = *given == on;
         f.collectors[name.substr(prefix.size())] =
             CollectorSwitch{value, "flag --" + name};
         switched = true;
@@ -761,6 +907,10 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args) {
       if (!d.ok()) return Status::InvalidArgument(where + d.status().message());
       if (d->count() <= 0) {
         return Status::InvalidArgument(where + "must be positive");
+      }
+      if (*d > kMaxPollInterval) {
+        return Status::InvalidArgument(where + "is longer than its maximum, " +
+                                       FormatLimit(kMaxPollInterval));
       }
       f.poll_interval = *d;
     } else if (name == "log.level") {
@@ -875,6 +1025,10 @@ Result<ListenAddress> ParseListenAddress(std::string_view text) {
 }
 
 Result<Secret> ReadPasswordFile(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    return Status::IoError("password_file " + path + ": is a directory");
+  }
   std::ifstream in(path);
   if (!in) {
     return Status::IoError("password_file " + path +
@@ -889,16 +1043,39 @@ Result<Secret> ReadPasswordFile(const std::string& path) {
 Result<Config> LoadConfig(const Flags& flags, const EnvLookup& env) {
   Config cfg;
   if (flags.config_file) {
+    const std::string where = "flag --config.file=" + *flags.config_file;
+    struct stat st {};
+    if (::stat(flags.config_file->c_str(), &st) != 0) {
+      return Status::InvalidArgument(where +
+                                     ": cannot read: " + std::strerror(errno));
+    }
+    if (!S_ISREG(st.st_mode)) {
+      return Status::InvalidArgument(where + ": not a regular file");
+    }
+    if (static_cast<uint64_t>(st.st_size) > kMaxConfigFileBytes) {
+      return Status::InvalidArgument(where + ": " + std::to_string(st.st_size) +
+                                     " bytes; the limit is " +
+                                     std::to_string(kMaxConfigFileBytes));
+    }
     std::ifstream in(*flags.config_file);
     if (!in) {
-      return Status::InvalidArgument(
-          "flag --config.file=" + *flags.config_file +
-          ": cannot read: " + std::strerror(errno));
+      return Status::InvalidArgument(where +
+                                     ": cannot read: " + std::strerror(errno));
     }
     std::stringstream buf;
     buf << in.rdbuf();
+    if (buf.str().size() > kMaxConfigFileBytes) {
+      return Status::InvalidArgument(where + ": longer than the limit of " +
+                                     std::to_string(kMaxConfigFileBytes) +
+                                     " bytes");
+    }
     auto parsed = ParseConfigYaml(buf.str(), *flags.config_file);
     if (!parsed.ok()) return parsed.status();
+    // A file that says nothing is a mistake (a wrong path, a failed
+    // deployment), not a request for the environment's target.
+    if (parsed->targets.empty() && IsEmptyYaml(buf.str())) {
+      return Status::InvalidArgument(where + ": the file is empty");
+    }
     cfg = std::move(*parsed);
   }
   if (cfg.targets.empty()) {

@@ -22,8 +22,10 @@ inline constexpr int kMinPort = 1;
 inline constexpr int kMaxPort = 65535;
 Result<int> ParsePort(std::string_view text);
 
-// Checks a postgresql:// URL with libpq's own parser; the error never
-// contains the URL.
+// Checks a postgresql:// URL with libpq's own parser and the option values
+// with CheckConnectionOption(); refuses an '@' after the host part (an
+// unencoded '/' or '@' in a password). The error never contains any part
+// of the URL.
 Status ValidateUrl(std::string_view url);
 
 // True for text that starts with postgresql:// or postgres://.
@@ -34,6 +36,16 @@ bool IsConnectionUrl(std::string_view text);
 // DATABASE_URL, DATA_SOURCE_NAME and the YAML "url" accept. The error never
 // contains the text.
 Status ValidateConnectionString(std::string_view text);
+
+// The same for a URL or a "key=value ..." connection string.
+Status CheckConnectionString(std::string_view conninfo);
+
+// The rules of the YAML fields for a connection option given in a URL or a
+// connection string: sslmode, target_session_attrs, gssencmode,
+// channel_binding, connect_timeout (whole seconds, at most
+// kMaxConnectTimeout), port (each of a list). Other keywords pass. The
+// error names the keyword, never the value.
+Status CheckConnectionOption(std::string_view key, std::string_view value);
 
 // The fields of a connection string or URL as libpq parses them, without the
 // password and without empty fields.

@@ -19,7 +19,9 @@ using Labels = std::vector<std::pair<std::string, std::string>>;
 Labels WithLabel(const Labels& base, std::string name, std::string value);
 
 // Accumulates samples into families, keeping the first-seen order of
-// families and of samples. Not thread-safe; one writer serves one target's
+// families and of samples. Every label value is made valid UTF-8
+// (ToValidUtf8); samples whose labels become equal by that are folded into
+// one, their values added. Not thread-safe; one writer serves one target's
 // part of one poll.
 class MetricsWriter {
  public:
@@ -38,6 +40,7 @@ class MetricsWriter {
            prometheus::MetricType type, Labels labels, double value);
   std::vector<prometheus::MetricFamily> families_;
   std::map<std::string, size_t, std::less<>> index_;
+  std::vector<bool> sanitized_;  // per family: a label value was made UTF-8
 };
 
 }  // namespace pgconn

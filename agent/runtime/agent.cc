@@ -1,10 +1,14 @@
 #include "pgconn/agent.h"
 
+#include <algorithm>
+#include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <vector>
 
 #include "config/dsn.h"
+#include "expose/metrics_writer.h"
 #include "pgbouncer/registry.h"
 #include "postgres/registry.h"
 #include "runtime/poller.h"
@@ -13,25 +17,124 @@
 
 namespace pgconn {
 
+namespace {
+
+bool SameCollectors(const CollectorSwitches& a, const CollectorSwitches& b) {
+  if (a.size() != b.size()) return false;
+  for (auto i = a.begin(), j = b.begin(); i != a.end(); ++i, ++j) {
+    if (i->first != j->first || i->second.enabled != j->second.enabled) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool SamePools(const std::vector<PoolDeclaration>& a,
+               const std::vector<PoolDeclaration>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].application != b[i].application ||
+        a[i].replicas != b[i].replicas || a[i].pool_min != b[i].pool_min ||
+        a[i].pool_max != b[i].pool_max) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Everything a poller is built from, but not where it was written: moving a
+// target down the file does not restart it.
+bool SameTarget(const TargetConfig& a, const TargetConfig& b) {
+  return a.name == b.name && a.kind == b.kind &&
+         a.url.Reveal() == b.url.Reveal() && a.host == b.host &&
+         a.port == b.port && a.user == b.user && a.dbname == b.dbname &&
+         a.sslmode == b.sslmode && a.sslrootcert == b.sslrootcert &&
+         a.password.Reveal() == b.password.Reveal() &&
+         a.password_file == b.password_file && a.overhead == b.overhead &&
+         SamePools(a.pools, b.pools) &&
+         SameCollectors(a.collectors, b.collectors);
+}
+
+bool SameOptions(const PollerOptions& a, const PollerOptions& b) {
+  const CollectorContext &x = a.collector_context, &y = b.collector_context;
+  return a.poll_interval == b.poll_interval &&
+         a.connect_timeout == b.connect_timeout &&
+         a.query_timeout == b.query_timeout && a.backoff_max == b.backoff_max &&
+         a.near_limit_threshold == b.near_limit_threshold &&
+         x.max_applications == y.max_applications &&
+         x.max_users == y.max_users && x.max_databases == y.max_databases &&
+         SameCollectors(a.collectors, b.collectors);
+}
+
+ExpositionPart RenderReloadStatus(bool successful, double success_unix) {
+  MetricsWriter w;
+  w.Gauge("pgconn_config_last_reload_successful",
+          "1 if the last configuration reload (SIGHUP) succeeded, or none was "
+          "asked for; 0 if it was refused and the previous configuration "
+          "still runs.",
+          {}, successful ? 1 : 0);
+  w.Gauge("pgconn_config_last_reload_success_timestamp_seconds",
+          "Unix time of the last configuration that was loaded (at start-up "
+          "or by a successful reload).",
+          {}, success_unix);
+  return SerializePart(w.Take());
+}
+
+}  // namespace
+
+// One target's poller, its own stop signal (a reload stops it alone) and
+// the thread that runs it.
+struct Agent::Runner {
+  TargetConfig target;
+  StopSignal stop;
+  std::unique_ptr<TargetPoller> poller;
+  std::thread thread;
+
+  void Start() {
+    thread = std::thread([this] { poller->Run(&stop); });
+  }
+  void Join() {
+    stop.Stop();
+    if (thread.joinable()) thread.join();
+  }
+};
+
 class Agent::Impl {
  public:
   Impl(const Config& config, const SessionFactory& sessions, const Clock& clock,
        const Logger& logger)
-      : targets_(config.targets),
+      : sessions_(sessions),
+        clock_(clock),
+        logger_(logger),
         publisher_(RenderBuildInfo(CurrentBuildInfo())) {
-    const PollerOptions o = PollerOptionsFrom(config);
-    for (const auto& t : config.targets) {
-      pollers_.push_back(std::make_unique<TargetPoller>(
-          t, o, sessions, clock, logger, &publisher_, stop_.flag()));
-      pollers_.back()->PublishInitial();
-    }
+    MutexLock lock(&mu_);
+    options_ = PollerOptionsFrom(config);
+    for (const auto& t : config.targets) runners_.push_back(NewRunner(t));
+    last_success_unix_ = ToUnixSeconds(clock_.Now());
+    publisher_.SetAgentPart(RenderReloadStatus(true, last_success_unix_));
   }
 
-  const std::vector<TargetConfig> targets_;
-  StopSignal stop_;
+  std::unique_ptr<Runner> NewRunner(const TargetConfig& t)
+      PGCONN_REQUIRES(mu_) {
+    auto r = std::make_unique<Runner>();
+    r->target = t;
+    r->poller = std::make_unique<TargetPoller>(
+        t, options_, sessions_, clock_, logger_, &publisher_, r->stop.flag());
+    r->poller->PublishInitial();
+    return r;
+  }
+
+  const SessionFactory& sessions_;
+  const Clock& clock_;
+  const Logger& logger_;
   Publisher publisher_;
-  std::vector<std::unique_ptr<TargetPoller>> pollers_;
-  std::vector<std::thread> threads_;
+  // Held by Start, Stop, PollAllOnce and Reload: they never overlap.
+  Mutex mu_;
+  PollerOptions options_ PGCONN_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<Runner>> runners_ PGCONN_GUARDED_BY(mu_);
+  bool running_ PGCONN_GUARDED_BY(mu_) = false;
+  bool stopped_ PGCONN_GUARDED_BY(mu_) = false;
+  double last_success_unix_ PGCONN_GUARDED_BY(mu_) = 0;
 };
 
 Agent::Agent(const Config& config, const SessionFactory& sessions,
@@ -43,7 +146,9 @@ Agent::~Agent() { Stop(); }
 const ExpositionSource& Agent::publisher() const { return impl_->publisher_; }
 
 void Agent::LogTargets(const Logger& logger) const {
-  for (const auto& t : impl_->targets_) {
+  MutexLock lock(&impl_->mu_);
+  for (const auto& r : impl_->runners_) {
+    const TargetConfig& t = r->target;
     logger.Info("target configured",
                 {{"target", t.name},
                  {"type", std::string(TargetKindName(t.kind))},
@@ -53,25 +158,101 @@ void Agent::LogTargets(const Logger& logger) const {
 }
 
 void Agent::Start() {
-  for (auto& p : impl_->pollers_) {
-    TargetPoller* poller = p.get();
-    StopSignal* stop = &impl_->stop_;
-    impl_->threads_.emplace_back([poller, stop] { poller->Run(stop); });
-  }
+  MutexLock lock(&impl_->mu_);
+  if (impl_->running_ || impl_->stopped_) return;
+  impl_->running_ = true;
+  for (auto& r : impl_->runners_) r->Start();
 }
 
 void Agent::Stop() {
-  impl_->stop_.Stop();
-  for (auto& t : impl_->threads_) {
-    if (t.joinable()) t.join();
-  }
-  impl_->threads_.clear();
+  MutexLock lock(&impl_->mu_);
+  impl_->stopped_ = true;
+  impl_->running_ = false;
+  // Every stop flag first, so that the pollers wind down side by side.
+  for (auto& r : impl_->runners_) r->stop.Stop();
+  for (auto& r : impl_->runners_) r->Join();
 }
 
 bool Agent::PollAllOnce() {
+  MutexLock lock(&impl_->mu_);
   bool all_up = true;
-  for (auto& p : impl_->pollers_) all_up = p->PollOnce().up && all_up;
+  for (auto& r : impl_->runners_) all_up = r->poller->PollOnce().up && all_up;
   return all_up;
+}
+
+Status Agent::Reload(const Config& config) {
+  if (Status s = ValidateCollectorSwitches(config); !s.ok()) {
+    ReloadFailed(s);
+    return s;
+  }
+  Impl& d = *impl_;
+  MutexLock lock(&d.mu_);
+  if (d.stopped_) return Status(StatusCode::kUnavailable, "agent stopped");
+  const PollerOptions options = PollerOptionsFrom(config);
+  const bool same_options = SameOptions(options, d.options_);
+  d.options_ = options;
+  // Which running pollers stay as they are; the others stop, all before
+  // any new one connects, so the agent never holds more than one
+  // connection per target, not even during a reload.
+  std::vector<std::unique_ptr<Runner>> old = std::move(d.runners_);
+  d.runners_.clear();
+  std::map<std::string, std::unique_ptr<Runner>, std::less<>> kept;
+  std::set<std::string, std::less<>> wanted;
+  for (const TargetConfig& t : config.targets) wanted.insert(t.name);
+  int changed = 0, removed = 0;
+  for (auto& r : old) {
+    const TargetConfig* next = nullptr;
+    for (const TargetConfig& t : config.targets) {
+      if (t.name == r->target.name) next = &t;
+    }
+    if (next != nullptr && same_options && SameTarget(r->target, *next)) {
+      kept.emplace(r->target.name, std::move(r));
+      continue;
+    }
+    r->stop.Stop();
+    if (next != nullptr) {
+      ++changed;
+    } else {
+      ++removed;
+    }
+  }
+  for (auto& r : old) {
+    if (r == nullptr) continue;
+    r->Join();
+    if (wanted.count(r->target.name) == 0) d.publisher_.Remove(r->target.name);
+  }
+  old.clear();
+  const int kept_count = static_cast<int>(kept.size());
+  for (const TargetConfig& t : config.targets) {
+    if (auto it = kept.find(t.name); it != kept.end()) {
+      // The same poller, session and last snapshot.
+      it->second->target.origin = t.origin;
+      d.runners_.push_back(std::move(it->second));
+      continue;
+    }
+    d.runners_.push_back(d.NewRunner(t));
+    if (d.running_) d.runners_.back()->Start();
+  }
+  const int added =
+      static_cast<int>(config.targets.size()) - kept_count - changed;
+  d.last_success_unix_ = ToUnixSeconds(d.clock_.Now());
+  d.publisher_.SetAgentPart(RenderReloadStatus(true, d.last_success_unix_));
+  d.logger_.Info("configuration reloaded",
+                 {{"targets", std::to_string(d.runners_.size())},
+                  {"kept", std::to_string(kept_count)},
+                  {"added", std::to_string(added)},
+                  {"changed", std::to_string(changed)},
+                  {"removed", std::to_string(removed)}});
+  return Status::Ok();
+}
+
+void Agent::ReloadFailed(const Status& error) {
+  Impl& d = *impl_;
+  MutexLock lock(&d.mu_);
+  d.publisher_.SetAgentPart(RenderReloadStatus(false, d.last_success_unix_));
+  d.logger_.Error(
+      "configuration reload refused, the previous one keeps running",
+      {{"err", error.message()}});
 }
 
 std::string VersionLine() {

@@ -91,6 +91,7 @@ TargetPoller::TargetPoller(TargetConfig target, PollerOptions options,
       clock_(clock),
       logger_(logger),
       publisher_(publisher),
+      interrupt_(interrupt),
       pipeline_(target_, ExportSettingsFor(target_, options_)),
       backoff_(options_.poll_interval, options_.backoff_max, nullptr) {
   SessionOptions so;
@@ -138,6 +139,11 @@ TargetReport TargetPoller::PollOnce() {
         &snap, &batch_problem);
     if (status.ok()) LogBatchProblem(batch_problem);
   }
+  if (!status.ok() && interrupted()) {
+    // Stopped during the poll (SIGTERM, a reload removing the target): not
+    // the target's fault, so no error is counted, logged or published.
+    return report_;
+  }
   report_.stats.attempted = true;
   report_.stats.last_duration_seconds = Seconds(clock_.Monotonic() - start);
   if (status.ok()) {
@@ -178,6 +184,7 @@ void TargetPoller::OnFailure(const Status& s) {
   const std::string reason(PollErrorReason(s.code()));
   ++report_.stats.errors_total[reason];
   const std::string state = "down:" + reason;
+  const auto now = clock_.Monotonic();
   if (logged_state_ != state) {
     // Once per change of state, not once per poll.
     logger_.Warn("poll failed", {{"target", target_.name},
@@ -185,6 +192,15 @@ void TargetPoller::OnFailure(const Status& s) {
                                  {"reason", reason},
                                  {"err", RedactSecrets(s.message(), target_)}});
     logged_state_ = state;
+    backoff_.Reset();
+    next_failure_log_ = now + backoff_.Next();
+  } else if (now >= next_failure_log_) {
+    // The backoff spaces these reminders, never the attempts themselves.
+    logger_.Warn("poll still failing",
+                 {{"target", target_.name},
+                  {"reason", reason},
+                  {"failed_polls", std::to_string(backoff_.failures())}});
+    next_failure_log_ = now + backoff_.Next();
   }
 }
 
@@ -207,18 +223,15 @@ void TargetPoller::LogCollectorChanges(const Snapshot& snap) {
 void TargetPoller::Run(StopSignal* stop) {
   while (!stop->stopped()) {
     const auto start = clock_.Monotonic();
-    const TargetReport r = PollOnce();
-    Duration wait;
-    if (r.up) {
-      backoff_.Reset();
-      const auto elapsed =
-          std::chrono::duration_cast<Duration>(clock_.Monotonic() - start);
-      wait = std::max(Duration(0), options_.poll_interval - elapsed);
-    } else {
-      // Never faster than the interval; slower and slower while it fails,
-      // so that a server refusing connections is not hammered.
-      wait = backoff_.Next();
-    }
+    PollOnce();
+    // Up or down, the next attempt starts one interval after this one
+    // started: a failed target is retried once per interval (one
+    // connection attempt at a time, never more often), so that it is seen
+    // up again within two intervals of the database accepting connections.
+    const auto elapsed =
+        std::chrono::duration_cast<Duration>(clock_.Monotonic() - start);
+    const Duration wait =
+        std::max(Duration(0), options_.poll_interval - elapsed);
     if (stop->WaitFor(wait)) break;
   }
   session_->Close();

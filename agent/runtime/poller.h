@@ -88,24 +88,30 @@ class TargetPoller {
   // Publishes the report the target starts with, before its first poll.
   void PublishInitial();
 
-  // Polls every interval (start to start) until `stop`; after failures
-  // waits with capped exponential backoff instead.
+  // Polls every interval (start to start) until `stop`, failing or not;
+  // while a target keeps failing, the reminders in the log are spaced by
+  // capped exponential backoff.
   void Run(StopSignal* stop);
 
  private:
   void OnFailure(const Status& s);
   void LogCollectorChanges(const Snapshot& snap);
   void LogBatchProblem(const std::string& problem);
+  bool interrupted() const {
+    return interrupt_ != nullptr && interrupt_->load();
+  }
 
   const TargetConfig target_;
   const PollerOptions options_;
   const Clock& clock_;
   const Logger& logger_;
   Publisher* publisher_;
+  const std::atomic<bool>* interrupt_;
   const TargetPipeline pipeline_;
   std::unique_ptr<Session> session_;
   TargetReport report_;
-  Backoff backoff_;
+  Backoff backoff_;  // spaces the "poll still failing" reminders
+  std::chrono::steady_clock::time_point next_failure_log_{};
   std::string logged_state_;  // last state logged, to log changes only
   std::set<std::string> failing_collectors_;
   std::string logged_batch_problem_;

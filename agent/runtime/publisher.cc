@@ -17,8 +17,31 @@ void Publisher::Publish(TargetReport report, ExpositionPart part) {
   }
   Slot& slot = slots_[it->second];
   if (report.stats.attempted && !slot.report.stats.attempted) ++attempted_;
+  // A target a reload restarted begins again unpolled.
+  if (!report.stats.attempted && slot.report.stats.attempted) --attempted_;
   slot.report = std::move(report);
   slot.part = std::move(shared);
+  ++generation_;
+}
+
+void Publisher::Remove(const std::string& target) {
+  MutexLock lock(&mu_);
+  auto it = index_.find(target);
+  if (it == index_.end()) return;
+  const size_t removed = it->second;
+  if (slots_[removed].report.stats.attempted) --attempted_;
+  slots_.erase(slots_.begin() + static_cast<std::ptrdiff_t>(removed));
+  index_.erase(it);
+  for (auto& [name, i] : index_) {
+    if (i > removed) --i;
+  }
+  ++generation_;
+}
+
+void Publisher::SetAgentPart(ExpositionPart part) {
+  auto shared = std::make_shared<const ExpositionPart>(std::move(part));
+  MutexLock lock(&mu_);
+  agent_part_ = std::move(shared);
   ++generation_;
 }
 
@@ -35,8 +58,9 @@ std::shared_ptr<const Exposition> Publisher::Current() const {
     // Another scrape may have assembled it while this one waited.
     if (current_generation_ == generation_) return current_;
     generation = generation_;
-    parts.reserve(slots_.size() + 1);
+    parts.reserve(slots_.size() + 2);
     parts.push_back(global_);
+    parts.push_back(agent_part_);
     for (const Slot& s : slots_) parts.push_back(s.part);
   }
   auto e = std::make_shared<const Exposition>(AssembleText(parts));

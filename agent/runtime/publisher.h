@@ -31,6 +31,14 @@ class Publisher final : public ExpositionSource {
   // targets.
   void Publish(TargetReport report, ExpositionPart part);
 
+  // Drops the report and part of `target` (a target a reload removed): its
+  // series leave the exposition. A no-op for an unknown target.
+  void Remove(const std::string& target);
+
+  // Replaces the agent's own part, written right after `global` (the
+  // configuration reload gauges).
+  void SetAgentPart(ExpositionPart part);
+
   std::shared_ptr<const Exposition> Current() const override;
   bool Ready() const override;
   // The status page (runtime/status_page.h) of the published reports, built
@@ -52,6 +60,7 @@ class Publisher final : public ExpositionSource {
   // wait for one assembly instead of each doing it. Taken before mu_.
   mutable Mutex assemble_mu_;
   mutable Mutex mu_;
+  std::shared_ptr<const ExpositionPart> agent_part_ PGCONN_GUARDED_BY(mu_);
   std::vector<Slot> slots_ PGCONN_GUARDED_BY(mu_);
   std::map<std::string, size_t, std::less<>> index_ PGCONN_GUARDED_BY(mu_);
   size_t attempted_ PGCONN_GUARDED_BY(mu_) = 0;  // slots polled at least once

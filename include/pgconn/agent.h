@@ -16,7 +16,9 @@
 
 namespace pgconn {
 
-// Thread-safe.
+// Thread-safe: Start, Stop, PollAllOnce, Reload and ReloadFailed may be
+// called from any thread (the signal thread, an HTTP handler); they are
+// serialized by one lock, so a reload never overlaps another or a stop.
 class Agent {
  public:
   // Every collector switch of `config` must have passed
@@ -40,7 +42,22 @@ class Agent {
   // Returns true if every target was reached.
   bool PollAllOnce();
 
+  // Applies a new configuration without a restart: a target whose settings
+  // (and the agent-wide polling settings) are unchanged keeps its poller,
+  // session and last snapshot; a new target starts; a removed one stops and
+  // its series leave the exposition; a changed one is stopped, then started
+  // anew. Settings only read at start-up (listen address, logging) stay as
+  // they are. A configuration whose collector switches are invalid is
+  // refused as ReloadFailed() describes. Blocks until removed pollers have
+  // stopped (at most a poll's deadline).
+  Status Reload(const Config& config);
+  // Records a reload refused before it reached Reload() (the file did not
+  // parse): logs the error, sets pgconn_config_last_reload_successful to 0,
+  // and changes nothing else.
+  void ReloadFailed(const Status& error);
+
  private:
+  struct Runner;
   class Impl;
   std::unique_ptr<Impl> impl_;
 };

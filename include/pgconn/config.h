@@ -49,6 +49,18 @@ std::string_view TargetKindName(TargetKind kind);
 inline constexpr int kMaxPoolSize = 100'000;
 inline constexpr int kMaxReplicas = 100'000;
 
+// The longest each duration may be (docs/configuration.md): far beyond any
+// sensible setting, short enough that no deadline arithmetic can overflow.
+// query_timeout becomes statement_timeout, whose limit is INT_MAX ms.
+inline constexpr Duration kMaxPollInterval{24LL * 3600 * 1000};  // 24h
+inline constexpr Duration kMaxConnectTimeout{10LL * 60 * 1000};  // 10m
+inline constexpr Duration kMaxQueryTimeout{24LL * 3600 * 1000};  // 24h
+inline constexpr Duration kMaxBackoff{24LL * 3600 * 1000};       // 24h
+// Input size limits: the configuration file, its targets, any one value.
+inline constexpr size_t kMaxConfigFileBytes = 4 * 1024 * 1024;
+inline constexpr size_t kMaxTargets = 1000;
+inline constexpr size_t kMaxScalarBytes = 8192;
+
 // One application's connection pool as the operator declares it: the
 // guide's DB_POOL_MIN / DB_POOL_MAX per worker process, times replicas.
 struct PoolDeclaration {

@@ -97,19 +97,21 @@ Result<std::unique_ptr<TestPostgres>> TestPostgres::Create(
   // same files in a fraction of the time. Without it, initdb runs here.
   const char* tmpl_dir = std::getenv("PGCONN_PG_TEMPLATE");
   const bool have_template =
-      tmpl_dir != nullptr &&
+      tmpl_dir != nullptr && options.encoding.empty() &&
       access((std::string(tmpl_dir) + "/PG_VERSION").c_str(), R_OK) == 0;
   if (have_template) {
-    if (RunCommand("cp -a " + Quote(tmpl_dir) + " " +
-                       Quote(pg->dir_ + "/data"),
+    if (RunCommand("cp -a " + Quote(tmpl_dir) + " " + Quote(pg->dir_ + "/data"),
                    "/dev/null") != 0) {
       return Status::Internal("copying " + std::string(tmpl_dir) + " failed");
     }
-  } else if (RunCommand(pg->RunAsOwner(pg->bindir_ + "/initdb -D " +
-                                       Quote(pg->dir_ + "/data") +
-                                       " -A trust -U postgres --no-sync -E "
-                                       "UTF8"),
-                        "/dev/null") != 0) {
+  } else if (RunCommand(
+                 pg->RunAsOwner(pg->bindir_ + "/initdb -D " +
+                                Quote(pg->dir_ + "/data") +
+                                " -A trust -U postgres --no-sync -E " +
+                                (options.encoding.empty()
+                                     ? std::string("UTF8")
+                                     : options.encoding + " --locale=C")),
+                 "/dev/null") != 0) {
     return Status::Internal("initdb failed in " + pg->dir_);
   }
   std::string listen;

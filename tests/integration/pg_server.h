@@ -34,6 +34,9 @@ class TestPostgres {
     int superuser_reserved_connections = 3;
     std::vector<std::string> extra_settings;  // "name=value" lines
     std::vector<std::string> listen_addresses = {"127.0.0.1"};
+    // Another encoding than the template's UTF8 ("SQL_ASCII": names may hold
+    // any bytes) runs initdb for this cluster with --locale=C.
+    std::string encoding;
   };
 
   static Result<std::unique_ptr<TestPostgres>> Create(const Options& options);

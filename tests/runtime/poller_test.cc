@@ -9,6 +9,7 @@
 #include "fakes/canned_postgres.h"
 #include "fakes/fake_clock.h"
 #include "fakes/fake_session.h"
+#include "fakes/log_lines.h"
 #include "pgbouncer/registry.h"
 #include "pgconn/agent.h"
 #include "postgres/observations.h"
@@ -16,15 +17,6 @@
 
 namespace pgconn {
 namespace {
-
-int CountLines(const std::string& s, const std::string& needle) {
-  int n = 0;
-  std::istringstream in(s);
-  for (std::string line; std::getline(in, line);) {
-    if (line.find(needle) != std::string::npos) ++n;
-  }
-  return n;
-}
 
 class PollerTest : public ::testing::Test {
  protected:
