@@ -65,6 +65,7 @@ struct PollerOptions {
   // Collector switches of the whole agent (flags and the file's top-level
   // `collectors:`); a target's own `collectors:` refine them.
   CollectorSwitches collectors;
+  Duration peak_window{60000};  // a target's own peak_window comes first
 };
 PollerOptions PollerOptionsFrom(const Config& config);
 
@@ -104,6 +105,7 @@ class TargetPoller {
   Publisher* publisher_;
   const TargetPipeline pipeline_;
   std::unique_ptr<Session> session_;
+  std::unique_ptr<ServerLogFollower> server_log_;  // its own thread
   TargetReport report_;
   Backoff backoff_;
   std::string logged_state_;  // last state logged, to log changes only
