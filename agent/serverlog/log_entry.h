@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "pgconn/status.h"
+#include "util/label_text.h"
 
 namespace pgconn {
 
@@ -130,11 +131,6 @@ class CsvSplitter {
   bool quote_seen_ = false;  // a quote inside quotes: escape or the end
   bool started_ = false;     // anything of the current record seen
 };
-
-// `text` cut to at most `max_bytes` at a character boundary, every invalid
-// UTF-8 sequence and control character replaced by U+FFFD: what a label
-// value that a client chose may become.
-std::string BoundedLabelValue(std::string_view text, size_t max_bytes);
 
 }  // namespace pgconn
 
