@@ -94,6 +94,10 @@ int RunAgent(std::vector<std::string> args) {
     std::cerr << "pgconn-agent: " << s.message() << "\n";
     return kExitBadConfig;
   }
+  if (auto s = pgconn::ValidateServerLogs(*config); !s.ok()) {
+    std::cerr << "pgconn-agent: " << s.message() << "\n";
+    return kExitBadConfig;
+  }
   pgconn::SystemClock clock;
   pgconn::Logger logger(&std::cerr, config->log_level, config->log_format,
                         &clock);

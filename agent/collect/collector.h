@@ -50,6 +50,13 @@ class Collector {
   // Pure: what this collector observed in `rows`.
   virtual Result<std::shared_ptr<const Observation>> Parse(
       const ResultSet& rows) const = 0;
+  // Parse() where what is kept depends on the context (a cap on label
+  // values that the statement cannot apply, as on the PgBouncer console).
+  // What RunCollectors calls.
+  virtual Result<std::shared_ptr<const Observation>> ParseIn(
+      const ResultSet& rows, const CollectorContext& /*ctx*/) const {
+    return Parse(rows);
+  }
   // Pure: the metric families of `observed`, a result of Parse().
   virtual void Emit(const Observation& observed, const Labels& target,
                     MetricsWriter* w) const = 0;

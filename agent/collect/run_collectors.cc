@@ -23,11 +23,12 @@ bool IsStatementError(const Status& s) {
 }
 
 CollectorOutcome ParseInto(const Collector& c, const ResultSet& rs,
-                           double seconds, Snapshot* out) {
+                           const CollectorContext& ctx, double seconds,
+                           Snapshot* out) {
   CollectorOutcome o;
   o.name = std::string(c.name());
   o.duration_seconds = seconds;
-  auto parsed = c.Parse(rs);
+  auto parsed = c.ParseIn(rs, ctx);
   o.success = parsed.ok();
   if (parsed.ok()) {
     out->Put(c.name(), std::move(*parsed));
@@ -101,7 +102,7 @@ Status RunCollectors(Session& session,
         const double secs =
             before.ok() && after.ok() ? std::max(0.0, *after - *before) : 0.0;
         out->collectors.push_back(
-            ParseInto(*collectors[i], (*results)[2 * i + 1], secs, out));
+            ParseInto(*collectors[i], (*results)[2 * i + 1], ctx, secs, out));
       }
       return Status::Ok();
     }
@@ -133,7 +134,7 @@ Status RunCollectors(Session& session,
            "expected one result, got " + std::to_string(results->size())});
       continue;
     }
-    out->collectors.push_back(ParseInto(*c, (*results)[0], secs, out));
+    out->collectors.push_back(ParseInto(*c, (*results)[0], ctx, secs, out));
   }
   return Status::Ok();
 }

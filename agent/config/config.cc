@@ -330,12 +330,51 @@ Status ParseCollectorSwitches(const YamlReader& r, const YAML::Node& node,
   return Status::Ok();
 }
 
+// A target's `server_log:` mapping: path, format, log_line_prefix.
+Result<ServerLogConfig> ParseServerLog(const YamlReader& r,
+                                       const YAML::Node& node) {
+  if (auto s = r.RequireMap(node, "\"server_log\""); !s.ok()) return s;
+  if (auto s = r.CheckKeys(node, "\"server_log\"",
+                           {"path", "format", "log_line_prefix"});
+      !s.ok()) {
+    return s;
+  }
+  ServerLogConfig out;
+  out.origin = r.where(node);
+  for (const auto& kv : node) {
+    const std::string key = kv.first.as<std::string>();
+    auto v = r.String(kv.second, key);
+    if (!v.ok()) return v.status();
+    if (key == "path") {
+      out.path = *v;
+    } else if (key == "log_line_prefix") {
+      out.log_line_prefix = *v;
+    } else if (*v == "stderr") {
+      out.format = ServerLogFormat::kStderr;
+    } else if (*v == "csvlog") {
+      out.format = ServerLogFormat::kCsvlog;
+    } else if (*v == "jsonlog") {
+      out.format = ServerLogFormat::kJsonlog;
+    } else {
+      return Status::InvalidArgument(
+          r.where(kv.second) + ": \"format\": \"" + Excerpt(*v) +
+          "\" is not one of stderr, csvlog, jsonlog");
+    }
+  }
+  if (out.path.empty()) {
+    return Status::InvalidArgument(out.origin +
+                                   ": \"server_log\" needs a \"path\"");
+  }
+  return out;
+}
+
 Result<TargetConfig> ParseTarget(const YamlReader& r, const YAML::Node& node) {
   if (auto s = r.RequireMap(node, "a target"); !s.ok()) return s;
-  if (auto s = r.CheckKeys(node, "a target",
-                           {"name", "type", "url", "host", "port", "user",
-                            "password", "password_file", "dbname", "sslmode",
-                            "sslrootcert", "overhead", "pools", "collectors"});
+  if (auto s = r.CheckKeys(
+          node, "a target",
+          {"name", "type", "url", "host", "port", "user", "password",
+           "password_file", "dbname", "sslmode", "sslrootcert", "overhead",
+           "pools", "collectors", "server_log", "peak_window"});
       !s.ok()) {
     return s;
   }
@@ -369,6 +408,18 @@ Result<TargetConfig> ParseTarget(const YamlReader& r, const YAML::Node& node) {
       if (auto s = ParseCollectorSwitches(r, v, &t.collectors); !s.ok()) {
         return s;
       }
+      continue;
+    }
+    if (key == "server_log") {
+      auto sl = ParseServerLog(r, v);
+      if (!sl.ok()) return sl.status();
+      t.server_log = std::move(*sl);
+      continue;
+    }
+    if (key == "peak_window") {
+      auto d = r.Dur(v, key);
+      if (!d.ok()) return d.status();
+      t.peak_window = *d;
       continue;
     }
     if (key == "overhead") {
@@ -596,7 +647,7 @@ Result<Config> ParseConfigYaml(std::string_view text,
             {"targets", "poll_interval", "connect_timeout", "query_timeout",
              "backoff_max", "near_limit_threshold", "max_applications",
              "max_users", "max_databases", "listen_address", "log_level",
-             "log_format", "collectors"});
+             "log_format", "collectors", "peak_window"});
         !s.ok()) {
       return s;
     }
@@ -635,6 +686,10 @@ Result<Config> ParseConfigYaml(std::string_view text,
         if (key == "connect_timeout") cfg.connect_timeout = *d;
         if (key == "query_timeout") cfg.query_timeout = *d;
         if (key == "backoff_max") cfg.backoff_max = *d;
+      } else if (key == "peak_window") {
+        auto d = r.Dur(v, key);
+        if (!d.ok()) return d.status();
+        cfg.peak_window = *d;
       } else if (key == "collectors") {
         if (auto s = ParseCollectorSwitches(r, v, &cfg.collectors); !s.ok()) {
           return s;

@@ -9,6 +9,7 @@ std::unique_ptr<Collector> NewPgBouncerDatabasesCollector();
 std::unique_ptr<Collector> NewPgBouncerStatsCollector();
 std::unique_ptr<Collector> NewPgBouncerListsCollector();
 std::unique_ptr<Collector> NewPgBouncerConfigCollector();
+std::unique_ptr<Collector> NewPgBouncerClientsCollector();
 
 const std::vector<CollectorEntry>& PgBouncerCollectors() {
   static const std::vector<CollectorEntry> kTable = {
@@ -25,6 +26,10 @@ const std::vector<CollectorEntry>& PgBouncerCollectors() {
       {"pgbouncer_config", true,
        "the settings that bound connections (SHOW CONFIG)",
        NewPgBouncerConfigCollector},
+      {"pgbouncer_clients", true,
+       "client connections by database, user, application and state (SHOW "
+       "CLIENTS)",
+       NewPgBouncerClientsCollector},
   };
   return kTable;
 }

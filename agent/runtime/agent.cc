@@ -14,6 +14,7 @@
 #include "runtime/poller.h"
 #include "runtime/publisher.h"
 #include "runtime/target_pipeline.h"
+#include "serverlog/log_entry.h"
 
 namespace pgconn {
 
@@ -306,6 +307,24 @@ Status ValidateCollectorSwitches(const Config& config) {
             std::string(TargetKindName(t.kind)) +
             " target (known: " + KnownNames(table) + ")");
       }
+    }
+  }
+  return Status::Ok();
+}
+
+Status ValidateServerLogs(const Config& config) {
+  for (const TargetConfig& t : config.targets) {
+    if (!t.server_log) continue;
+    if (t.kind != TargetKind::kPostgres) {
+      return Status::InvalidArgument(
+          t.server_log->origin +
+          ": \"server_log\" is for PostgreSQL targets only");
+    }
+    if (t.server_log->format != ServerLogFormat::kStderr) continue;
+    if (auto p = StderrPrefix::Compile(t.server_log->log_line_prefix);
+        !p.ok()) {
+      return Status::InvalidArgument(t.server_log->origin + ": " +
+                                     p.status().message());
     }
   }
   return Status::Ok();

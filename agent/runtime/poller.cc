@@ -12,6 +12,10 @@ namespace {
 // server's own timeout fires first and the connection survives it.
 constexpr Duration kClientGrace{1000};
 
+// How often the server log follower looks for new lines: well under any
+// poll interval, so a poll exports what the log said a moment before.
+constexpr std::chrono::milliseconds kServerLogReadPeriod{200};
+
 double Seconds(std::chrono::steady_clock::duration d) {
   return std::chrono::duration<double>(d).count();
 }
@@ -21,6 +25,11 @@ std::function<double()> DefaultUniform() {
   return [rng]() {
     return std::uniform_real_distribution<double>(0.0, 1.0)(*rng);
   };
+}
+
+ExportSettings WithClock(ExportSettings s, const Clock& clock) {
+  s.clock = &clock;
+  return s;
 }
 
 }  // namespace
@@ -65,6 +74,7 @@ PollerOptions PollerOptionsFrom(const Config& c) {
   o.collector_context.max_users = c.max_users;
   o.collector_context.max_databases = c.max_databases;
   o.collectors = c.collectors;
+  o.peak_window = c.peak_window;
   return o;
 }
 
@@ -73,6 +83,7 @@ ExportSettings ExportSettingsFor(const TargetConfig& target,
   ExportSettings s;
   s.poll_interval_seconds = Seconds(options.poll_interval);
   s.near_limit_threshold = options.near_limit_threshold;
+  s.peak_window = target.peak_window.value_or(options.peak_window);
   for (const auto& [name, sw] : options.collectors) {
     s.collectors[name] = sw.enabled;
   }
@@ -92,7 +103,8 @@ TargetPoller::TargetPoller(TargetConfig target, PollerOptions options,
       logger_(logger),
       publisher_(publisher),
       interrupt_(interrupt),
-      pipeline_(target_, ExportSettingsFor(target_, options_)),
+      pipeline_(target_,
+                WithClock(ExportSettingsFor(target_, options_), clock)),
       backoff_(options_.poll_interval, options_.backoff_max, nullptr) {
   SessionOptions so;
   so.connect_timeout = options_.connect_timeout;
@@ -101,6 +113,15 @@ TargetPoller::TargetPoller(TargetConfig target, PollerOptions options,
   session_ = sessions.Create(target_, so);
   report_.target = target_.name;
   report_.kind = target_.kind;
+  if (target_.server_log && target_.kind == TargetKind::kPostgres) {
+    server_log_ = std::make_unique<ServerLogFollower>(
+        *target_.server_log, options_.collector_context.max_applications,
+        logger_);
+    // Positions at the end of the file now, then follows it.
+    server_log_->ReadAvailable();
+    server_log_->Start(kServerLogReadPeriod);
+    report_.server_log = server_log_->Counts();
+  }
 }
 
 void TargetPoller::PublishInitial() {
@@ -163,6 +184,7 @@ TargetReport TargetPoller::PollOnce() {
   } else {
     OnFailure(status);
   }
+  if (server_log_) report_.server_log = server_log_->Counts();
   if (publisher_ != nullptr) {
     publisher_->Publish(report_, pipeline_.Render(report_));
   }

@@ -65,6 +65,7 @@ struct PollerOptions {
   // Collector switches of the whole agent (flags and the file's top-level
   // `collectors:`); a target's own `collectors:` refine them.
   CollectorSwitches collectors;
+  Duration peak_window{60000};  // a target's own peak_window comes first
 };
 PollerOptions PollerOptionsFrom(const Config& config);
 
@@ -109,6 +110,7 @@ class TargetPoller {
   const std::atomic<bool>* interrupt_;
   const TargetPipeline pipeline_;
   std::unique_ptr<Session> session_;
+  std::unique_ptr<ServerLogFollower> server_log_;  // its own thread
   TargetReport report_;
   Backoff backoff_;  // spaces the "poll still failing" reminders
   std::chrono::steady_clock::time_point next_failure_log_{};

@@ -8,12 +8,14 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "collect/snapshot.h"
 #include "pgconn/config.h"
 #include "pgconn/status.h"
+#include "serverlog/follower.h"
 
 namespace pgconn {
 
@@ -43,6 +45,9 @@ struct TargetReport {
   // pgconn_up 0. Null until the first success.
   std::shared_ptr<const Snapshot> snapshot;
   PollStats stats;
+  // What the target's server log said so far, when it has `server_log:`;
+  // read at every poll, whether the poll succeeded or not.
+  std::optional<ServerLogCounts> server_log;
 };
 
 }  // namespace pgconn

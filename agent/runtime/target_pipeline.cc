@@ -1,22 +1,33 @@
 #include "runtime/target_pipeline.h"
 
+#include "pgbouncer/peak_stage.h"
 #include "pgbouncer/registry.h"
 #include "pgbouncer/signals.h"
 #include "pools/pool_signals.h"
+#include "postgres/peak_stage.h"
 #include "postgres/registry.h"
 #include "postgres/signals.h"
 
 namespace pgconn {
 namespace {
 
+const Clock& ClockOf(const ExportSettings& settings) {
+  static const SystemClock kSystemClock;
+  return settings.clock != nullptr ? *settings.clock : kSystemClock;
+}
+
 std::vector<std::unique_ptr<SignalStage>> StagesFor(
     const TargetConfig& target, const ExportSettings& settings) {
   std::vector<std::unique_ptr<SignalStage>> stages;
   if (target.kind == TargetKind::kPgBouncer) {
     stages.push_back(NewPgBouncerSignalStage());
+    stages.push_back(
+        NewPgBouncerPeakStage(settings.peak_window, ClockOf(settings)));
     return stages;
   }
   stages.push_back(NewConnectionSignalStage(settings.near_limit_threshold));
+  stages.push_back(
+      NewPostgresPeakStage(settings.peak_window, ClockOf(settings)));
   if (!target.pools.empty() || target.overhead) {
     stages.push_back(NewPoolBudgetStage(target.pools, target.overhead,
                                         settings.near_limit_threshold));
@@ -130,6 +141,7 @@ ExpositionPart TargetPipeline::Render(const TargetReport& report) const {
   }
   const EmitContext ctx{labels_, report.up};
   for (const auto& stage : stages_) stage->Emit(snap, ctx, &w);
+  if (report.server_log) EmitServerLogMetrics(*report.server_log, labels_, &w);
   return SerializePart(w.Take());
 }
 

@@ -23,6 +23,10 @@ struct ExportSettings {
   double near_limit_threshold = 0.8;
   // Collector name -> on/off, over the registry's defaults.
   std::map<std::string, bool, std::less<>> collectors;
+  // The *_peak gauges' window, and the clock that times it (null: the
+  // system clock).
+  Duration peak_window{60000};
+  const Clock* clock = nullptr;
 };
 
 // Immutable after construction, so thread-safe.

@@ -67,6 +67,10 @@ class Agent {
 // names where the switch was set.
 Status ValidateCollectorSwitches(const Config& config);
 
+// Checks each target's `server_log:` (a log_line_prefix pgconn can match,
+// PostgreSQL targets only); the error names where it was set.
+Status ValidateServerLogs(const Config& config);
+
 // The "--collector.NAME" part of --help: every collector with its default.
 std::string CollectorFlagsHelp();
 

@@ -33,6 +33,18 @@ class Secret {
 
 enum class TargetKind { kPostgres, kPgBouncer };
 
+// A target's `server_log:`, the PostgreSQL log file the agent follows to
+// count refused and terminated connections (docs/configuration.md).
+enum class ServerLogFormat { kStderr, kCsvlog, kJsonlog };
+// Debian's default log_line_prefix.
+inline constexpr std::string_view kDefaultLogLinePrefix = "%m [%p] %q%u@%d ";
+struct ServerLogConfig {
+  std::string path;
+  ServerLogFormat format = ServerLogFormat::kStderr;
+  std::string log_line_prefix{kDefaultLogLinePrefix};  // stderr only
+  std::string origin;                                  // "file:line:column"
+};
+
 // One collector turned on or off by the operator, and where.
 struct CollectorSwitch {
   bool enabled = true;
@@ -93,6 +105,10 @@ struct TargetConfig {
   std::optional<int> overhead;
   // This target's `collectors:`, over the agent's.
   CollectorSwitches collectors;
+  // The server's log file, if the agent should follow it (PostgreSQL only).
+  std::optional<ServerLogConfig> server_log;
+  // This target's `peak_window:`, over the agent's.
+  std::optional<Duration> peak_window;
 
   std::string origin;  // where it was defined, for error messages
 };
@@ -115,6 +131,8 @@ struct Config {
   int max_applications = 50;
   int max_users = 100;
   int max_databases = 100;
+  // How far back the *_peak gauges look (`peak_window:`).
+  Duration peak_window{60000};
   // The file's top-level `collectors:`, then the --[no-]collector.NAME
   // flags over them; a target's own `collectors:` come last.
   CollectorSwitches collectors;

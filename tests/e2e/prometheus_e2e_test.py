@@ -468,6 +468,10 @@ def main(argv):
                     f"    port: {pg.port}\n    user: postgres\n    dbname: postgres\n"
                     "    overhead: 2\n    pools:\n      - application: e2e-limited\n"
                     "        replicas: 1\n        pool_min: 0\n        pool_max: 3\n"
+                    # pg_ctl -l writes the server's stderr there, with
+                    # initdb's default log_line_prefix.
+                    f"    server_log:\n      path: {pg.dir}/server.log\n"
+                    "      log_line_prefix: '%m [%p] '\n"
                     "  - name: e2e-bouncer\n    type: pgbouncer\n"
                     f"    host: 127.0.0.1\n    port: {bouncer.port}\n"
                     "    user: postgres\n")

@@ -384,5 +384,60 @@ TEST_F(PgBouncerIntegrationTest, GuideExampleFiftyLogicalOnTwentyFivePhysical) {
             kLogical + 1);
 }
 
+TEST_F(PgBouncerIntegrationTest, ClientsByApplicationEqualShowClients) {
+  constexpr int kPool = 10;
+  ASSERT_NO_FATAL_FAILURE(StartBouncer(kPool));
+  // Four "worker" processes of three connections each: 12 clients, 10 get
+  // a server, 2 wait.
+  auto clients = OpenWorkers(12, 3);
+  ASSERT_EQ(clients.size(), 12u);
+  ASSERT_NO_FATAL_FAILURE(HoldAndQueue(clients, kPool));
+  Agents a(*bouncer_, password_file_, nullptr);
+  std::map<std::string, double> s;
+  auto group = [](const std::string& app, const std::string& state) {
+    return "pgconn_pgbouncer_client_connections{target=\"bouncer\","
+           "database=\"postgres\",user=\"worker\",application=\"" +
+           app + "\",state=\"" + state + "\"}";
+  };
+  ASSERT_TRUE(Eventually([&] {
+    s = a.Poll();
+    return s[Pool("pgconn_pgbouncer_clients", "waiting")] == 2;
+  })) << a.Text();
+
+  // What SHOW CLIENTS says, counted the same way, on a connection of our own.
+  auto admin = TestClient::Open(
+      bouncer_->Url(kMonitor, kMonitorPassword, "pgbouncer"), "it-admin");
+  ASSERT_TRUE(admin.ok()) << admin.status().message();
+  PGresult* r = PQexec((*admin)->conn(), "SHOW CLIENTS");
+  ASSERT_EQ(PQresultStatus(r), PGRES_TUPLES_OK);
+  const int c_db = PQfnumber(r, "database");
+  const int c_state = PQfnumber(r, "state");
+  const int c_app = PQfnumber(r, "application_name");
+  std::map<std::string, double> want;
+  for (int i = 0; i < PQntuples(r); ++i) {
+    if (std::string(PQgetvalue(r, i, c_db)) != "postgres") continue;
+    ++want[group(PQgetvalue(r, i, c_app), PQgetvalue(r, i, c_state))];
+  }
+  PQclear(r);
+  ASSERT_EQ(want.size() >= 4, true);
+  double total = 0;
+  for (const auto& [series, n] : want) {
+    EXPECT_EQ(s[series], n) << series;
+    total += n;
+  }
+  EXPECT_EQ(total, 12);
+  for (int w = 0; w < 4; ++w) {
+    const std::string app = "worker-" + std::to_string(w);
+    EXPECT_EQ(s[group(app, "active")] + s[group(app, "waiting")], 3) << app;
+  }
+  // The waiting clients stay in the peak after they got a server.
+  ASSERT_NO_FATAL_FAILURE(Release(clients, kPool));
+  ASSERT_TRUE(Eventually([&] {
+    s = a.Poll();
+    return s[Pool("pgconn_pgbouncer_clients", "waiting")] == 0;
+  }));
+  EXPECT_EQ(s[Pool("pgconn_pgbouncer_waiting_clients_peak")], 2);
+}
+
 }  // namespace
 }  // namespace pgconn

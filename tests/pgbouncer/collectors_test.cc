@@ -86,6 +86,7 @@ TEST(PgBouncerCollectorsTest, TableHasOneAdminCommandPerCollector) {
       {"pgbouncer_stats", "SHOW STATS_TOTALS"},
       {"pgbouncer_lists", "SHOW LISTS"},
       {"pgbouncer_config", "SHOW CONFIG"},
+      {"pgbouncer_clients", "SHOW CLIENTS"},
   };
   CollectorContext ctx;
   ctx.server_version_num = 11800;

@@ -84,6 +84,15 @@ TargetReport MainReport(const TargetPipeline& pipeline) {
   r.stats.last_duration_seconds = 0.0125;
   r.stats.last_success_unix = 1700000000.5;
   r.stats.attempted = true;
+  // What a server_log: follower counted: reserved-slot refusals (the
+  // guide's scenario), a timeout, authorized connections by application.
+  ServerLogCounts log;
+  log.up = true;
+  log.entries = 1710;
+  log.refused = {2, 1644, 0, 0, 3, 0, 0};
+  log.terminated = {1, 0, 0};
+  log.authorized = {{"worker", 60}, {"(unset)", 1}};
+  r.server_log = log;
   return r;
 }
 

@@ -39,7 +39,7 @@ std::shared_ptr<Snapshot> FixtureSnapshot(const std::string& version) {
   const TargetPipeline pipeline(Bouncer("any"), Settings());
   const std::string files[] = {"show_pools", "show_databases",
                                "show_stats_totals", "show_lists",
-                               "show_config"};
+                               "show_config", "show_clients"};
   size_t i = 0;
   for (const CollectorEntry& e : PgBouncerCollectors()) {
     auto c = e.create();
