@@ -1,15 +1,15 @@
 // Client backends from pg_stat_activity, aggregated on the server by
-// application and state. Application names beyond the configured maximum are
-// folded into one group on the server too, so a client that invents names
-// cannot grow the result or the exposition.
+// application and state (its part of the one scan, activity_scan.h).
+// Application names beyond the configured maximum are folded into one group
+// on the server too, so a client that invents names cannot grow the result
+// or the exposition.
 #include <algorithm>
 #include <map>
 #include <set>
 
 #include "collect/collector.h"
-#include "postgres/client_backends.h"
+#include "postgres/activity_scan.h"
 #include "postgres/observations.h"
-#include "postgres/sql_literal.h"
 
 namespace pgconn {
 namespace {
@@ -18,67 +18,15 @@ constexpr std::string_view kConnectionsHelp =
     "Client backends in pg_stat_activity by application_name and state, "
     "excluding pgconn's own session.";
 
-// "app IN ('a', 'b') DESC, " when names are pinned: ranks them first, so
-// the folding keeps them whatever their size.
-std::string PinnedFirst(const std::vector<std::string>& pinned) {
-  if (pinned.empty()) return "";
-  std::string list;
-  for (const std::string& name : pinned) {
-    if (!list.empty()) list += ", ";
-    list += detail::SqlLiteral(name);
-  }
-  return "app IN (" + list + ") DESC, ";
-}
-
 class ActivityCollector final : public CollectorOf<Activity> {
  public:
   std::string Statement(const CollectorContext& ctx) const override {
-    const std::string n = std::to_string(ctx.max_applications);
-    // - application NULL marks the folded group ('' is a real, empty name);
-    // - a Unix-socket client (client_port -1) counts as one address; a row
-    //   we may not see (NULL client_port) counts as none;
-    // - GROUPING(state) = 1 marks the per-application rows.
-    return "WITH a AS ("
-           " SELECT coalesce(application_name, '') AS app,"
-           " coalesce(state, 'unknown') AS state,"
-           " CASE WHEN client_port = -1 THEN 'local'"
-           " ELSE host(client_addr) END AS addr,"
-           " wait_event_type, state_change, xact_start"
-           " FROM pg_stat_activity"
-           " WHERE " +
-           detail::ClientBackendCondition() +
-           "), ranked AS ("
-           " SELECT app, row_number() OVER (ORDER BY " +
-           PinnedFirst(ctx.pinned_applications) +
-           "count(*) DESC, app) AS rn"
-           " FROM a GROUP BY app"
-           "), folded AS ("
-           " SELECT CASE WHEN ranked.rn <= " +
-           n +
-           " THEN a.app END AS application,"
-           " a.state, a.addr, a.wait_event_type, a.state_change, a.xact_start"
-           " FROM a JOIN ranked USING (app)"
-           ")"
-           " SELECT application, state, count(*) AS connections,"
-           " count(*) FILTER (WHERE wait_event_type = 'Lock') AS lock_waiting,"
-           " greatest(coalesce(extract(epoch FROM now() - min(state_change)), "
-           "0), 0)"
-           " AS oldest_state_seconds,"
-           " greatest(coalesce(extract(epoch FROM now() - min(xact_start)), "
-           "0), 0)"
-           " AS oldest_transaction_seconds,"
-           " count(DISTINCT addr) AS client_addresses,"
-           " GROUPING(state) AS per_application,"
-           " (SELECT count(*) FROM ranked WHERE rn > " +
-           n +
-           ")"
-           " AS folded_applications"
-           " FROM folded"
-           " GROUP BY GROUPING SETS ((application, state), (application))";
+    return detail::ActivityScanStatement(ctx, name());
   }
 
  protected:
-  Result<Activity> ParseRows(const ResultSet& rs) const override {
+  Result<Activity> ParseRows(const ResultSet& scan) const override {
+    const ResultSet rs = detail::RowsOfPart(scan, name());
     const int c_app = rs.ColumnIndex("application");
     const int c_state = rs.ColumnIndex("state");
     const int c_conn = rs.ColumnIndex("connections");
