@@ -139,7 +139,6 @@ TargetReport TargetPoller::PollOnce() {
     if (status.ok()) LogBatchProblem(batch_problem);
   }
   report_.stats.attempted = true;
-  report_.stats.last_duration_seconds = Seconds(clock_.Monotonic() - start);
   if (status.ok()) {
     report_.up = true;
     report_.stats.last_success_unix = ToUnixSeconds(clock_.Now());
@@ -157,9 +156,11 @@ TargetReport TargetPoller::PollOnce() {
   } else {
     OnFailure(status);
   }
-  if (publisher_ != nullptr) {
-    publisher_->Publish(report_, pipeline_.Render(report_));
-  }
+  // The whole poll, serialization included, up to publishing.
+  ExpositionPart part = pipeline_.Render(report_);
+  report_.stats.last_duration_seconds = Seconds(clock_.Monotonic() - start);
+  pipeline_.StampPollDuration(report_.stats.last_duration_seconds, &part);
+  if (publisher_ != nullptr) publisher_->Publish(report_, std::move(part));
   return report_;
 }
 
