@@ -16,7 +16,7 @@ namespace {
 
 constexpr std::string_view kConnectionsHelp =
     "Client backends in pg_stat_activity by application_name and state, "
-    "excluding pgconn's own session.";
+    "pgconn's own session included.";
 
 class ActivityCollector final : public CollectorOf<Activity> {
  public:
@@ -36,6 +36,7 @@ class ActivityCollector final : public CollectorOf<Activity> {
     const int c_addr = rs.ColumnIndex("client_addresses");
     const int c_per_app = rs.ColumnIndex("per_application");
     const int c_folded = rs.ColumnIndex("folded_applications");
+    const int c_own = rs.ColumnIndex("own_connections");  // optional
     if (c_app < 0 || c_state < 0 || c_conn < 0 || c_per_app < 0) {
       return Status::InvalidData(
           "activity: missing application, state, connections or "
@@ -58,9 +59,11 @@ class ActivityCollector final : public CollectorOf<Activity> {
       auto old_xact = CellDouble(rs, row, c_old_xact, 0);
       auto addrs = CellInt64(rs, row, c_addr, 0);
       auto folded = CellInt64(rs, row, c_folded, 0);
-      for (const Status* s : {&per_app.status(), &conn.status(), &lock.status(),
-                              &old_state.status(), &old_xact.status(),
-                              &addrs.status(), &folded.status()}) {
+      auto own = CellInt64(rs, row, c_own, 0);
+      for (const Status* s :
+           {&per_app.status(), &conn.status(), &lock.status(),
+            &old_state.status(), &old_xact.status(), &addrs.status(),
+            &folded.status(), &own.status()}) {
         if (!s->ok()) return s->WithContext("activity");
       }
       out.folded_applications = *folded;
@@ -73,6 +76,7 @@ class ActivityCollector final : public CollectorOf<Activity> {
       g.state = CellText(row, c_state, kUnknownState);
       g.connections = *conn;
       g.lock_waiting = *lock;
+      g.own_connections = *own;
       g.oldest_state_seconds = *old_state;
       g.oldest_transaction_seconds = *old_xact;
       out.groups.push_back(std::move(g));
@@ -150,7 +154,7 @@ class ActivityCollector final : public CollectorOf<Activity> {
              t, static_cast<double>(a.summary.lock_waiting));
     w->Gauge("pgconn_used_connections",
              "Client backends, the connections that compete for "
-             "max_connections (pgconn's own session excluded).",
+             "max_connections (pgconn's own session included).",
              t, static_cast<double>(a.summary.used));
     w->Gauge("pgconn_idle_ratio",
              "Idle client backends divided by all client backends; 0 when "
@@ -168,6 +172,7 @@ void Summarize(Activity* a) {
     s.lock_waiting += g.lock_waiting;
     ApplicationSummary& app = s.applications[g.application];
     app.connections += g.connections;
+    app.own_connections += g.own_connections;
     app.oldest_transaction_seconds =
         std::max(app.oldest_transaction_seconds, g.oldest_transaction_seconds);
     if (g.state == "idle") {

@@ -18,7 +18,7 @@ struct Column {
   std::string_view name;
   std::string_view type;
 };
-constexpr std::array<Column, 14> kColumns = {{
+constexpr std::array<Column, 15> kColumns = {{
     {"part", "text"},
     // activity
     {"application", "text"},
@@ -30,6 +30,7 @@ constexpr std::array<Column, 14> kColumns = {{
     {"client_addresses", "bigint"},
     {"per_application", "int"},
     {"folded_applications", "bigint"},
+    {"own_connections", "bigint"},  // pgconn's own session
     // databases, users
     {"name", "text"},
     {"connection_limit", "int"},
@@ -93,6 +94,7 @@ std::string ActivityCtes(const CollectorContext& ctx) {
          " SELECT app, state, addr, GROUPING(state, addr) AS grouping_set,"
          " count(*) AS connections,"
          " count(*) FILTER (WHERE wait_event_type = 'Lock') AS lock_waiting,"
+         " count(*) FILTER (WHERE pid = pg_backend_pid()) AS own_connections,"
          " min(state_change) AS state_change, min(xact_start) AS xact_start,"
          " row_number() OVER (PARTITION BY GROUPING(state, addr) ORDER BY " +
          PinnedFirst(ctx.pinned_applications) +
@@ -115,6 +117,7 @@ std::string ActivityBranch(const CollectorContext& ctx) {
        {"state", "state"},
        {"connections", "sum(connections)"},
        {"lock_waiting", "sum(lock_waiting)"},
+       {"own_connections", "sum(own_connections)"},
        {"oldest_state_seconds", Age("state_change")},
        {"oldest_transaction_seconds", Age("xact_start")},
        {"client_addresses", "count(DISTINCT addr)"},
@@ -162,7 +165,7 @@ std::string BackendsBranch() {
   return Branch(kBackendsPart,
                 {{"backend_type", "coalesce(backend_type, 'unknown')"},
                  {"backends", "count(*)"}},
-                "FROM a WHERE NOT client AND pid <> pg_backend_pid()"
+                "FROM a WHERE NOT client"
                 " GROUP BY coalesce(backend_type, 'unknown')");
 }
 

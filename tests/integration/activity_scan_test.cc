@@ -27,15 +27,15 @@ using testing::TestClient;
 using testing::TestPostgres;
 
 // The definitions before the scan, kept verbatim (apart from the
-// parameters) as the reference.
+// parameters) as the reference; but without "AND pid <> pg_backend_pid()"
+// in the client condition, since the agent counts its own session now.
 constexpr char kOldClientCondition[] =
     "(backend_type IS NOT DISTINCT FROM 'client backend' OR (backend_type IS "
-    "NULL AND datname IS NOT NULL AND usename IS NOT NULL)) AND pid <> "
-    "pg_backend_pid()";
+    "NULL AND datname IS NOT NULL AND usename IS NOT NULL))";
 constexpr char kOldClientConditionA[] =
     "(a.backend_type IS NOT DISTINCT FROM 'client backend' OR "
     "(a.backend_type IS NULL AND a.datname IS NOT NULL AND a.usename IS NOT "
-    "NULL)) AND a.pid <> pg_backend_pid()";
+    "NULL))";
 
 std::string OldActivity(int max_applications,
                         const std::vector<std::string>& pinned) {
@@ -306,7 +306,13 @@ TEST(ActivityScanTest, AnswersAsTheFourStatementsItReplaced) {
     ASSERT_EQ(r->size(), 7u);
     const ResultSet& shared = (*r)[1];
     const Activity old_activity = Observe<Activity>((*r)[2]);
-    ExpectSameActivity(old_activity, Observe<Activity>(shared));
+    const Activity new_activity = Observe<Activity>(shared);
+    ExpectSameActivity(old_activity, new_activity);
+    int64_t own = 0;
+    for (const ActivityGroup& g : new_activity.groups) {
+      own += g.own_connections;
+    }
+    EXPECT_EQ(own, 1) << "the agent's session, marked as its own";
     ExpectSameGroups(Observe<DatabaseConnections>((*r)[3]).groups,
                      Observe<DatabaseConnections>(shared).groups);
     ExpectSameGroups(Observe<UserConnections>((*r)[4]).groups,
@@ -324,8 +330,8 @@ TEST(ActivityScanTest, AnswersAsTheFourStatementsItReplaced) {
       EXPECT_EQ(old_backends[i].count, new_backends[i].count);
     }
     // The fixture is what it claims to be: the comparison saw every kind
-    // of row (20 client backends besides the agent).
-    EXPECT_EQ(old_activity.summary.used, 20);
+    // of row (20 client backends and the agent's session).
+    EXPECT_EQ(old_activity.summary.used, 21);
     EXPECT_EQ(old_activity.summary.lock_waiting, 2);
     EXPECT_GE(old_activity.summary.idle_in_transaction, 5);
     EXPECT_FALSE(old_backends.empty());

@@ -100,8 +100,7 @@ Result<std::unique_ptr<TestPostgres>> TestPostgres::Create(
       tmpl_dir != nullptr &&
       access((std::string(tmpl_dir) + "/PG_VERSION").c_str(), R_OK) == 0;
   if (have_template) {
-    if (RunCommand("cp -a " + Quote(tmpl_dir) + " " +
-                       Quote(pg->dir_ + "/data"),
+    if (RunCommand("cp -a " + Quote(tmpl_dir) + " " + Quote(pg->dir_ + "/data"),
                    "/dev/null") != 0) {
       return Status::Internal("copying " + std::string(tmpl_dir) + " failed");
     }
