@@ -34,6 +34,10 @@ struct CollectorContext {
   int max_users = 100;
   int max_databases = 100;
   int server_version_num = 0;  // 0 when not yet known
+  // The names of the collectors in this poll (RunCollectors fills it in), so
+  // that collectors sharing one statement can each include the others'
+  // parts in it.
+  std::vector<std::string> collectors;
 };
 
 // Stateless; implementations must be thread-safe.
@@ -136,9 +140,14 @@ struct RunOptions {
 };
 
 // Runs `collectors` on `session`: puts each one's observation into `out`
-// under its name, and one CollectorOutcome per collector. When the batch
+// under its name, and one CollectorOutcome per collector. In a batch,
+// collectors whose statements are identical share one run of it (tagged
+// with each one's tag): each parses the same result and reports its
+// duration (see activity_scan.h in agent/postgres). When the batch
 // fails with a query error, each collector is retried alone so that one
-// failing statement does not blind the others; a batch whose number of
+// failing statement does not blind the others (ctx.collectors then names
+// only the collector itself, so a shared statement holds its part alone);
+// a batch whose number of
 // results is wrong is retried the same way, and `*batch_problem` says why
 // (so the caller can log it once). Returns non-OK only when the session
 // itself failed (connection lost, timeout): then nothing in `out` is
@@ -151,7 +160,8 @@ Status RunCollectors(Session& session,
 
 // "/* pgconn:NAME */ ": the tag that starts each collector's statement, so
 // that pg_stat_statements, the server log and test fakes can tell which
-// collector sent it.
+// collector sent it. A shared statement starts with the tag of each
+// collector that shares it.
 std::string StatementTag(std::string_view collector);
 
 }  // namespace pgconn

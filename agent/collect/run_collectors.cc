@@ -45,8 +45,43 @@ Result<double> ServerClock(const ResultSet& rs) {
   return ParseDouble(*rs.rows()[0][0]);
 }
 
-std::string TaggedStatement(const Collector& c, const CollectorContext& ctx,
-                            const RunOptions& options) {
+// One distinct statement of a batch and the collectors that share it.
+struct SharedStatement {
+  std::string sql;                 // with each sharing collector's tag
+  std::vector<size_t> collectors;  // indices into the poll's collectors
+};
+
+std::vector<SharedStatement> DistinctStatements(
+    const std::vector<const Collector*>& collectors,
+    const CollectorContext& ctx, const RunOptions& options) {
+  std::vector<SharedStatement> out;
+  std::vector<std::string> untagged;
+  std::vector<std::string> tags;
+  for (size_t i = 0; i < collectors.size(); ++i) {
+    std::string sql = collectors[i]->Statement(ctx);
+    const std::string tag = StatementTag(collectors[i]->name());
+    auto it = std::find(untagged.begin(), untagged.end(), sql);
+    if (it != untagged.end()) {
+      const size_t k = static_cast<size_t>(it - untagged.begin());
+      out[k].collectors.push_back(i);
+      tags[k] += tag;
+      continue;
+    }
+    untagged.push_back(std::move(sql));
+    tags.push_back(tag);
+    out.push_back({"", {i}});
+  }
+  for (size_t k = 0; k < out.size(); ++k) {
+    out[k].sql = options.tag ? tags[k] + untagged[k] : std::move(untagged[k]);
+  }
+  return out;
+}
+
+// Collector `c`'s statement when it runs alone: shared parts of other
+// collectors left out, so that one failing part blinds no other collector.
+std::string StatementAlone(const Collector& c, CollectorContext ctx,
+                           const RunOptions& options) {
+  ctx.collectors = {std::string(c.name())};
   if (!options.tag) return c.Statement(ctx);
   return StatementTag(c.name()) + c.Statement(ctx);
 }
@@ -79,30 +114,44 @@ std::vector<std::unique_ptr<Collector>> EnabledCollectors(
 
 Status RunCollectors(Session& session,
                      const std::vector<const Collector*>& collectors,
-                     const CollectorContext& ctx, const RunOptions& options,
+                     const CollectorContext& context, const RunOptions& options,
                      Deadline deadline, const Clock& clock, Snapshot* out,
                      std::string* batch_problem) {
   out->collectors.clear();
   if (batch_problem != nullptr) batch_problem->clear();
+  CollectorContext ctx = context;
+  ctx.collectors.clear();
+  for (const Collector* c : collectors) {
+    ctx.collectors.emplace_back(c->name());
+  }
   if (options.batch && collectors.size() > 1) {
+    const std::vector<SharedStatement> statements =
+        DistinctStatements(collectors, ctx, options);
     // clock; statement 1; clock; statement 2; clock; ...
     std::string sql = std::string(kClockStatement) + ";\n";
-    for (const Collector* c : collectors) {
-      sql += TaggedStatement(*c, ctx, options);
+    for (const SharedStatement& st : statements) {
+      sql += st.sql;
       sql += ";\n";
       sql += kClockStatement;
       sql += ";\n";
     }
     auto results = session.Execute(sql, deadline);
-    const size_t expected = 2 * collectors.size() + 1;
+    const size_t expected = 2 * statements.size() + 1;
     if (results.ok() && results->size() == expected) {
-      for (size_t i = 0; i < collectors.size(); ++i) {
-        auto before = ServerClock((*results)[2 * i]);
-        auto after = ServerClock((*results)[2 * i + 2]);
+      // Outcomes in the collectors' order, whatever statement they shared.
+      std::vector<CollectorOutcome> outcomes(collectors.size());
+      for (size_t k = 0; k < statements.size(); ++k) {
+        auto before = ServerClock((*results)[2 * k]);
+        auto after = ServerClock((*results)[2 * k + 2]);
         const double secs =
             before.ok() && after.ok() ? std::max(0.0, *after - *before) : 0.0;
-        out->collectors.push_back(
-            ParseInto(*collectors[i], (*results)[2 * i + 1], ctx, secs, out));
+        for (size_t i : statements[k].collectors) {
+          outcomes[i] =
+              ParseInto(*collectors[i], (*results)[2 * k + 1], ctx, secs, out);
+        }
+      }
+      for (CollectorOutcome& o : outcomes) {
+        out->collectors.push_back(std::move(o));
       }
       return Status::Ok();
     }
@@ -120,7 +169,7 @@ Status RunCollectors(Session& session,
   }
   for (const Collector* c : collectors) {
     const auto start = clock.Monotonic();
-    auto results = session.Execute(TaggedStatement(*c, ctx, options), deadline);
+    auto results = session.Execute(StatementAlone(*c, ctx, options), deadline);
     const double secs = Seconds(clock.Monotonic() - start);
     if (!results.ok()) {
       if (!IsStatementError(results.status())) return results.status();

@@ -19,6 +19,7 @@ struct Observed {
   int64_t connections = 0;
   int64_t idle = 0;
   int64_t busy = 0;
+  int64_t own = 0;  // pgconn's own session
 };
 
 std::optional<double> Share(int64_t part, int64_t whole) {
@@ -49,6 +50,7 @@ PoolSignals DerivePoolSignals(const std::vector<PoolDeclaration>& pools,
     for (const ActivityGroup& g : activity->groups) {
       Observed& o = observed[g.application];
       o.connections += g.connections;
+      o.own += g.own_connections;
       if (g.state == "idle") o.idle += g.connections;
       if (IsBusy(g.state)) o.busy += g.connections;
     }
@@ -82,9 +84,11 @@ PoolSignals DerivePoolSignals(const std::vector<PoolDeclaration>& pools,
     const int64_t used = activity->summary.used;
     for (const auto& [app, o] : observed) {
       if (app != kOtherLabel && declared.count(app) > 0) continue;
-      if (o.connections == 0) continue;
-      out.undeclared.push_back(
-          {app, o.connections, Share(o.connections, used).value_or(0)});
+      // pgconn's own session is the monitoring agent, not an undeclared
+      // application (the planner counts it apart).
+      const int64_t n = o.connections - o.own;
+      if (n <= 0) continue;
+      out.undeclared.push_back({app, n, Share(n, used).value_or(0)});
     }
   }
   return out;

@@ -1,84 +1,32 @@
 // Client backends from pg_stat_activity, aggregated on the server by
-// application and state. Application names beyond the configured maximum are
-// folded into one group on the server too, so a client that invents names
-// cannot grow the result or the exposition.
+// application and state (its part of the one scan, activity_scan.h).
+// Application names beyond the configured maximum are folded into one group
+// on the server too, so a client that invents names cannot grow the result
+// or the exposition.
 #include <algorithm>
 #include <map>
 #include <set>
 
 #include "collect/collector.h"
-#include "postgres/client_backends.h"
+#include "postgres/activity_scan.h"
 #include "postgres/observations.h"
-#include "postgres/sql_literal.h"
 
 namespace pgconn {
 namespace {
 
 constexpr std::string_view kConnectionsHelp =
     "Client backends in pg_stat_activity by application_name and state, "
-    "excluding pgconn's own session.";
-
-// "app IN ('a', 'b') DESC, " when names are pinned: ranks them first, so
-// the folding keeps them whatever their size.
-std::string PinnedFirst(const std::vector<std::string>& pinned) {
-  if (pinned.empty()) return "";
-  std::string list;
-  for (const std::string& name : pinned) {
-    if (!list.empty()) list += ", ";
-    list += detail::SqlLiteral(name);
-  }
-  return "app IN (" + list + ") DESC, ";
-}
+    "pgconn's own session included.";
 
 class ActivityCollector final : public CollectorOf<Activity> {
  public:
   std::string Statement(const CollectorContext& ctx) const override {
-    const std::string n = std::to_string(ctx.max_applications);
-    // - application NULL marks the folded group ('' is a real, empty name);
-    // - a Unix-socket client (client_port -1) counts as one address; a row
-    //   we may not see (NULL client_port) counts as none;
-    // - GROUPING(state) = 1 marks the per-application rows.
-    return "WITH a AS ("
-           " SELECT coalesce(application_name, '') AS app,"
-           " coalesce(state, 'unknown') AS state,"
-           " CASE WHEN client_port = -1 THEN 'local'"
-           " ELSE host(client_addr) END AS addr,"
-           " wait_event_type, state_change, xact_start"
-           " FROM pg_stat_activity"
-           " WHERE " +
-           detail::ClientBackendCondition() +
-           "), ranked AS ("
-           " SELECT app, row_number() OVER (ORDER BY " +
-           PinnedFirst(ctx.pinned_applications) +
-           "count(*) DESC, app) AS rn"
-           " FROM a GROUP BY app"
-           "), folded AS ("
-           " SELECT CASE WHEN ranked.rn <= " +
-           n +
-           " THEN a.app END AS application,"
-           " a.state, a.addr, a.wait_event_type, a.state_change, a.xact_start"
-           " FROM a JOIN ranked USING (app)"
-           ")"
-           " SELECT application, state, count(*) AS connections,"
-           " count(*) FILTER (WHERE wait_event_type = 'Lock') AS lock_waiting,"
-           " greatest(coalesce(extract(epoch FROM now() - min(state_change)), "
-           "0), 0)"
-           " AS oldest_state_seconds,"
-           " greatest(coalesce(extract(epoch FROM now() - min(xact_start)), "
-           "0), 0)"
-           " AS oldest_transaction_seconds,"
-           " count(DISTINCT addr) AS client_addresses,"
-           " GROUPING(state) AS per_application,"
-           " (SELECT count(*) FROM ranked WHERE rn > " +
-           n +
-           ")"
-           " AS folded_applications"
-           " FROM folded"
-           " GROUP BY GROUPING SETS ((application, state), (application))";
+    return detail::ActivityScanStatement(ctx, name());
   }
 
  protected:
-  Result<Activity> ParseRows(const ResultSet& rs) const override {
+  Result<Activity> ParseRows(const ResultSet& scan) const override {
+    const ResultSet rs = detail::RowsOfPart(scan, name());
     const int c_app = rs.ColumnIndex("application");
     const int c_state = rs.ColumnIndex("state");
     const int c_conn = rs.ColumnIndex("connections");
@@ -88,6 +36,7 @@ class ActivityCollector final : public CollectorOf<Activity> {
     const int c_addr = rs.ColumnIndex("client_addresses");
     const int c_per_app = rs.ColumnIndex("per_application");
     const int c_folded = rs.ColumnIndex("folded_applications");
+    const int c_own = rs.ColumnIndex("own_connections");  // optional
     if (c_app < 0 || c_state < 0 || c_conn < 0 || c_per_app < 0) {
       return Status::InvalidData(
           "activity: missing application, state, connections or "
@@ -110,9 +59,11 @@ class ActivityCollector final : public CollectorOf<Activity> {
       auto old_xact = CellDouble(rs, row, c_old_xact, 0);
       auto addrs = CellInt64(rs, row, c_addr, 0);
       auto folded = CellInt64(rs, row, c_folded, 0);
-      for (const Status* s : {&per_app.status(), &conn.status(), &lock.status(),
-                              &old_state.status(), &old_xact.status(),
-                              &addrs.status(), &folded.status()}) {
+      auto own = CellInt64(rs, row, c_own, 0);
+      for (const Status* s :
+           {&per_app.status(), &conn.status(), &lock.status(),
+            &old_state.status(), &old_xact.status(), &addrs.status(),
+            &folded.status(), &own.status()}) {
         if (!s->ok()) return s->WithContext("activity");
       }
       out.folded_applications = *folded;
@@ -125,6 +76,7 @@ class ActivityCollector final : public CollectorOf<Activity> {
       g.state = CellText(row, c_state, kUnknownState);
       g.connections = *conn;
       g.lock_waiting = *lock;
+      g.own_connections = *own;
       g.oldest_state_seconds = *old_state;
       g.oldest_transaction_seconds = *old_xact;
       out.groups.push_back(std::move(g));
@@ -202,7 +154,7 @@ class ActivityCollector final : public CollectorOf<Activity> {
              t, static_cast<double>(a.summary.lock_waiting));
     w->Gauge("pgconn_used_connections",
              "Client backends, the connections that compete for "
-             "max_connections (pgconn's own session excluded).",
+             "max_connections (pgconn's own session included).",
              t, static_cast<double>(a.summary.used));
     w->Gauge("pgconn_idle_ratio",
              "Idle client backends divided by all client backends; 0 when "
@@ -220,6 +172,7 @@ void Summarize(Activity* a) {
     s.lock_waiting += g.lock_waiting;
     ApplicationSummary& app = s.applications[g.application];
     app.connections += g.connections;
+    app.own_connections += g.own_connections;
     app.oldest_transaction_seconds =
         std::max(app.oldest_transaction_seconds, g.oldest_transaction_seconds);
     if (g.state == "idle") {

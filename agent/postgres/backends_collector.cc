@@ -4,7 +4,7 @@
 #include <map>
 
 #include "collect/collector.h"
-#include "postgres/client_backends.h"
+#include "postgres/activity_scan.h"
 #include "postgres/observations.h"
 
 namespace pgconn {
@@ -12,17 +12,13 @@ namespace {
 
 class BackendsCollector final : public CollectorOf<OtherBackends> {
  public:
-  std::string Statement(const CollectorContext&) const override {
-    return "SELECT coalesce(backend_type, 'unknown') AS backend_type,"
-           " count(*) AS backends FROM pg_stat_activity"
-           " WHERE NOT (" +
-           detail::ClientBackendCondition() +
-           ")"
-           " AND pid <> pg_backend_pid() GROUP BY 1";
+  std::string Statement(const CollectorContext& ctx) const override {
+    return detail::ActivityScanStatement(ctx, name());
   }
 
  protected:
-  Result<OtherBackends> ParseRows(const ResultSet& rs) const override {
+  Result<OtherBackends> ParseRows(const ResultSet& scan) const override {
+    const ResultSet rs = detail::RowsOfPart(scan, name());
     const int c_type = rs.ColumnIndex("backend_type");
     const int c_n = rs.ColumnIndex("backends");
     if (c_type < 0 || c_n < 0) {

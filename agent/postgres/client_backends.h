@@ -9,7 +9,8 @@
 namespace pgconn::detail {
 
 // SQL condition on pg_stat_activity (aliased `alias`, or unaliased when
-// empty) that is true for client backends other than our own session.
+// empty) that is true for client backends, our own session included: it
+// takes one of the ordinary slots like any other client.
 //
 // A role without pg_read_all_stats (pg_monitor) sees other roles' sessions
 // with backend_type and state NULL. Such a row that has a database and a
@@ -22,7 +23,7 @@ inline std::string ClientBackendCondition(std::string_view alias = "") {
   // Written so that it is never NULL: callers may negate it.
   return "(" + a + "backend_type IS NOT DISTINCT FROM 'client backend' OR (" +
          a + "backend_type IS NULL AND " + a + "datname IS NOT NULL AND " + a +
-         "usename IS NOT NULL)) AND " + a + "pid <> pg_backend_pid()";
+         "usename IS NOT NULL))";
 }
 
 }  // namespace pgconn::detail

@@ -81,6 +81,7 @@ struct ActivityGroup {
   std::string state;
   int64_t connections = 0;
   int64_t lock_waiting = 0;
+  int64_t own_connections = 0;            // of them, pgconn's own session
   double oldest_state_seconds = 0;        // now() - min(state_change)
   double oldest_transaction_seconds = 0;  // now() - min(xact_start)
 };
@@ -94,6 +95,7 @@ struct ApplicationInfo {
 // Per application, across its states.
 struct ApplicationSummary {
   int64_t connections = 0;
+  int64_t own_connections = 0;  // pgconn's own session
   double oldest_idle_seconds = 0;
   double oldest_idle_in_transaction_seconds = 0;  // both idle-in-tx states
   double oldest_transaction_seconds = 0;
@@ -109,7 +111,8 @@ struct ActivitySummary {
   std::map<std::string, ApplicationSummary> applications;
 };
 
-// Collector "activity": client backends other than pgconn's own session.
+// Collector "activity": client backends, pgconn's own session included (it
+// takes an ordinary slot; own_connections marks it).
 struct Activity {
   static constexpr std::string_view kName = "activity";
   std::vector<ActivityGroup> groups;

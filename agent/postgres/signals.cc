@@ -22,8 +22,10 @@ class ConnectionSignalStage final : public SignalStage {
     if (s == nullptr) return;
     const Labels& t = ctx.target;
     w->Gauge("pgconn_available_connections",
-             "Usable slots not in use: usable minus used, floored at 0.", t,
-             static_cast<double>(s->available));
+             "Usable slots not in use: usable minus every client backend "
+             "(pgconn's own included), floored at 0; 0 exactly when "
+             "PostgreSQL refuses ordinary logins.",
+             t, static_cast<double>(s->available));
     w->Gauge("pgconn_utilization_ratio",
              "Used divided by usable connections (1 if nothing is usable); "
              "above 1 when superusers use reserved slots.",

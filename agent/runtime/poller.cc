@@ -166,7 +166,6 @@ TargetReport TargetPoller::PollOnce() {
     return report_;
   }
   report_.stats.attempted = true;
-  report_.stats.last_duration_seconds = Seconds(clock_.Monotonic() - start);
   if (status.ok()) {
     report_.up = true;
     report_.stats.last_success_unix = ToUnixSeconds(clock_.Now());
@@ -185,9 +184,11 @@ TargetReport TargetPoller::PollOnce() {
     OnFailure(status);
   }
   if (server_log_) report_.server_log = server_log_->Counts();
-  if (publisher_ != nullptr) {
-    publisher_->Publish(report_, pipeline_.Render(report_));
-  }
+  // The whole poll, serialization included, up to publishing.
+  ExpositionPart part = pipeline_.Render(report_);
+  report_.stats.last_duration_seconds = Seconds(clock_.Monotonic() - start);
+  pipeline_.StampPollDuration(report_.stats.last_duration_seconds, &part);
+  if (publisher_ != nullptr) publisher_->Publish(report_, std::move(part));
   return report_;
 }
 

@@ -35,6 +35,14 @@ std::vector<std::unique_ptr<SignalStage>> StagesFor(
   return stages;
 }
 
+void AppendPollDuration(double seconds, const Labels& t, MetricsWriter* w) {
+  w->Gauge("pgconn_poll_duration_seconds",
+           "Wall time of the last poll of the target: connect (if needed), "
+           "the query round trip, deriving the signals and serializing the "
+           "target's metrics, up to publishing them.",
+           t, seconds);
+}
+
 // pgconn_up, the poll counters and the collectors' outcomes: what the
 // framework says about every target, whatever its kind.
 void AppendTargetStatus(const TargetReport& r, const Labels& t,
@@ -42,10 +50,7 @@ void AppendTargetStatus(const TargetReport& r, const Labels& t,
   w->Gauge("pgconn_up",
            "1 if the last poll of the target succeeded, 0 otherwise.", t,
            r.up ? 1 : 0);
-  w->Gauge("pgconn_poll_duration_seconds",
-           "Wall time of the last poll of the target: connect (if needed) "
-           "and the query round trip.",
-           t, r.stats.last_duration_seconds);
+  AppendPollDuration(r.stats.last_duration_seconds, t, w);
   w->Counter("pgconn_polls_total",
              "Polls of the target attempted since the agent started.", t,
              static_cast<double>(r.stats.polls_total));
@@ -143,6 +148,21 @@ ExpositionPart TargetPipeline::Render(const TargetReport& report) const {
   for (const auto& stage : stages_) stage->Emit(snap, ctx, &w);
   if (report.server_log) EmitServerLogMetrics(*report.server_log, labels_, &w);
   return SerializePart(w.Take());
+}
+
+void TargetPipeline::StampPollDuration(double seconds,
+                                       ExpositionPart* part) const {
+  MetricsWriter w;
+  AppendPollDuration(seconds, labels_, &w);
+  ExpositionPart one = SerializePart(w.Take());
+  if (one.families.size() != 1) return;
+  for (ExpositionPart::Family& f : part->families) {
+    if (f.name != one.families[0].name) continue;
+    part->bytes -= f.header.size() + f.samples.size();
+    f = std::move(one.families[0]);
+    part->bytes += f.header.size() + f.samples.size();
+    return;
+  }
 }
 
 BuildInfo CurrentBuildInfo() { return {PGCONN_VERSION, PGCONN_REVISION}; }

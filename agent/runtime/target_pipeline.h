@@ -48,6 +48,11 @@ class TargetPipeline {
   // snapshot (or from an empty one before the first success).
   ExpositionPart Render(const TargetReport& report) const;
 
+  // Sets the pgconn_poll_duration_seconds sample of `part`, a result of
+  // Render(), to `seconds`: a poll's duration includes rendering its part,
+  // so it is known only once the part is serialized.
+  void StampPollDuration(double seconds, ExpositionPart* part) const;
+
  private:
   const std::string target_;
   const Labels labels_;

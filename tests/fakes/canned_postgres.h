@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -126,6 +127,65 @@ inline std::string TaggedCollector(std::string_view statement) {
       statement.substr(at + open.size(), end - at - open.size()));
 }
 
+// The answer to a statement tagged with `names`: the collector's canned
+// answer, or for a statement that collectors share (see RunCollectors) their
+// answers in one result, each row marked with its collector in column
+// "part" and NULL in the other collectors' columns, as the server answers
+// the shared pg_stat_activity scan. Fails when an answer is missing.
+inline Result<ResultSet> SharedAnswer(const CannedAnswers& answers,
+                                      const std::vector<std::string>& names) {
+  std::vector<const ResultSet*> parts;
+  for (const std::string& name : names) {
+    auto it = answers.find(name);
+    if (it == answers.end()) {
+      return Status(StatusCode::kQueryFailed,
+                    "no canned answer for collector \"" + name + "\"");
+    }
+    parts.push_back(&it->second);
+  }
+  if (parts.size() == 1) return *parts[0];
+  std::vector<std::string> columns = {"part"};
+  for (const ResultSet* p : parts) {
+    for (const std::string& c : p->columns()) {
+      if (std::find(columns.begin(), columns.end(), c) == columns.end()) {
+        columns.push_back(c);
+      }
+    }
+  }
+  ResultSet shared(columns, {});
+  for (size_t i = 0; i < parts.size(); ++i) {
+    for (const ResultSet::Row& row : parts[i]->rows()) {
+      ResultSet::Row r(columns.size());
+      r[0] = names[i];
+      for (size_t c = 0; c < parts[i]->columns().size() && c < row.size();
+           ++c) {
+        r[shared.ColumnIndex(parts[i]->columns()[c])] = row[c];
+      }
+      shared.AddRow(std::move(r));
+    }
+  }
+  return shared;
+}
+
+// Every collector tagged at the start of `statement` ("" for an untagged
+// one), in order: a shared statement carries several tags.
+inline std::vector<std::string> TaggedCollectors(std::string_view statement) {
+  std::vector<std::string> out;
+  const std::string_view open = "/* pgconn:";
+  size_t at = statement.find(open);
+  if (at == std::string_view::npos) return {""};
+  while (at != std::string_view::npos) {
+    const size_t end = statement.find(" */", at);
+    if (end == std::string_view::npos) break;
+    out.emplace_back(
+        statement.substr(at + open.size(), end - at - open.size()));
+    at = end + 4;  // " */ "
+    if (statement.substr(at, open.size()) != open) break;
+  }
+  if (out.empty()) out.emplace_back();
+  return out;
+}
+
 // Answers `sql` (one statement or the agent's batch) from `answers`, and the
 // server-clock statements with an advancing clock. A collector without an
 // answer fails the statement, as a server error would.
@@ -144,13 +204,9 @@ inline Result<std::vector<ResultSet>> AnswerFrom(const CannedAnswers& answers,
       clock += 0.001;
       continue;
     }
-    const std::string name = TaggedCollector(statement);
-    auto it = answers.find(name);
-    if (it == answers.end()) {
-      return Status(StatusCode::kQueryFailed,
-                    "no canned answer for collector \"" + name + "\"");
-    }
-    out.push_back(it->second);
+    auto answer = SharedAnswer(answers, TaggedCollectors(statement));
+    if (!answer.ok()) return answer.status();
+    out.push_back(std::move(*answer));
   }
   return out;
 }

@@ -179,9 +179,9 @@ TEST_F(PoolsIntegrationTest, DeclaredPoolsAgainstRealConnections) {
     // The text format rounds 2/12 in its last digit.
     const double busy = m[Series("pgconn_pool_busy_ratio", "it-pool-worker")];
     return std::abs(busy - 2.0 / 12) < 1e-9 &&
-           m[Series("pgconn_used_connections")] == 13;
+           m[Series("pgconn_used_connections")] == 14;  // and the agent
   });
-  EXPECT_EQ(s[Series("pgconn_used_connections")], 13) << agent.Text();
+  EXPECT_EQ(s[Series("pgconn_used_connections")], 14) << agent.Text();
   EXPECT_EQ(s[Series("pgconn_pool_budget_connections")], 25);
   EXPECT_EQ(s[Series("pgconn_pool_overhead_connections")], 5);
   EXPECT_DOUBLE_EQ(s[Series("pgconn_pool_budget_ratio")], 25.0 / 37);
@@ -210,7 +210,10 @@ TEST_F(PoolsIntegrationTest, DeclaredPoolsAgainstRealConnections) {
 
   const std::string r = "it-pool-report";
   EXPECT_EQ(s[Series("pgconn_undeclared_connections", r)], 2);
-  EXPECT_DOUBLE_EQ(s[Series("pgconn_undeclared_share_ratio", r)], 2.0 / 13);
+  EXPECT_DOUBLE_EQ(s[Series("pgconn_undeclared_share_ratio", r)], 2.0 / 14);
+  // The agent's own session is counted, but never as undeclared.
+  EXPECT_EQ(s.count(Series("pgconn_undeclared_connections", "pgconn-agent")),
+            0u);
   EXPECT_EQ(s[Series("pgconn_application_client_addresses", r)], 1);
   EXPECT_EQ(s.count(Series("pgconn_undeclared_connections", w)), 0u);
 

@@ -152,17 +152,20 @@ TEST_F(PostgresIntegrationTest, CountsKnownConnectionsExactly) {
   EXPECT_EQ(s[Conn("it-tx", "idle in transaction")], 2);
   EXPECT_EQ(s[Conn("it-tx", "idle in transaction (aborted)")], 1);
   EXPECT_EQ(s[Conn("(unset)", "idle")], 1);
-  EXPECT_EQ(s["pgconn_used_connections{target=\"it\"}"], 9);
+  // Nine sessions of the test and the agent's own.
+  EXPECT_EQ(s[Conn("pgconn-agent", "active")], 1);
+  EXPECT_EQ(s["pgconn_used_connections{target=\"it\"}"], 10);
   EXPECT_EQ(s["pgconn_max_connections{target=\"it\"}"], 40);
   EXPECT_EQ(s["pgconn_reserved_connections{target=\"it\"}"], 3);
   EXPECT_EQ(s["pgconn_usable_connections{target=\"it\"}"], 37);
-  EXPECT_EQ(s["pgconn_available_connections{target=\"it\"}"], 28);
-  EXPECT_DOUBLE_EQ(s["pgconn_utilization_ratio{target=\"it\"}"], 9.0 / 37);
-  EXPECT_DOUBLE_EQ(s["pgconn_idle_ratio{target=\"it\"}"], 4.0 / 9);
+  EXPECT_EQ(s["pgconn_available_connections{target=\"it\"}"], 27);
+  EXPECT_DOUBLE_EQ(s["pgconn_utilization_ratio{target=\"it\"}"], 10.0 / 37);
+  EXPECT_DOUBLE_EQ(s["pgconn_idle_ratio{target=\"it\"}"], 4.0 / 10);
   EXPECT_EQ(s["pgconn_near_limit{target=\"it\"}"], 0);
   EXPECT_EQ(
-      s["pgconn_database_connections{target=\"it\",database=\"postgres\"}"], 9);
-  EXPECT_EQ(s["pgconn_user_connections{target=\"it\",user=\"postgres\"}"], 9);
+      s["pgconn_database_connections{target=\"it\",database=\"postgres\"}"],
+      10);
+  EXPECT_EQ(s["pgconn_user_connections{target=\"it\",user=\"postgres\"}"], 10);
   EXPECT_EQ(s["pgconn_application_client_addresses{target=\"it\",application="
               "\"it-idle\"}"],
             1);
@@ -204,20 +207,22 @@ TEST_F(PostgresIntegrationTest, CountsKnownConnectionsExactly) {
   held.clear();
   ASSERT_TRUE(Eventually([&] {
     h.Poll();
-    return h.Samples()["pgconn_used_connections{target=\"it\"}"] == 0;
+    return h.Samples()["pgconn_used_connections{target=\"it\"}"] == 1;
   })) << h.Text();
 }
 
-TEST_F(PostgresIntegrationTest, ExcludesItsOwnSessionAndNamesIt) {
+TEST_F(PostgresIntegrationTest, CountsItsOwnSessionUnderItsName) {
   Harness h(Target(*pg_));
   ASSERT_TRUE(h.Poll().up);
-  // The agent's connection stays open between polls, under its own name.
+  // The agent's connection stays open between polls, under its own name,
+  // and takes an ordinary slot like any client: it is counted.
   EXPECT_EQ(*pg_->QueryValue("SELECT count(*) FROM pg_stat_activity WHERE "
                              "application_name = 'pgconn-agent'"),
             "1");
   ASSERT_TRUE(h.Poll().up);
   auto s = h.Samples();
-  EXPECT_EQ(s.count(Conn("pgconn-agent", "active")), 0u) << h.Text();
+  EXPECT_EQ(s[Conn("pgconn-agent", "active")], 1) << h.Text();
+  EXPECT_EQ(s["pgconn_used_connections{target=\"it\"}"], 1);
   EXPECT_EQ(*pg_->QueryValue("SELECT count(*) FROM pg_stat_activity WHERE "
                              "application_name = 'pgconn-agent'"),
             "1");
@@ -280,9 +285,11 @@ TEST_F(PostgresIntegrationTest, FoldsApplicationsBeyondTheLimit) {
   EXPECT_EQ(s[Conn("it-a", "idle")], 4) << h.Text();
   EXPECT_EQ(s[Conn("it-b", "idle")], 3);
   EXPECT_EQ(s[Conn("(other)", "idle")], 4);
+  // The agent's session (one, active) is among the folded names.
+  EXPECT_EQ(s[Conn("(other)", "active")], 1);
   EXPECT_EQ(s.count(Conn("it-c", "idle")), 0u);
-  EXPECT_EQ(s["pgconn_folded_applications{target=\"it\"}"], 3);
-  EXPECT_EQ(s["pgconn_used_connections{target=\"it\"}"], 11);
+  EXPECT_EQ(s["pgconn_folded_applications{target=\"it\"}"], 4);
+  EXPECT_EQ(s["pgconn_used_connections{target=\"it\"}"], 12);
 }
 
 TEST_F(PostgresIntegrationTest, DeclaredApplicationsAreNeverFolded) {
@@ -306,7 +313,8 @@ TEST_F(PostgresIntegrationTest, DeclaredApplicationsAreNeverFolded) {
   EXPECT_EQ(s[Conn("it-e", "idle")], 1) << h.Text();
   EXPECT_EQ(s[Conn("it-a", "idle")], 4);
   EXPECT_EQ(s[Conn("(other)", "idle")], 5);
-  EXPECT_EQ(s["pgconn_folded_applications{target=\"it\"}"], 2);
+  // it-b, it-c and the agent's own session.
+  EXPECT_EQ(s["pgconn_folded_applications{target=\"it\"}"], 3);
 }
 
 TEST_F(PostgresIntegrationTest, ReportsDatabaseAndRoleLimits) {
@@ -509,11 +517,65 @@ TEST(PostgresLimitTest, TooManyClientsIsItsOwnReason) {
   Harness admin(Target(**pg));
   ASSERT_TRUE(admin.Poll().up) << admin.Log();
   auto s = admin.Samples();
-  EXPECT_EQ(s["pgconn_used_connections{target=\"it\"}"], 4);
+  // Four fillers and the agent, in a reserved slot.
+  EXPECT_EQ(s["pgconn_used_connections{target=\"it\"}"], 5);
   EXPECT_EQ(s["pgconn_usable_connections{target=\"it\"}"], 4);
   EXPECT_EQ(s["pgconn_available_connections{target=\"it\"}"], 0);
-  EXPECT_EQ(s["pgconn_utilization_ratio{target=\"it\"}"], 1);
+  EXPECT_EQ(s["pgconn_utilization_ratio{target=\"it\"}"], 1.25);
   EXPECT_EQ(s["pgconn_near_limit{target=\"it\"}"], 1);
+}
+
+// The guide's scenario at small scale: an agent connected as an ordinary
+// role, clients of that role opening sessions until PostgreSQL refuses
+// them. Available reaches 0 exactly when the next ordinary login is
+// refused, and PgconnConnectionsExhausted's expression
+// (pgconn_available_connections == 0 and pgconn_up == 1) holds.
+TEST(PostgresLimitTest, AvailableIsZeroExactlyWhenOrdinaryLoginsAreRefused) {
+  TestPostgres::Options o;
+  o.max_connections = 8;
+  o.superuser_reserved_connections = 3;
+  auto pg = TestPostgres::Create(o);
+  ASSERT_TRUE(pg.ok()) << pg.status().message();
+  ASSERT_TRUE(
+      (*pg)
+          ->Exec("CREATE ROLE app LOGIN PASSWORD 'pw' IN ROLE pg_monitor")
+          .ok());
+  const std::string app_url =
+      "postgresql://app:pw@127.0.0.1:" + std::to_string((*pg)->port()) +
+      "/postgres";
+  TargetConfig t = Target(**pg, "app");
+  t.password = Secret("pw");
+  Harness h(t);
+  ASSERT_TRUE(h.Poll().up) << h.Log();
+  std::vector<std::unique_ptr<TestClient>> held;
+  int opened = 0;
+  for (; opened < 20; ++opened) {
+    // What the agent says just before the next ordinary login.
+    ASSERT_TRUE(h.Poll().up) << h.Log();
+    const double available =
+        h.Samples()["pgconn_available_connections{target=\"it\"}"];
+    auto c = TestClient::Open(app_url, "it-filler");
+    if (!c.ok()) {
+      EXPECT_NE(c.status().message().find("remaining connection slots are "
+                                          "reserved"),
+                std::string::npos)
+          << c.status().message();
+      EXPECT_EQ(available, 0) << h.Text();
+      break;
+    }
+    EXPECT_GT(available, 0) << h.Text();
+    held.push_back(std::move(*c));
+  }
+  // 8 - 3 reserved = 5 ordinary slots: the agent's and four fillers.
+  EXPECT_EQ(opened, 4);
+  auto s = h.Samples();
+  EXPECT_EQ(s["pgconn_used_connections{target=\"it\"}"], 5) << h.Text();
+  EXPECT_EQ(s[Conn("pgconn-agent", "active")], 1);
+  EXPECT_EQ(s["pgconn_utilization_ratio{target=\"it\"}"], 1);
+  const bool exhausted =
+      s["pgconn_available_connections{target=\"it\"}"] == 0 &&
+      s["pgconn_up{target=\"it\"}"] == 1;
+  EXPECT_TRUE(exhausted) << h.Text();
 }
 
 }  // namespace

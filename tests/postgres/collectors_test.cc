@@ -131,7 +131,10 @@ TEST(ActivityCollectorTest, StatementCarriesTheFoldLimit) {
   const std::string sql = c->Statement(ctx);
   EXPECT_NE(sql.find("ranked.rn <= 7 "), std::string::npos);
   EXPECT_NE(sql.find("rn > 7)"), std::string::npos);
-  EXPECT_NE(sql.find("pid <> pg_backend_pid()"), std::string::npos);
+  // The agent's own session counts, marked as its own.
+  EXPECT_EQ(sql.find("pid <> pg_backend_pid()"), std::string::npos);
+  EXPECT_NE(sql.find("FILTER (WHERE pid = pg_backend_pid())"),
+            std::string::npos);
   EXPECT_NE(sql.find("backend_type IS NOT DISTINCT FROM 'client backend'"),
             std::string::npos);
 }

@@ -257,3 +257,31 @@ TEST(ExpositionTest, DeclaredPoolsGetTheirFamiliesAndOthersDoNot) {
 
 }  // namespace
 }  // namespace pgconn
+
+namespace pgconn {
+namespace {
+
+TEST(TargetPipelineTest, StampPollDurationReplacesOnlyThatSample) {
+  const TargetPipeline pipeline(Target("main"), Settings());
+  const TargetReport r = MainReport(pipeline);
+  ExpositionPart part = pipeline.Render(r);
+  const std::string before = Text({part});
+  pipeline.StampPollDuration(0.75, &part);
+  const std::string after = Text({part});
+  EXPECT_NE(before.find("pgconn_poll_duration_seconds{target=\"main\"} 0.0125"),
+            std::string::npos);
+  EXPECT_NE(after.find("pgconn_poll_duration_seconds{target=\"main\"} 0.75\n"),
+            std::string::npos);
+  EXPECT_EQ(after.find("0.0125"), std::string::npos);
+  size_t bytes = 0;
+  for (const auto& f : part.families)
+    bytes += f.header.size() + f.samples.size();
+  EXPECT_EQ(part.bytes, bytes);
+  // Everything else is as rendered.
+  std::string restored = after;
+  restored.replace(restored.find("} 0.75\n"), 7, "} 0.0125\n");
+  EXPECT_EQ(restored, before);
+}
+
+}  // namespace
+}  // namespace pgconn

@@ -360,3 +360,51 @@ TEST_F(PollerTest, AnUnreadablePasswordFileIsItsOwnReason) {
 
 }  // namespace
 }  // namespace pgconn
+
+namespace pgconn {
+namespace {
+
+// Each reading of the monotonic clock moves it 1 ms on: a duration then
+// counts the readings between its two ends.
+class TickingClock final : public Clock {
+ public:
+  std::chrono::system_clock::time_point Now() const override {
+    return std::chrono::system_clock::time_point(
+        std::chrono::seconds(1'700'000'000));
+  }
+  std::chrono::steady_clock::time_point Monotonic() const override {
+    std::lock_guard<std::mutex> l(mu_);
+    mono_ += std::chrono::milliseconds(1);
+    return mono_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::chrono::steady_clock::time_point mono_{};
+};
+
+TEST_F(PollerTest, PublishedPollDurationIsTheReportsAndCoversTheQuery) {
+  TickingClock ticking;
+  server_.answer = [&](std::string_view sql) {
+    // The round trip reads the clock; so must the rest of the poll.
+    for (int i = 0; i < 250; ++i) ticking.Monotonic();
+    return AnswerFrom(CannedPostgresAnswers(100, 8, 2), sql);
+  };
+  TargetPoller poller(target_, options_, factory_, ticking, logger_,
+                      &publisher_);
+  const TargetReport r = poller.PollOnce();
+  ASSERT_TRUE(r.up);
+  // The value stamped into the published part after rendering is the
+  // report's (TargetPipelineTest checks the stamping itself).
+  EXPECT_GT(r.stats.last_duration_seconds, 0.250);
+  char want[64];
+  std::snprintf(want, sizeof(want),
+                "pgconn_poll_duration_seconds{target=\"main\"} %g",
+                r.stats.last_duration_seconds);
+  EXPECT_NE(publisher_.Current()->text().find(want), std::string::npos)
+      << want << "\n"
+      << publisher_.Current()->text();
+}
+
+}  // namespace
+}  // namespace pgconn

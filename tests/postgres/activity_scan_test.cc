@@ -1,0 +1,80 @@
+#include "postgres/activity_scan.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "collect/collector.h"
+#include "postgres/registry.h"
+
+namespace pgconn {
+namespace {
+
+std::string StatementOf(std::string_view name, const CollectorContext& ctx) {
+  const CollectorEntry* e = FindCollectorEntry(PostgresCollectors(), name);
+  EXPECT_NE(e, nullptr) << name;
+  return e == nullptr ? "" : e->create()->Statement(ctx);
+}
+
+size_t Count(const std::string& s, std::string_view what) {
+  size_t n = 0;
+  for (size_t at = s.find(what); at != std::string::npos;
+       at = s.find(what, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+TEST(ActivityScanTest, TheFourCollectorsShareOneReadOfTheView) {
+  CollectorContext ctx;
+  ctx.collectors = {"settings", "activity", "databases",
+                    "users",    "backends", "sessions"};
+  const std::string sql = StatementOf("activity", ctx);
+  for (const char* name : {"databases", "users", "backends"}) {
+    EXPECT_EQ(StatementOf(name, ctx), sql) << name;
+  }
+  EXPECT_EQ(Count(sql, "pg_stat_activity"), 1u) << sql;
+  EXPECT_NE(sql.find("WITH a AS MATERIALIZED ("), std::string::npos);
+  for (const char* part : {"'activity'::text", "'databases'::text",
+                           "'users'::text", "'backends'::text"}) {
+    EXPECT_EQ(Count(sql, part), 1u) << part;
+  }
+  // Folded by rank over aggregated rows: nothing is joined to the backends.
+  EXPECT_EQ(sql.find("JOIN ranked"), std::string::npos);
+  EXPECT_EQ(sql.find(';'), std::string::npos);
+}
+
+TEST(ActivityScanTest, ASwitchedOffCollectorCostsNothing) {
+  CollectorContext ctx;
+  ctx.collectors = {"activity", "backends"};
+  const std::string sql = StatementOf("backends", ctx);
+  EXPECT_EQ(sql, StatementOf("activity", ctx));
+  EXPECT_EQ(sql.find("pg_roles"), std::string::npos);
+  EXPECT_EQ(sql.find("pg_database"), std::string::npos);
+  EXPECT_NE(sql.find("'backends'::text"), std::string::npos);
+
+  // Alone (or outside a poll), a collector's statement holds its part only.
+  const std::string users = StatementOf("users", CollectorContext{});
+  EXPECT_NE(users.find("pg_roles"), std::string::npos);
+  EXPECT_EQ(users.find("'activity'::text"), std::string::npos);
+  EXPECT_EQ(users.find("GROUPING SETS"), std::string::npos);
+  EXPECT_EQ(users.find("'backends'::text"), std::string::npos);
+}
+
+TEST(ActivityScanTest, RowsOfPartPicksItsRows) {
+  using C = ResultSet::Cell;
+  ResultSet rs({"part", "name"}, {{C("users"), C("app")},
+                                  {C("databases"), C("postgres")},
+                                  {C(), C("nobody's")},
+                                  {C("users"), C("reports")}});
+  const ResultSet users = detail::RowsOfPart(rs, "users");
+  ASSERT_EQ(users.size(), 2u);
+  EXPECT_EQ(*users.rows()[1][1], "reports");
+  EXPECT_EQ(users.columns(), rs.columns());
+  // A result without the column is that part's alone.
+  ResultSet alone({"name"}, {{C("app")}});
+  EXPECT_EQ(detail::RowsOfPart(alone, "users").size(), 1u);
+}
+
+}  // namespace
+}  // namespace pgconn
