@@ -417,7 +417,7 @@ Result<TargetConfig> ParseTarget(const YamlReader& r, const YAML::Node& node) {
       continue;
     }
     if (key == "peak_window") {
-      auto d = r.Dur(v, key);
+      auto d = r.Dur(v, key, kMaxPeakWindow);
       if (!d.ok()) return d.status();
       t.peak_window = *d;
       continue;
@@ -546,6 +546,7 @@ Duration MaxDuration(std::string_view key) {
   if (key == "poll_interval") return kMaxPollInterval;
   if (key == "connect_timeout") return kMaxConnectTimeout;
   if (key == "query_timeout") return kMaxQueryTimeout;
+  if (key == "peak_window") return kMaxPeakWindow;
   return kMaxBackoff;
 }
 
@@ -687,7 +688,7 @@ Result<Config> ParseConfigYaml(std::string_view text,
         if (key == "query_timeout") cfg.query_timeout = *d;
         if (key == "backoff_max") cfg.backoff_max = *d;
       } else if (key == "peak_window") {
-        auto d = r.Dur(v, key);
+        auto d = r.Dur(v, key, kMaxPeakWindow);
         if (!d.ok()) return d.status();
         cfg.peak_window = *d;
       } else if (key == "collectors") {
@@ -893,7 +894,8 @@ Result<bool> ParseWebFlag(const std::string& name, FlagReader& r,
   } else if (name == "web.header-timeout" || name == "web.idle-timeout") {
     auto d = ParseDuration(*v);
     if (!d.ok()) return Status::InvalidArgument(where + d.status().message());
-    if (d->count() <= 0) return Status::InvalidArgument(where + "must be positive");
+    if (d->count() <= 0)
+      return Status::InvalidArgument(where + "must be positive");
     (name == "web.header-timeout" ? web.header_timeout : web.idle_timeout) = *d;
   } else {
     auto n = ParseInt64InRange(Trim(*v), 1, 1 << 24);

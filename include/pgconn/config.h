@@ -68,6 +68,8 @@ inline constexpr Duration kMaxPollInterval{24LL * 3600 * 1000};  // 24h
 inline constexpr Duration kMaxConnectTimeout{10LL * 60 * 1000};  // 10m
 inline constexpr Duration kMaxQueryTimeout{24LL * 3600 * 1000};  // 24h
 inline constexpr Duration kMaxBackoff{24LL * 3600 * 1000};       // 24h
+// The peaks keep one value per poll and series at worst: an hour bounds it.
+inline constexpr Duration kMaxPeakWindow{3600LL * 1000};  // 1h
 // Input size limits: the configuration file, its targets, any one value.
 inline constexpr size_t kMaxConfigFileBytes = 4 * 1024 * 1024;
 inline constexpr size_t kMaxTargets = 1000;
