@@ -8,6 +8,7 @@
 #include "pgbouncer/pgbouncer.h"
 #include "pools/pool_signals.h"
 #include "postgres/observations.h"
+#include "postgres/peak_stage.h"
 #include "postgres/signals.h"
 #include "util/json_writer.h"
 
@@ -254,6 +255,11 @@ TargetStatus Target(const TargetReport& r) {
     if (limits != nullptr && activity != nullptr) {
       t.connections =
           Connections(*limits, *activity, s.Find<ConnectionSignals>());
+      if (const auto* peaks = s.Find<PostgresPeaks>(); peaks != nullptr) {
+        t.connections->peak_used = peaks->used;
+        t.connections->peak_utilization = peaks->utilization;
+        t.connections->peak_window_seconds = peaks->window_seconds;
+      }
     }
     if (const auto* p = s.Find<PoolSignals>(); p != nullptr)
       t.pools = Pools(*p);
@@ -308,14 +314,18 @@ void ConnectionsJson(JsonWriter& w, const ConnectionStatus& c) {
   w.EndObject();
 }
 
-// The peaks over the window (issue 10: pgconn_used_connections_peak,
-// pgconn_utilization_peak_ratio) are not in the snapshot yet: the slot is
-// there, null, so that scripts can rely on the key.
-void PeakJson(JsonWriter& w) {
+// The peaks over the window (pgconn_used_connections_peak,
+// pgconn_utilization_peak_ratio); null where the peak stage did not run.
+void PeakJson(JsonWriter& w, const std::optional<ConnectionStatus>& c) {
+  const bool known = c && c->peak_used;
   w.BeginObject();
-  w.Key("window_seconds").Null();
-  w.Key("used_connections").Null();
-  w.Key("utilization_ratio").Null();
+  w.Key("window_seconds");
+  Optional(
+      w, known ? std::optional<double>(c->peak_window_seconds) : std::nullopt);
+  w.Key("used_connections");
+  Optional(w, known ? c->peak_used : std::nullopt);
+  w.Key("utilization_ratio");
+  Optional(w, known ? c->peak_utilization : std::nullopt);
   w.EndObject();
 }
 
@@ -400,6 +410,16 @@ std::string Field(std::string_view field, std::string_view value) {
          "</dd>";
 }
 
+// "12 used (60 %) in the last 60 s", or why there is no figure.
+std::string PeakText(const ConnectionStatus& c) {
+  if (!c.peak_used) return "not measured";
+  char buf[96];
+  std::snprintf(buf, sizeof(buf), "%.0f used (%s) in the last %.0f s",
+                *c.peak_used, Percent(c.peak_utilization.value_or(0)).c_str(),
+                c.peak_window_seconds);
+  return buf;
+}
+
 void ConnectionsHtml(std::string& out, const ConnectionStatus& c) {
   // The bar spans the usable slots (or what is used, if superusers went
   // beyond them); the dashed line is the headroom threshold.
@@ -442,8 +462,7 @@ void ConnectionsHtml(std::string& out, const ConnectionStatus& c) {
          "<dt>Waiting on locks</dt>" +
              Field("lock_waiting_connections", std::to_string(c.lock_waiting)));
   Append(out, "<dt>Peak over the window</dt>" +
-                  Field("used_connections_peak", "not measured yet") +
-                  "</dl>\n");
+                  Field("used_connections_peak", PeakText(c)) + "</dl>\n");
   // Applications x states: the states any application of this target has,
   // plus the three the guide talks about.
   std::vector<std::string> states = {"active", "idle", "idle in transaction"};
@@ -588,7 +607,7 @@ std::string RenderStatusJson(const StatusModel& model) {
       w.Null();
     }
     w.Key("peak");
-    PeakJson(w);
+    PeakJson(w, t.connections);
     w.Key("pools");
     if (t.pools) {
       PoolsJson(w, *t.pools);

@@ -90,6 +90,11 @@ struct ConnectionStatus {
   double oldest_idle_in_transaction_seconds = 0;
   int64_t lock_waiting = 0;
   std::vector<ApplicationStatus> applications;  // most connections first
+  // The highest used connections and utilization any poll saw within the
+  // peak window (peak_window), when the peak stage ran.
+  std::optional<double> peak_used;
+  std::optional<double> peak_utilization;
+  double peak_window_seconds = 0;
 };
 
 struct TargetStatus {

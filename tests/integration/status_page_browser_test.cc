@@ -214,6 +214,12 @@ TEST_F(StatusPageBrowserTest, RenderedPageShowsTheMetricsAndEscapesNames) {
   EXPECT_EQ(Fields(dom, "available_connections"),
             std::vector<std::string>{metric("pgconn_available_connections")});
   EXPECT_EQ(metric("pgconn_usable_connections"), "17");  // 20 - 3 reserved
+  // The peak over the window, as pgconn_used_connections_peak has it.
+  const auto peak = Fields(dom, "used_connections_peak");
+  ASSERT_EQ(peak.size(), 1u) << dom;
+  EXPECT_EQ(peak[0].substr(0, peak[0].find(' ')),
+            metric("pgconn_used_connections_peak"))
+      << peak[0];
 
   // Per application: the sum over states of pgconn_connections.
   std::map<std::string, double> by_app;

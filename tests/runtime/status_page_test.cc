@@ -115,6 +115,45 @@ TEST(StatusPageTest, ModelHasTheNumbersOfTheSnapshot) {
   EXPECT_EQ(c.applications[1].states.at("idle in transaction"), 1);
   EXPECT_EQ(Alerts(t),
             std::vector<std::string>{"PgconnIdleInTransactionTooLong/warning"});
+  // One poll: the peak over the window is that poll.
+  ASSERT_TRUE(c.peak_used.has_value());
+  EXPECT_EQ(*c.peak_used, 10);
+  EXPECT_DOUBLE_EQ(c.peak_utilization.value_or(0), 10.0 / 17);
+  EXPECT_EQ(c.peak_window_seconds, 60);
+}
+
+TEST(StatusPageTest, PeakIsTheHighestPollOfTheWindow) {
+  // Two polls through one pipeline: 10 used, then 4; the peak stays 10.
+  TargetConfig config;
+  config.name = "main";
+  const TargetPipeline pipeline(config, Settings());
+  std::shared_ptr<const Snapshot> last;
+  for (auto groups : {Typical(), std::vector<ActivityGroup>{
+                                     Group("worker", "idle", 4, 40)}}) {
+    Snapshot snap;
+    snap.Put(ConnectionLimits{150000, 20, 3, 0, false});
+    Activity a;
+    a.groups = std::move(groups);
+    Summarize(&a);
+    snap.Put(std::move(a));
+    pipeline.Derive(&snap);
+    last = std::make_shared<const Snapshot>(std::move(snap));
+  }
+  TargetReport r;
+  r.target = "main";
+  r.up = true;
+  r.stats.attempted = true;
+  r.snapshot = last;
+  const StatusModel m = BuildStatusModel({r});
+  const ConnectionStatus& c = *m.targets.at(0).connections;
+  EXPECT_EQ(c.used, 4);
+  EXPECT_EQ(c.peak_used.value_or(-1), 10);
+  const auto page = BuildStatusPage({r}, 5);
+  EXPECT_NE(page->json().find("\"used_connections\": 10"), std::string::npos)
+      << page->json();
+  EXPECT_NE(page->html().find("10 used (58.8 %) in the last 60 s"),
+            std::string::npos)
+      << page->html();
 }
 
 TEST(StatusPageTest, WarningSignsFollowTheAlertThresholds) {
