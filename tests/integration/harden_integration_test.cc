@@ -413,6 +413,51 @@ TEST_F(LifecycleTest, SighupReloadsKeepingSessionsAndRefusingBadFiles) {
             2);
 }
 
+// POST /-/reload (--web.enable-lifecycle) runs the same reload as SIGHUP,
+// from the HTTP thread, and answers with its outcome.
+TEST_F(LifecycleTest, PostReloadWithEnableLifecycleReloadsAndReportsErrors) {
+  ServedAgent agent(Yaml(TargetYaml("a", pg_->port(), "monitor")),
+                    {"--web.enable-lifecycle"});
+  ASSERT_TRUE(Eventually([&] {
+    return agent.Value("pgconn_up{target=\"a\"}") == 1.0;
+  })) << agent.process().Stderr();
+  httplib::Client http("127.0.0.1", agent.port());
+  http.set_read_timeout(10, 0);
+
+  agent.Write(Yaml(TargetYaml("a", pg_->port(), "monitor") +
+                   TargetYaml("b", pg_->port(), "monitor", "template1")));
+  auto ok = http.Post("/-/reload");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200) << ok->body;
+  EXPECT_TRUE(Eventually([&] {
+    return agent.Value("pgconn_up{target=\"b\"}") == 1.0;
+  })) << agent.process().Stderr();
+
+  agent.Write("targets:\n  - name: a\n    sslmode: sometimes\n");
+  auto bad = http.Post("/-/reload");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 500);
+  EXPECT_NE(bad->body.find("sslmode"), std::string::npos) << bad->body;
+  EXPECT_EQ(agent.Value("pgconn_config_last_reload_successful"), 0.0);
+  EXPECT_EQ(agent.Value("pgconn_up{target=\"b\"}"), 1.0);
+
+  // GET is not a reload.
+  auto get = http.Get("/-/reload");
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 405);
+}
+
+TEST_F(LifecycleTest, WithoutEnableLifecycleThereIsNoReloadEndpoint) {
+  ServedAgent agent(Yaml(TargetYaml("a", pg_->port(), "monitor")));
+  ASSERT_TRUE(Eventually([&] {
+    return agent.Value("pgconn_up{target=\"a\"}") == 1.0;
+  })) << agent.process().Stderr();
+  httplib::Client http("127.0.0.1", agent.port());
+  auto res = http.Post("/-/reload");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404);
+}
+
 // Detection and recovery, measured: the fault is seen (pgconn_up 0) within
 // one interval plus the connect or query timeout, and the target is up
 // again within two intervals of the database accepting connections.

@@ -178,7 +178,8 @@ TEST_F(StatusPageBrowserTest, RenderedPageShowsTheMetricsAndEscapesNames) {
     for (const auto& [series, v] : ParseSamples(res->body)) {
       for (const char* name :
            {"pgconn_connections{", "pgconn_used_connections{",
-            "pgconn_usable_connections{", "pgconn_available_connections{"}) {
+            "pgconn_usable_connections{", "pgconn_available_connections{",
+            "pgconn_used_connections_peak{"}) {
         if (series.rfind(name, 0) == 0) out[series] = v;
       }
     }
