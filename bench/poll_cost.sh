@@ -1,114 +1,176 @@
 #!/usr/bin/env bash
-# Cost of one poll with N idle client connections open, pgconn against
-# postgres_exporter (Debian's prometheus-postgres-exporter) on the same
-# server, side by side.
+# The cost of pgconn's poll at N client backends, against its anchors run
+# side by side on the same throwaway server: the bare aggregate
+# (SELECT application_name, state, count(*) FROM pg_stat_activity GROUP BY
+# 1,2) and postgres_exporter (Debian's prometheus-postgres-exporter).
 #
-#   bench/poll_cost.sh [N=400] [SAMPLES=20]
+#   bench/poll_cost.sh [N=400] [WINDOW=20] [SOAK=120]
 #
-# Prints, for pgconn, the poll duration the agent reports
-# (pgconn_poll_duration_seconds: the full round trip of its single query)
-# and the server-side time per collector; for postgres_exporter, the time of
-# one /metrics scrape (it queries the database during the scrape); and the
-# statements each runs per poll/scrape, counted from pg_stat_statements.
-# Needs the packages of scripts/debian-packages.txt plus
-# prometheus-postgres-exporter. Not a test: prints numbers, gates nothing.
+# N idle connections are held by bench/hold_connections.py (python3-asyncpg)
+# and renamed between measurements, so that one run gives:
+#   - per number of distinct application names (10, 50, 500 and N): the
+#     server time (planning + execution, pg_stat_statements) of the agent's
+#     scan statement and of the bare aggregate, both run once a second during
+#     the same WINDOW seconds, their ratio, the psql \timing of the
+#     aggregate, the poll duration the agent reports, the CPU share of the
+#     agent's backend (/proc/PID/stat utime+stime over wall time) and the
+#     statements per poll;
+#   - the agent's RSS and CPU over SOAK seconds of 1 s polling;
+#   - postgres_exporter scraped once a second for WINDOW seconds: scrape
+#     duration, server time and statements per scrape.
+# Prints the machine's load average at the start and the end. Not a test:
+# prints numbers, gates nothing. Scrape throughput: bench/http_scrape.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-400}
-SAMPLES=${2:-20}
+WINDOW=${2:-20}
+SOAK=${3:-120}
+
+# Each idle backend costs about 1.6 MB here (measured below, printed again).
+need_mb=$((N * 16 / 10 + 512))
+avail_mb=$(awk '/^MemAvailable/ {print int($2 / 1024)}' /proc/meminfo)
+echo "needs about $need_mb MB for $N backends (1.6 MB each + 512 MB); $avail_mb MB available"
+((avail_mb >= need_mb)) || { echo "not enough memory for $N backends" >&2; exit 1; }
 
 agent=build/pgconn-agent
 [[ -x $agent ]] || { cmake -S . -B build >/dev/null && cmake --build build -j"$(nproc)" --target pgconn-agent; }
 exporter=/usr/bin/prometheus-postgres-exporter
 [[ -x $exporter ]] || { echo "install prometheus-postgres-exporter for the baseline" >&2; exit 1; }
+python=/usr/bin/python3  # Debian's, which has python3-asyncpg
+"$python" -c 'import asyncpg' || { echo "install python3-asyncpg" >&2; exit 1; }
 
 bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 dir=$(mktemp -d /tmp/pgconn-bench-XXXXXX)
 as_owner=()
 if [[ $(id -u) -eq 0 ]]; then chown postgres "$dir"; as_owner=(runuser -u postgres --); fi
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { "$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port=$(free_port)
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill -- "-$p" 2>/dev/null || kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   "${as_owner[@]}" "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
   rm -rf "$dir"
 }
 trap cleanup EXIT
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 "${as_owner[@]}" "$bindir/initdb" -D "$dir/data" -A trust -U postgres --no-sync >/dev/null
 "${as_owner[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o \
-  "-p $port -c listen_addresses=127.0.0.1 -k $dir -c max_connections=$((N + 20)) \
-   -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all" start >/dev/null
-psql_() { psql -X -q -h 127.0.0.1 -p "$port" -U postgres -d postgres "$@"; }
-psql_ -c "CREATE EXTENSION pg_stat_statements"
+  "-p $port -c listen_addresses=127.0.0.1 -k $dir -c max_connections=$((N + 50)) \
+   -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all \
+   -c pg_stat_statements.track_planning=on" start >/dev/null
+# Every statement of this script carries /* bench */, which tells it apart
+# in pg_stat_statements from the agent's and the exporter's.
+psql_() { psql -X -q -At -h 127.0.0.1 -p "$port" -U postgres -d postgres "$@"; }
+psql_ -c "/* bench */ CREATE EXTENSION pg_stat_statements"
 
 echo "opening $N idle connections..."
-for ((i = 0; i < N; i++)); do
-  setsid bash -c '(echo "SELECT 1;"; exec sleep 3600) | PGAPPNAME=worker-$(( $2 % 10 )) \
-    psql -X -q -h 127.0.0.1 -p "$1" -U postgres -d postgres' _ "$port" "$i" >/dev/null 2>&1 &
-  pids+=($!)
-done
-until [[ $(psql_ -At -c "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'worker-%'") -ge $N ]]; do
-  sleep 0.2
-done
-echo "backends: $(psql_ -At -c "SELECT count(*) FROM pg_stat_activity")"
+before_mb=$(awk '/^MemAvailable/ {print int($2 / 1024)}' /proc/meminfo)
+coproc HOLD { exec nice "$python" bench/hold_connections.py "$port" "$N"; }
+pids+=("$HOLD_PID")
+read -r reply <&"${HOLD[0]}"
+[[ $reply == "open $N" ]] || { echo "holder: $reply" >&2; exit 1; }
+after_mb=$(awk '/^MemAvailable/ {print int($2 / 1024)}' /proc/meminfo)
+echo "backends: $(psql_ -c "/* bench */ SELECT count(*) FROM pg_stat_activity");" \
+  "memory taken: $((before_mb - after_mb)) MB," \
+  "$(awk -v m=$((before_mb - after_mb)) -v n="$N" 'BEGIN {printf "%.2f", m / n}') MB per backend (holder included)"
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
 
-# pgconn: poll every second, read its own measurement of each poll.
 aport=$(free_port)
-psql_ -c "SELECT pg_stat_statements_reset()" >/dev/null
 DATABASE_URL="postgresql://postgres@127.0.0.1:$port/postgres" \
   "$agent" --web.listen-address=127.0.0.1:$aport --poll.interval=1s --log.level=warn \
-  >/dev/null 2>&1 < /dev/null &
-pids+=($!)
-durations=()
-last=0
-while [[ ${#durations[@]} -lt $SAMPLES ]]; do
+  >/dev/null 2>&1 </dev/null &
+agent_pid=$!
+pids+=("$agent_pid")
+metric() {
+  local body
   body=$(curl -s "127.0.0.1:$aport/metrics" || true)
-  polls=$(awk '/^pgconn_polls_total/ {print $2}' <<<"$body")
-  if [[ -n "$polls" && "$polls" != "$last" ]]; then
-    last=$polls
-    durations+=("$(awk '/^pgconn_poll_duration_seconds/ {print $2}' <<<"$body")")
-  fi
-  sleep 0.2
-done
-pgconn_polls=$last
-pgconn_stmts=$(psql_ -At -c "SELECT coalesce(sum(calls),0) FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%'")
-stmt_before=$(psql_ -At -c "SELECT coalesce(sum(calls),0) FROM pg_stat_statements")
-pgconn_load=$(bench/scrape_load.py "http://127.0.0.1:$aport/metrics" 4 10 "${pids[-1]}")
-stmt_after=$(psql_ -At -c "SELECT coalesce(sum(calls),0) FROM pg_stat_statements")
-pgconn_load_stmts=$((stmt_after - stmt_before))
-kill "${pids[-1]}"
-grep -q '^pgconn_up{target="[^"]*"} 1' <<<"$body" || { echo "pgconn could not poll the server" >&2; exit 1; }
-echo
-echo "pgconn ($N idle connections, $SAMPLES polls):"
-echo "  poll duration median $(printf '%s\n' "${durations[@]:1}" | median)s  (first poll, with connect: ${durations[0]}s)"
-echo "  per collector (server time, last poll):"
-grep '^pgconn_collector_duration_seconds' <<<"$body" | sed 's/^/    /'
-ncollectors=$(grep -c '^pgconn_collector_duration_seconds' <<<"$body")
-echo "  statements per poll: $(awk -v s="$pgconn_stmts" -v p="$pgconn_polls" 'BEGIN {printf "%.1f", s/p}') in one round trip ($ncollectors collectors + $((ncollectors + 1)) server clock reads)"
-echo "  under load: $pgconn_load"
-echo "  statements reaching PostgreSQL during 10 s of 4 concurrent scrapers: $pgconn_load_stmts"
+  awk -v m="$1" '$1 ~ "^"m"({|$)" {print $2; exit}' <<<"$body"
+}
+until [[ $(metric pgconn_up) == 1 ]]; do sleep 0.2; done
+backend=$(psql_ -c "/* bench */ SELECT pid FROM pg_stat_activity WHERE application_name = 'pgconn-agent'")
 
-# postgres_exporter: each scrape queries the database.
+bare="/* bench */ SELECT application_name, state, count(*) FROM pg_stat_activity GROUP BY 1,2"
+server_ms() {  # mean planning + execution time of the statements matching $1
+  psql_ -c "/* bench */ SELECT round((sum(total_plan_time + total_exec_time) / nullif(sum(calls), 0))::numeric, 2)
+            FROM pg_stat_statements WHERE query LIKE '$1'"
+}
+
+printf '\n| backends | names | pgconn scan (server) | bare aggregate (server) | ratio | bare, psql \\timing | pgconn poll duration | agent backend CPU | statements/poll |\n'
+printf '|---|---|---|---|---|---|---|---|---|\n'
+for names in 10 50 500 "$N"; do
+  ((names <= N)) || continue
+  echo "names $names" >&"${HOLD[1]}"
+  read -r reply <&"${HOLD[0]}"
+  sleep 2  # a poll with the new names
+  psql_ -c "/* bench */ SELECT pg_stat_statements_reset()" >/dev/null
+  polls0=$(metric pgconn_polls_total)
+  t0=$(date +%s.%N)
+  c0=$(ticks "$backend")
+  { echo '\timing on'; for ((i = 0; i < WINDOW; i++)); do echo "$bare;"; echo "/* bench */ SELECT pg_sleep(1);"; done; } |
+    psql -X -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -o /dev/null 2>&1 |
+    grep -o 'Time: [0-9.]*' | awk 'NR % 2 == 1 {print $2}' >"$dir/timing" &
+  psql_pid=$!
+  durations=()
+  for ((i = 0; i < WINDOW; i++)); do
+    durations+=("$(metric pgconn_poll_duration_seconds)")
+    sleep 1
+  done
+  wait "$psql_pid"
+  c1=$(ticks "$backend")
+  t1=$(date +%s.%N)
+  polls1=$(metric pgconn_polls_total)
+  scan=$(server_ms '%WITH a AS MATERIALIZED%')
+  base=$(server_ms '/* bench */ SELECT application_name%')
+  stmts=$(psql_ -c "/* bench */ SELECT sum(calls) FROM pg_stat_statements WHERE query NOT LIKE '%/* bench */%'")
+  printf '| %s | %s | %s ms | %s ms | %s | %s ms | %s ms | %s %% | %s |\n' "$N" "$names" "$scan" "$base" \
+    "$(awk -v a="$scan" -v b="$base" 'BEGIN {printf "%.2f", a / b}')" \
+    "$(median <"$dir/timing")" \
+    "$(printf '%s\n' "${durations[@]}" | median | awk '{printf "%.1f", $1 * 1000}')" \
+    "$(awk -v c=$((c1 - c0)) -v hz="$hz" -v t0="$t0" -v t1="$t1" 'BEGIN {printf "%.1f", 100 * c / hz / (t1 - t0)}')" \
+    "$(awk -v s="$stmts" -v p=$((polls1 - polls0)) 'BEGIN {printf "%.1f", s / p}')"
+done
+
+# Soak: the agent process itself over SOAK seconds of 1 s polling.
+rss() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+rss0=$(rss "$agent_pid")
+a0=$(ticks "$agent_pid")
+t0=$(date +%s.%N)
+rss_max=$rss0
+for ((i = 0; i < SOAK; i += 5)); do
+  sleep 5
+  r=$(rss "$agent_pid")
+  rss_max=$(awk -v a="$r" -v b="$rss_max" 'BEGIN {print (a > b) ? a : b}')
+done
+a1=$(ticks "$agent_pid")
+t1=$(date +%s.%N)
+echo
+echo "agent soak, ${SOAK} s at 1 s polling, $N backends, $names names: RSS $rss0 MB at start, $(rss "$agent_pid") MB at end, $rss_max MB max;" \
+  "CPU $(awk -v c=$((a1 - a0)) -v hz="$hz" -v t0="$t0" -v t1="$t1" 'BEGIN {printf "%.2f", 100 * c / hz / (t1 - t0)}') % of a core"
+kill "$agent_pid"
+wait "$agent_pid" 2>/dev/null || true
+
+# postgres_exporter, scraped once a second (its cost is per scrape).
+echo "names 10" >&"${HOLD[1]}"
+read -r reply <&"${HOLD[0]}"
 eport=$(free_port)
 DATA_SOURCE_NAME="postgresql://postgres@127.0.0.1:$port/postgres?sslmode=disable" \
-  "$exporter" --web.listen-address=127.0.0.1:$eport >/dev/null 2>&1 < /dev/null &
+  "$exporter" --web.listen-address=127.0.0.1:$eport >/dev/null 2>&1 </dev/null &
 pids+=($!)
 until curl -sf "127.0.0.1:$eport/metrics" >/dev/null; do sleep 0.2; done
-psql_ -c "SELECT pg_stat_statements_reset()" >/dev/null
+psql_ -c "/* bench */ SELECT pg_stat_statements_reset()" >/dev/null
 times=()
-for ((i = 0; i < SAMPLES; i++)); do
+for ((i = 0; i < WINDOW; i++)); do
   times+=("$(curl -s -o /dev/null -w '%{time_total}' "127.0.0.1:$eport/metrics")")
+  sleep 1
 done
-exp_stmts=$(psql_ -At -c "SELECT coalesce(sum(calls),0) FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%'")
-echo
-echo "postgres_exporter $($exporter --version 2>&1 | head -n 1 | awk '{print $3}') ($N idle connections, $SAMPLES scrapes):"
-echo "  scrape duration median $(printf '%s\n' "${times[@]}" | median)s"
-echo "  statements per scrape: $(awk -v s="$exp_stmts" -v p="$SAMPLES" 'BEGIN {printf "%.1f", s/p}')"
-stmt_before=$(psql_ -At -c "SELECT coalesce(sum(calls),0) FROM pg_stat_statements")
-echo "  under load: $(bench/scrape_load.py "http://127.0.0.1:$eport/metrics" 4 10 "${pids[-1]}")"
-stmt_after=$(psql_ -At -c "SELECT coalesce(sum(calls),0) FROM pg_stat_statements")
-echo "  statements reaching PostgreSQL during 10 s of 4 concurrent scrapers: $((stmt_after - stmt_before))"
+read -r exp_calls exp_ms < <(psql_ -F ' ' -c "/* bench */ SELECT sum(calls), round(sum(total_plan_time + total_exec_time)::numeric, 1)
+  FROM pg_stat_statements WHERE query NOT LIKE '%/* bench */%'")
+echo "postgres_exporter $($exporter --version 2>&1 | head -n 1 | awk '{print $3}'), $N backends, 10 names, $WINDOW scrapes:" \
+  "scrape $(printf '%s\n' "${times[@]}" | median | awk '{printf "%.1f", $1 * 1000}') ms (median)," \
+  "server time $(awk -v s="$exp_ms" -v n="$WINDOW" 'BEGIN {printf "%.1f", s / n}') ms per scrape," \
+  "$(awk -v s="$exp_calls" -v n="$WINDOW" 'BEGIN {printf "%.1f", s / n}') statements per scrape"
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
