@@ -168,7 +168,8 @@ TEST_F(PoolsIntegrationTest, DeclaredPoolsAgainstRealConnections) {
   Open(3, "it-pool-bot", bot_host.get(), &held);
   Open(2, "it-pool-report", nullptr, &held);
 
-  // 3 × 4 + 1 × 2 + 2 × 3 + overhead 5 = 25 of 37 usable (40 - 3).
+  // 3 × 4 + 1 × 2 + 2 × 3 + overhead 5 + the agent = 26 of 37 usable
+  // (40 - 3).
   TargetConfig t = Target();
   t.pools = {Pool("it-pool-worker", 3, 1, 4), Pool("it-pool-bot", 1, 1, 2),
              Pool("it-pool-absent", 2, 0, 3)};
@@ -182,9 +183,9 @@ TEST_F(PoolsIntegrationTest, DeclaredPoolsAgainstRealConnections) {
            m[Series("pgconn_used_connections")] == 14;  // and the agent
   });
   EXPECT_EQ(s[Series("pgconn_used_connections")], 14) << agent.Text();
-  EXPECT_EQ(s[Series("pgconn_pool_budget_connections")], 25);
+  EXPECT_EQ(s[Series("pgconn_pool_budget_connections")], 26);
   EXPECT_EQ(s[Series("pgconn_pool_overhead_connections")], 5);
-  EXPECT_DOUBLE_EQ(s[Series("pgconn_pool_budget_ratio")], 25.0 / 37);
+  EXPECT_DOUBLE_EQ(s[Series("pgconn_pool_budget_ratio")], 26.0 / 37);
   EXPECT_EQ(s[Series("pgconn_pool_overcommitted")], 0);
 
   const std::string w = "it-pool-worker";
@@ -218,12 +219,12 @@ TEST_F(PoolsIntegrationTest, DeclaredPoolsAgainstRealConnections) {
   EXPECT_EQ(s.count(Series("pgconn_undeclared_connections", w)), 0u);
 
   // The same connections against a budget that no longer fits: 3 × 10 + 2
-  // = 32 is past 80 % of 37 (29).
+  // + the agent = 33 is past 80 % of 37 (29).
   TargetConfig big = Target();
   big.pools = {Pool("it-pool-worker", 3, 1, 10), Pool("it-pool-bot", 1, 1, 2)};
   PoolAgent over(big);
   s = over.PollUntil([](std::map<std::string, double>&) { return true; });
-  EXPECT_EQ(s[Series("pgconn_pool_budget_connections")], 32) << over.Text();
+  EXPECT_EQ(s[Series("pgconn_pool_budget_connections")], 33) << over.Text();
   EXPECT_EQ(s[Series("pgconn_pool_overhead_connections")], 0);
   EXPECT_EQ(s[Series("pgconn_pool_overcommitted")], 1);
   EXPECT_DOUBLE_EQ(s[Series("pgconn_pool_utilization_ratio", w)], 8.0 / 30);
@@ -248,7 +249,8 @@ TEST_F(PoolsIntegrationTest, PlanReadsMaxConnectionsFromTheServer) {
   ctx.sessions = &sessions;
   ctx.clock = &clock;
   std::ostringstream out, err;
-  // 3 × 9 = 27 fits under 80 % of 37 usable (29); 4 × 8 = 32 does not.
+  // 3 × 9 + the agent = 28 fits under 80 % of 37 usable (29); 4 × 8 + 1
+  // = 33 does not.
   EXPECT_EQ(
       RunPlanCommand({"--workers", "3", "--pool-max", "9", "--output", "json"},
                      ctx, out, err),
@@ -313,8 +315,9 @@ TEST_F(PoolsIntegrationTest, AgentBinaryPlansAndExportsDeclaredPools) {
   std::stringstream text;
   text << in.rdbuf();
   auto s = ParseSamples(text.str());
-  EXPECT_EQ(s[Series("pgconn_pool_budget_connections")], 34) << text.str();
-  EXPECT_DOUBLE_EQ(s[Series("pgconn_pool_budget_ratio")], 34.0 / 37);
+  // 5 × 6 + overhead 4 + the agent.
+  EXPECT_EQ(s[Series("pgconn_pool_budget_connections")], 35) << text.str();
+  EXPECT_DOUBLE_EQ(s[Series("pgconn_pool_budget_ratio")], 35.0 / 37);
   EXPECT_EQ(s[Series("pgconn_pool_overcommitted")], 1);
   EXPECT_EQ(s[Series("pgconn_pool_declared_max_connections", "it-bin-worker")],
             30);
