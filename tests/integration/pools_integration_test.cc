@@ -237,6 +237,42 @@ TEST_F(PoolsIntegrationTest, DeclaredPoolsAgainstRealConnections) {
                   .ok());
 }
 
+// pgconn_connections_opened_total: connections opened between two polls,
+// by the server's clock, counted once each however many polls see them.
+TEST_F(PoolsIntegrationTest, ConnectionsOpenedBetweenPollsAreCounted) {
+  const std::string app = "it-opened";
+  const std::string opened = Series("pgconn_connections_opened_total", app);
+  const std::string self =
+      Series("pgconn_connections_opened_total", "pgconn-agent");
+  auto once = [](std::map<std::string, double>&) { return true; };
+  PoolAgent agent(Target());
+  auto s = agent.PollUntil(once);
+  // The first poll has no previous time: it counts nothing, not even the
+  // agent's own new session.
+  ASSERT_EQ(s.count(self), 1u) << agent.Text();
+  EXPECT_EQ(s[self], 0);
+  EXPECT_EQ(s.count(opened), 0u);
+
+  std::vector<std::unique_ptr<TestClient>> held;
+  Open(5, app, nullptr, &held);
+  s = agent.PollUntil(once);
+  EXPECT_EQ(s[opened], 5) << agent.Text();
+  // Seen again, not opened again.
+  s = agent.PollUntil(once);
+  EXPECT_EQ(s[opened], 5) << agent.Text();
+  EXPECT_EQ(s[self], 0);
+
+  // A reconnect storm: every connection replaced, three times over.
+  for (int round = 0; round < 3; ++round) {
+    held.clear();
+    Open(5, app, nullptr, &held);
+    s = agent.PollUntil(once);
+    EXPECT_EQ(s[opened], 10 + 5 * round) << round << agent.Text();
+  }
+  EXPECT_EQ(s[self], 0);
+  held.clear();
+}
+
 TEST_F(PoolsIntegrationTest, PlanReadsMaxConnectionsFromTheServer) {
   SystemClock clock;
   PgSessionFactory sessions;
