@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,11 @@ struct CollectorContext {
   int max_users = 100;
   int max_databases = 100;
   int server_version_num = 0;  // 0 when not yet known
+  // The server's now() at the previous successful activity scan of this
+  // target, in microseconds since the Unix epoch (its scan_time); none
+  // before the first. Connections whose backend_start is later (and not
+  // later than this scan's now()) were opened since.
+  std::optional<int64_t> previous_scan_time_us;
   // The names of the collectors in this poll (RunCollectors fills it in), so
   // that collectors sharing one statement can each include the others'
   // parts in it.

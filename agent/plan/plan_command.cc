@@ -25,6 +25,7 @@ constexpr Duration kLiveTimeout{5000};
 
 struct PlanFlags {
   std::optional<int64_t> workers, pool_max, pool_min, overhead;
+  std::optional<int64_t> monitoring_agents;
   std::optional<int64_t> max_connections, reserved;
   std::optional<double> headroom;
   std::optional<int64_t> memory_per_connection;
@@ -52,6 +53,7 @@ Result<PlanFlags> ParsePlanFlags(const std::vector<std::string>& args) {
       {"pool-max", &PlanFlags::pool_max},
       {"pool-min", &PlanFlags::pool_min},
       {"overhead", &PlanFlags::overhead},
+      {"monitoring-agents", &PlanFlags::monitoring_agents},
       {"max-connections", &PlanFlags::max_connections},
       {"reserved", &PlanFlags::reserved},
       {"pgbouncer-pool-size", &PlanFlags::pgbouncer_pool_size},
@@ -399,6 +401,13 @@ Status ResolveRest(const PlanFlags& f, const std::optional<Config>& config,
         "overhead 0: the guide reserves 10-20 connections for the bot, the "
         "interface and migrations (--overhead).");
   }
+  if (f.monitoring_agents) {
+    in->plan.monitoring_agents = *f.monitoring_agents;
+    in->sources["monitoring_agents"] = {"flag", "--monitoring-agents"};
+  } else {
+    in->sources["monitoring_agents"] = {"default",
+                                        "pgconn itself (--monitoring-agents)"};
+  }
   if (f.headroom) {
     in->plan.headroom = *f.headroom;
     in->sources["headroom"] = {"flag", "--headroom"};
@@ -584,6 +593,15 @@ std::string Times(int64_t a, int64_t b) {
   return std::to_string(a) + " \u00d7 " + std::to_string(b);
 }
 
+// The overhead and, when there are any, the monitoring agents: "20 + 1 agent".
+std::string FixedText(const PlanInput& i) {
+  std::string text = std::to_string(i.overhead);
+  if (i.monitoring_agents > 0) {
+    text += " + " + Plural(i.monitoring_agents, "agent");
+  }
+  return text;
+}
+
 void WriteInputsText(const Inputs& in, TextTable& t) {
   const PlanInput& i = in.plan;
   auto source = [&](const std::string& field) {
@@ -594,6 +612,8 @@ void WriteInputsText(const Inputs& in, TextTable& t) {
   t.Row("DB_POOL_MAX", std::to_string(i.pool_max), source("pool_max"));
   t.Row("DB_POOL_MIN", std::to_string(i.pool_min), source("pool_min"));
   t.Row("overhead", std::to_string(i.overhead), source("overhead"));
+  t.Row("monitoring agents", std::to_string(i.monitoring_agents),
+        source("monitoring_agents"));
   t.Row("max_connections", std::to_string(i.max_connections),
         source("max_connections"));
   t.Row("reserved", std::to_string(i.reserved), source("reserved"));
@@ -617,14 +637,13 @@ void WriteOptionsText(const Plan& p, TextTable& t) {
   if (r.pool_max) {
     t.Block("1. reduce_pool_max", "DB_POOL_MAX=" + std::to_string(*r.pool_max),
             {"the largest that fits: " + Times(i.workers, *r.pool_max) + " + " +
-             std::to_string(i.overhead) + " = " +
-             std::to_string(r.total_connections) + " connections, " +
-             Percent(r.utilization_ratio) + " of usable"});
+             FixedText(i) + " = " + std::to_string(r.total_connections) +
+             " connections, " + Percent(r.utilization_ratio) + " of usable"});
   } else {
     t.Block("1. reduce_pool_max", "none fits",
             {"even DB_POOL_MAX=1 gives " + Times(i.workers, 1) + " + " +
-             std::to_string(i.overhead) + " = " +
-             std::to_string(i.workers + i.overhead) + " > " +
+             FixedText(i) + " = " +
+             std::to_string(i.workers + p.fixed_connections) + " > " +
              std::to_string(p.headroom_connections)});
   }
   const RaiseMaxConnectionsOption& m = p.raise_max_connections;
@@ -673,8 +692,7 @@ void WritePlanText(const Plan& p, const Inputs& in, std::ostream& out) {
   out << "\nBudget\n";
   t.Row("total connections", std::to_string(p.total_connections),
         Plural(i.workers, "worker") + " \u00d7 DB_POOL_MAX " +
-            std::to_string(i.pool_max) + " + overhead " +
-            std::to_string(i.overhead));
+            std::to_string(i.pool_max) + " + overhead " + FixedText(i));
   t.Row("kept open when idle", std::to_string(p.min_connections),
         Plural(i.workers, "worker") + " \u00d7 DB_POOL_MIN " +
             std::to_string(i.pool_min));
@@ -729,6 +747,7 @@ void WritePlanJson(const Plan& p, const Inputs& in, std::ostream& out) {
   w.Key("pool_max").Int(i.pool_max);
   w.Key("pool_min").Int(i.pool_min);
   w.Key("overhead").Int(i.overhead);
+  w.Key("monitoring_agents").Int(i.monitoring_agents);
   w.Key("max_connections").Int(i.max_connections);
   w.Key("reserved").Int(i.reserved);
   w.Key("headroom_ratio").Double(i.headroom);
@@ -786,7 +805,7 @@ void WriteScaleText(const std::vector<ScaleRow>& rows, const Inputs& in,
   const PlanInput& i = in.plan;
   const int64_t usable = i.max_connections - i.reserved;
   out << "Scale table: DB_POOL_MAX " << i.pool_max << ", overhead "
-      << i.overhead << ", max_connections " << i.max_connections
+      << FixedText(i) << ", max_connections " << i.max_connections
       << " (reserved " << i.reserved << ", " << usable
       << " usable, headroom line " << HeadroomConnections(usable, i.headroom)
       << ")\n\n";
@@ -817,6 +836,7 @@ void WriteScaleJson(const std::vector<ScaleRow>& rows, const Inputs& in,
   w.BeginObject();
   w.Key("pool_max").Int(i.pool_max);
   w.Key("overhead").Int(i.overhead);
+  w.Key("monitoring_agents").Int(i.monitoring_agents);
   w.Key("max_connections").Int(i.max_connections);
   w.Key("reserved").Int(i.reserved);
   w.Key("usable_connections").Int(usable);
@@ -896,6 +916,9 @@ std::string PlanHelp(std::string_view program) {
     << "  --overhead=N                connections of the bot, interface, "
        "migrations...\n"
     << "                              (default 0; the guide suggests 10-20)\n"
+    << "  --monitoring-agents=N       sessions of monitoring agents, each an "
+       "ordinary slot\n"
+    << "                              (default 1: pgconn itself; 0 allowed)\n"
     << "  --env-file=FILE             read DB_POOL_MIN, DB_POOL_MAX, "
        "DB_MAX_QUERIES,\n"
     << "                              DB_MAX_IDLE_TIME, DATABASE_URL... from a "

@@ -17,6 +17,7 @@ namespace {
 constexpr int64_t kMaxWorkers = kMaxReplicas;
 constexpr int64_t kMaxPool = kMaxPoolSize;
 constexpr int64_t kMaxOverhead = 1'000'000;
+constexpr int64_t kMaxMonitoringAgents = 1000;
 constexpr int64_t kMaxClientConn = 10'000'000;
 constexpr int64_t kMaxMemoryPerConnection = 1LL << 40;  // 1 TB
 constexpr size_t kMaxScaleRows = 1000;
@@ -76,6 +77,10 @@ Status ValidatePlanInput(const PlanInput& in) {
   if (in.overhead < 0 || in.overhead > kMaxOverhead) {
     return OutOfRange("--overhead", in.overhead, 0, kMaxOverhead);
   }
+  if (in.monitoring_agents < 0 || in.monitoring_agents > kMaxMonitoringAgents) {
+    return OutOfRange("--monitoring-agents", in.monitoring_agents, 0,
+                      kMaxMonitoringAgents);
+  }
   if (in.max_connections < 1 ||
       in.max_connections > kPostgresMaxConnectionsLimit) {
     return OutOfRange("--max-connections", in.max_connections, 1,
@@ -122,7 +127,11 @@ Result<Plan> MakePlan(const PlanInput& in) {
   p.input = in;
   p.worker_connections = in.workers * in.pool_max;
   p.min_connections = in.workers * in.pool_min;
-  p.total_connections = p.worker_connections + in.overhead;
+  // The agents' sessions are ordinary client backends: they count with the
+  // overhead wherever it counts.
+  p.fixed_connections = in.overhead + in.monitoring_agents;
+  const int64_t fixed = p.fixed_connections;
+  p.total_connections = p.worker_connections + fixed;
   p.usable_connections = in.max_connections - in.reserved;
   p.headroom_connections =
       HeadroomConnections(p.usable_connections, in.headroom);
@@ -131,10 +140,9 @@ Result<Plan> MakePlan(const PlanInput& in) {
       ClassifyTotal(p.total_connections, p.usable_connections, in.headroom);
 
   ReducePoolMaxOption& reduce = p.reduce_pool_max;
-  reduce.pool_max =
-      LargestPoolMax(in.workers, in.overhead, p.headroom_connections);
+  reduce.pool_max = LargestPoolMax(in.workers, fixed, p.headroom_connections);
   if (reduce.pool_max) {
-    reduce.total_connections = in.workers * *reduce.pool_max + in.overhead;
+    reduce.total_connections = in.workers * *reduce.pool_max + fixed;
     reduce.utilization_ratio =
         Ratio(reduce.total_connections, p.usable_connections);
   }
@@ -156,13 +164,14 @@ Result<Plan> MakePlan(const PlanInput& in) {
       raise.max_connections > kPostgresMaxConnectionsLimit;
 
   // PgBouncer opens server connections on demand, so never more than its
-  // clients can use at once; bot, interface and migrations stay direct.
+  // clients can use at once; bot, interface, migrations and the monitoring
+  // agents stay direct.
   PgBouncerOption& bouncer = p.use_pgbouncer;
   bouncer.pool_size = in.pgbouncer_pool_size;
   bouncer.client_pool_max = in.pgbouncer_pool_max.value_or(in.pool_max);
   bouncer.logical_connections = in.workers * bouncer.client_pool_max;
   bouncer.server_connections =
-      std::min(bouncer.pool_size, bouncer.logical_connections) + in.overhead;
+      std::min(bouncer.pool_size, bouncer.logical_connections) + fixed;
   bouncer.utilization_ratio =
       Ratio(bouncer.server_connections, p.usable_connections);
   bouncer.verdict = ClassifyTotal(bouncer.server_connections,

@@ -40,6 +40,9 @@ struct PlanInput {
   int64_t pool_max = 10;  // DB_POOL_MAX, per worker
   int64_t pool_min = 0;   // DB_POOL_MIN, per worker
   int64_t overhead = 0;   // bot, interface, migrations: everything else
+  // Sessions of monitoring agents (pgconn itself): each takes an ordinary
+  // slot, like any client backend.
+  int64_t monitoring_agents = 1;
   int64_t max_connections = kPostgresDefaultMaxConnections;
   int64_t reserved = kPostgresDefaultSuperuserReserved;
   double headroom = kDefaultHeadroom;
@@ -57,7 +60,7 @@ Status ValidatePlanInput(const PlanInput& input);
 
 // Option 1: the largest DB_POOL_MAX that keeps the total under the headroom.
 struct ReducePoolMaxOption {
-  std::optional<int64_t> pool_max;  // nullopt: the overhead alone is too much
+  std::optional<int64_t> pool_max;  // nullopt: the fixed part alone is too much
   int64_t total_connections = 0;    // with that pool_max
   double utilization_ratio = 0;
 };
@@ -75,7 +78,7 @@ struct RaiseMaxConnectionsOption {
 // Option 3: workers talk to PgBouncer, PgBouncer holds a small server pool.
 struct PgBouncerOption {
   int64_t pool_size = 0;           // default_pool_size
-  int64_t server_connections = 0;  // min(pool_size, logical) + overhead
+  int64_t server_connections = 0;  // min(pool_size, logical) + fixed
   double utilization_ratio = 0;
   Verdict verdict = Verdict::kOk;
   int64_t client_pool_max = 0;      // DB_POOL_MAX behind PgBouncer
@@ -89,7 +92,8 @@ struct Plan {
   PlanInput input;
   int64_t worker_connections = 0;  // workers × pool_max
   int64_t min_connections = 0;     // workers × pool_min: kept open when idle
-  int64_t total_connections = 0;   // worker_connections + overhead
+  int64_t total_connections = 0;   // worker_connections + fixed
+  int64_t fixed_connections = 0;   // overhead + monitoring_agents
   int64_t usable_connections = 0;  // max_connections - reserved
   int64_t headroom_connections = 0;
   double utilization_ratio = 0;  // total / usable

@@ -97,7 +97,8 @@ void AppendPoolMetrics(const Labels& t, const PoolSignals& s, bool has_activity,
                        MetricsWriter* w) {
   w->Gauge("pgconn_pool_budget_connections",
            "Declared connection budget of the target: the sum of replicas x "
-           "pool_max over the declared pools plus the declared overhead.",
+           "pool_max over the declared pools plus the declared overhead "
+           "plus 1 for pgconn's own session.",
            t, static_cast<double>(s.budget));
   w->Gauge("pgconn_pool_overhead_connections",
            "Declared allowance for connections outside the declared pools "

@@ -72,7 +72,7 @@ PoolSignals DerivePoolSignals(const std::vector<PoolDeclaration>& pools,
     d.idle_above_min = std::max<int64_t>(d.idle - d.declared_min, 0);
     out.declared.push_back(d);
   }
-  out.budget = out.declared_max_total + out.overhead;
+  out.budget = out.declared_max_total + out.overhead + out.monitoring_agents;
 
   if (limits != nullptr) {
     const int64_t usable = UsableConnections(*limits);

@@ -47,7 +47,10 @@ struct PoolSignals {
   std::vector<DeclaredPoolSignals> declared;  // sorted by application
   int64_t declared_max_total = 0;
   int64_t overhead = 0;  // declared overhead; 0 when not declared
-  int64_t budget = 0;    // declared_max_total + overhead
+  // pgconn's own session: an ordinary slot, taken whenever the budget is
+  // compared with the usable slots (the planner's --monitoring-agents 1).
+  int64_t monitoring_agents = 1;
+  int64_t budget = 0;  // declared_max_total + overhead + monitoring_agents
   // budget / usable connections; only when the limits are known and some
   // slot is usable.
   std::optional<double> budget_ratio;

@@ -36,7 +36,9 @@ class ActivityCollector final : public CollectorOf<Activity> {
     const int c_addr = rs.ColumnIndex("client_addresses");
     const int c_per_app = rs.ColumnIndex("per_application");
     const int c_folded = rs.ColumnIndex("folded_applications");
-    const int c_own = rs.ColumnIndex("own_connections");  // optional
+    const int c_own = rs.ColumnIndex("own_connections");        // optional
+    const int c_opened = rs.ColumnIndex("opened_connections");  // optional
+    const int c_scan_time = rs.ColumnIndex("scan_time");        // optional
     if (c_app < 0 || c_state < 0 || c_conn < 0 || c_per_app < 0) {
       return Status::InvalidData(
           "activity: missing application, state, connections or "
@@ -60,13 +62,19 @@ class ActivityCollector final : public CollectorOf<Activity> {
       auto addrs = CellInt64(rs, row, c_addr, 0);
       auto folded = CellInt64(rs, row, c_folded, 0);
       auto own = CellInt64(rs, row, c_own, 0);
+      auto opened = CellInt64(rs, row, c_opened, 0);
       for (const Status* s :
            {&per_app.status(), &conn.status(), &lock.status(),
             &old_state.status(), &old_xact.status(), &addrs.status(),
-            &folded.status(), &own.status()}) {
+            &folded.status(), &own.status(), &opened.status()}) {
         if (!s->ok()) return s->WithContext("activity");
       }
       out.folded_applications = *folded;
+      if (c_scan_time >= 0 && row[c_scan_time].has_value()) {
+        auto t = CellInt64(rs, row, c_scan_time, 0);
+        if (!t.ok()) return t.status().WithContext("activity");
+        out.scan_time_us = *t;
+      }
       if (*per_app == 1) {
         out.applications.push_back({app, *addrs});
         continue;
@@ -77,6 +85,7 @@ class ActivityCollector final : public CollectorOf<Activity> {
       g.connections = *conn;
       g.lock_waiting = *lock;
       g.own_connections = *own;
+      g.opened_connections = *opened;
       g.oldest_state_seconds = *old_state;
       g.oldest_transaction_seconds = *old_xact;
       out.groups.push_back(std::move(g));

@@ -18,7 +18,7 @@ struct Column {
   std::string_view name;
   std::string_view type;
 };
-constexpr std::array<Column, 15> kColumns = {{
+constexpr std::array<Column, 17> kColumns = {{
     {"part", "text"},
     // activity
     {"application", "text"},
@@ -30,7 +30,9 @@ constexpr std::array<Column, 15> kColumns = {{
     {"client_addresses", "bigint"},
     {"per_application", "int"},
     {"folded_applications", "bigint"},
-    {"own_connections", "bigint"},  // pgconn's own session
+    {"own_connections", "bigint"},     // pgconn's own session
+    {"opened_connections", "bigint"},  // backend_start > previous scan
+    {"scan_time", "bigint"},           // now() in µs, for the next scan
     // databases, users
     {"name", "text"},
     {"connection_limit", "int"},
@@ -76,6 +78,17 @@ std::string PinnedFirst(const std::vector<std::string>& pinned) {
   return "app IN (" + list + ") DESC, ";
 }
 
+// The previous scan's server time, exactly (integer microseconds); on the
+// first scan none, so nothing counts as opened (NULL compares as unknown).
+// With `backend_start <= now()` the scans count disjoint intervals, so a
+// connection is counted once however many scans see it.
+std::string PreviousScanTime(const CollectorContext& ctx) {
+  if (!ctx.previous_scan_time_us) return "NULL::timestamptz";
+  return "(timestamptz 'epoch' + " +
+         std::to_string(*ctx.previous_scan_time_us) +
+         " * interval '1 microsecond')";
+}
+
 std::string Age(std::string_view column) {
   return "greatest(coalesce(extract(epoch FROM now() - min(" +
          std::string(column) + ")), 0), 0)";
@@ -99,6 +112,9 @@ std::string ActivityCtes(const CollectorContext& ctx) {
          " count(*) AS connections,"
          " count(*) FILTER (WHERE wait_event_type = 'Lock') AS lock_waiting,"
          " count(*) FILTER (WHERE pid = pg_backend_pid()) AS own_connections,"
+         " count(*) FILTER (WHERE backend_start > " +
+         PreviousScanTime(ctx) +
+         " AND backend_start <= now()) AS opened_connections,"
          " min(state_change) AS state_change, min(xact_start) AS xact_start"
          " FROM a WHERE client"
          " GROUP BY GROUPING SETS ((app), (app, state), (app, addr))"
@@ -122,6 +138,8 @@ std::string ActivityBranch() {
        {"connections", "sum(connections)"},
        {"lock_waiting", "sum(lock_waiting)"},
        {"own_connections", "sum(own_connections)"},
+       {"opened_connections", "sum(opened_connections)"},
+       {"scan_time", "round(extract(epoch FROM now()) * 1000000)"},
        {"oldest_state_seconds", Age("state_change")},
        {"oldest_transaction_seconds", Age("xact_start")},
        {"client_addresses", "count(DISTINCT addr)"},
@@ -191,7 +209,8 @@ std::string ActivityScanStatement(const CollectorContext& ctx,
       " coalesce(state, 'unknown') AS state,"
       " CASE WHEN client_port = -1 THEN 'local'"
       " ELSE host(client_addr) END AS addr,"
-      " wait_event_type, state_change, xact_start, datid, usesysid,"
+      " wait_event_type, state_change, xact_start, backend_start, datid,"
+      " usesysid,"
       " backend_type, " +
       ClientBackendCondition() +
       " AS client"

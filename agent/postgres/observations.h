@@ -84,6 +84,9 @@ struct ActivityGroup {
   int64_t own_connections = 0;            // of them, pgconn's own session
   double oldest_state_seconds = 0;        // now() - min(state_change)
   double oldest_transaction_seconds = 0;  // now() - min(xact_start)
+  // Of them, opened since the previous scan (backend_start later than its
+  // server time, not later than this one's); 0 on the first scan.
+  int64_t opened_connections = 0;
 };
 
 // Per application, across states.
@@ -118,7 +121,11 @@ struct Activity {
   std::vector<ActivityGroup> groups;
   std::vector<ApplicationInfo> applications;
   int64_t folded_applications = 0;  // distinct names folded into "(other)"
-  ActivitySummary summary;          // of `groups`
+  // The server's now() of this scan in µs since the Unix epoch
+  // (CollectorContext::previous_scan_time_us of the next one); none if the
+  // result had none.
+  std::optional<int64_t> scan_time_us;
+  ActivitySummary summary;  // of `groups`
 };
 
 // Fills `activity->summary` from its groups.

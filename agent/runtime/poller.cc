@@ -4,6 +4,7 @@
 #include <random>
 
 #include "config/dsn.h"
+#include "postgres/observations.h"
 
 namespace pgconn {
 namespace {
@@ -150,6 +151,7 @@ TargetReport TargetPoller::PollOnce() {
       ctx.pinned_applications.push_back(pool.application);
     }
     ctx.server_version_num = session_->server_version();
+    ctx.previous_scan_time_us = previous_scan_time_us_;
     RunOptions run;
     run.batch = target_.kind == TargetKind::kPostgres;
     run.tag = run.batch;
@@ -170,6 +172,12 @@ TargetReport TargetPoller::PollOnce() {
     report_.up = true;
     report_.stats.last_success_unix = ToUnixSeconds(clock_.Now());
     LogCollectorChanges(snap);
+    // The next poll counts the connections opened since this scan, by the
+    // server's clock; a poll without one keeps the last.
+    if (const auto* a = snap.Find<Activity>();
+        a != nullptr && a->scan_time_us) {
+      previous_scan_time_us_ = a->scan_time_us;
+    }
     pipeline_.Derive(&snap);
     report_.snapshot = std::make_shared<const Snapshot>(std::move(snap));
     if (logged_state_ != "up") {

@@ -117,6 +117,8 @@ class TargetPoller {
   std::string logged_state_;  // last state logged, to log changes only
   std::set<std::string> failing_collectors_;
   std::string logged_batch_problem_;
+  // The server time of the last activity scan (CollectorContext).
+  std::optional<int64_t> previous_scan_time_us_;
 };
 
 // The export settings of `target` under `options`: the target's own

@@ -4,6 +4,7 @@
 #include "pgbouncer/registry.h"
 #include "pgbouncer/signals.h"
 #include "pools/pool_signals.h"
+#include "postgres/opened_stage.h"
 #include "postgres/peak_stage.h"
 #include "postgres/registry.h"
 #include "postgres/signals.h"
@@ -28,6 +29,7 @@ std::vector<std::unique_ptr<SignalStage>> StagesFor(
   stages.push_back(NewConnectionSignalStage(settings.near_limit_threshold));
   stages.push_back(
       NewPostgresPeakStage(settings.peak_window, ClockOf(settings)));
+  stages.push_back(NewConnectionsOpenedStage());
   if (!target.pools.empty() || target.overhead) {
     stages.push_back(NewPoolBudgetStage(target.pools, target.overhead,
                                         settings.near_limit_threshold));

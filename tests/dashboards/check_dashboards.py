@@ -78,8 +78,6 @@ DEPRECATED_TYPES = {"graph", "singlestat", "table-old", "grafana-piechart-panel"
 QUERYLESS_TYPES = {"alertlist", "text"}
 UID_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 REFRESH_RE = re.compile(r"^[0-9]+(ms|s|m|h|d)$")
-DEFAULT_PENDING = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                               "pending_metrics.txt")
 DEFAULT_METRICS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                "pgconn_metrics.txt")
 
@@ -712,12 +710,6 @@ def list_queries(dash, path, args):
     return rows
 
 
-def load_pending():
-    """The names of pending_metrics.txt: read by the dashboards, not yet
-    exported by the agent (see that file)."""
-    return load_contract(DEFAULT_PENDING) or set()
-
-
 def load_contract(path):
     if not path or not os.path.isfile(path):
         return None
@@ -753,8 +745,6 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     contract = load_contract(args.metrics)
-    if contract is not None:
-        contract |= load_pending()
     status = 0
     count = 0
     for path in args.dashboards:

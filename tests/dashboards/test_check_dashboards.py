@@ -22,7 +22,7 @@ import check_dashboards as cd  # noqa: E402
 
 DS = {"type": "prometheus", "uid": "${datasource}"}
 SEL = 'job=~"$job", instance=~"$instance", target=~"$target"'
-CONTRACT = cd.load_contract(cd.DEFAULT_METRICS) | cd.load_pending()
+CONTRACT = cd.load_contract(cd.DEFAULT_METRICS)
 
 
 def query_var(name, query):

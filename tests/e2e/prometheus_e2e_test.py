@@ -7,9 +7,8 @@ The test then
   1. evaluates every alert expression and every dashboard query (with the
      dashboard variables substituted) through Prometheus' HTTP API, and fails
      if one does not parse, names a metric Prometheus has never seen, or (for
-     dashboard queries) returns no series (queries on pending_metrics.txt need
-     only parse; queries on ALERTS must return series while the alerts of
-     step 3 are active);
+     dashboard queries) returns no series (queries on ALERTS must return
+     series while the alerts of step 3 are active);
   2. checks that every rule evaluates without error (/api/v1/rules);
   3. opens connections until utilization crosses the warning threshold and
      waits for PgconnConnectionsNearLimit to become pending or firing in
@@ -286,16 +285,6 @@ def metric_names(expr):
                    if s.get("name")})
 
 
-# Pending metrics of issue 10 (tests/dashboards/pending_metrics.txt, the one
-# list): the dashboards already read them, the agent of this branch does not
-# export them yet. A query that reads one must parse and evaluate (status
-# success) but may return nothing.
-def pending_metrics():
-    sys.path.insert(0, os.path.join(SOURCE_DIR, "tests/dashboards"))
-    import check_dashboards
-    return check_dashboards.load_pending()
-
-
 def reads(q, names):
     return bool(set(metric_names(q["expr"])) & names)
 
@@ -325,20 +314,16 @@ def check_alert_queries(prom):
 def check_queries(prom, rule_files):
     problems = []
     queries = dashboard_queries()
-    pending = deferred = 0
-    pending_names = pending_metrics()
+    deferred = 0
     for q in queries:
-        if reads(q, pending_names):
-            pending += 1
-            evaluate(prom, q, problems, require_data=False)
-        elif reads(q, {"ALERTS"}):
+        if reads(q, {"ALERTS"}):
             # Needs an active alert: checked for data in scenario().
             deferred += 1
             evaluate(prom, q, problems, require_data=False)
         else:
             evaluate(prom, q, problems)
-    log(f"evaluated {len(queries)} dashboard queries ({pending} on metrics "
-        f"pending issue 10 and {deferred} on ALERTS only parsed here)")
+    log(f"evaluated {len(queries)} dashboard queries ({deferred} on ALERTS "
+        f"only parsed here)")
 
     rules = alert_rules(rule_files)
     seen_metrics = set()

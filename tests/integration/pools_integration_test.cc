@@ -168,7 +168,8 @@ TEST_F(PoolsIntegrationTest, DeclaredPoolsAgainstRealConnections) {
   Open(3, "it-pool-bot", bot_host.get(), &held);
   Open(2, "it-pool-report", nullptr, &held);
 
-  // 3 × 4 + 1 × 2 + 2 × 3 + overhead 5 = 25 of 37 usable (40 - 3).
+  // 3 × 4 + 1 × 2 + 2 × 3 + overhead 5 + the agent = 26 of 37 usable
+  // (40 - 3).
   TargetConfig t = Target();
   t.pools = {Pool("it-pool-worker", 3, 1, 4), Pool("it-pool-bot", 1, 1, 2),
              Pool("it-pool-absent", 2, 0, 3)};
@@ -182,9 +183,9 @@ TEST_F(PoolsIntegrationTest, DeclaredPoolsAgainstRealConnections) {
            m[Series("pgconn_used_connections")] == 14;  // and the agent
   });
   EXPECT_EQ(s[Series("pgconn_used_connections")], 14) << agent.Text();
-  EXPECT_EQ(s[Series("pgconn_pool_budget_connections")], 25);
+  EXPECT_EQ(s[Series("pgconn_pool_budget_connections")], 26);
   EXPECT_EQ(s[Series("pgconn_pool_overhead_connections")], 5);
-  EXPECT_DOUBLE_EQ(s[Series("pgconn_pool_budget_ratio")], 25.0 / 37);
+  EXPECT_DOUBLE_EQ(s[Series("pgconn_pool_budget_ratio")], 26.0 / 37);
   EXPECT_EQ(s[Series("pgconn_pool_overcommitted")], 0);
 
   const std::string w = "it-pool-worker";
@@ -218,12 +219,12 @@ TEST_F(PoolsIntegrationTest, DeclaredPoolsAgainstRealConnections) {
   EXPECT_EQ(s.count(Series("pgconn_undeclared_connections", w)), 0u);
 
   // The same connections against a budget that no longer fits: 3 × 10 + 2
-  // = 32 is past 80 % of 37 (29).
+  // + the agent = 33 is past 80 % of 37 (29).
   TargetConfig big = Target();
   big.pools = {Pool("it-pool-worker", 3, 1, 10), Pool("it-pool-bot", 1, 1, 2)};
   PoolAgent over(big);
   s = over.PollUntil([](std::map<std::string, double>&) { return true; });
-  EXPECT_EQ(s[Series("pgconn_pool_budget_connections")], 32) << over.Text();
+  EXPECT_EQ(s[Series("pgconn_pool_budget_connections")], 33) << over.Text();
   EXPECT_EQ(s[Series("pgconn_pool_overhead_connections")], 0);
   EXPECT_EQ(s[Series("pgconn_pool_overcommitted")], 1);
   EXPECT_DOUBLE_EQ(s[Series("pgconn_pool_utilization_ratio", w)], 8.0 / 30);
@@ -234,6 +235,42 @@ TEST_F(PoolsIntegrationTest, DeclaredPoolsAgainstRealConnections) {
                         "pg_stat_activity WHERE application_name LIKE "
                         "'it-pool-%'")
                   .ok());
+}
+
+// pgconn_connections_opened_total: connections opened between two polls,
+// by the server's clock, counted once each however many polls see them.
+TEST_F(PoolsIntegrationTest, ConnectionsOpenedBetweenPollsAreCounted) {
+  const std::string app = "it-opened";
+  const std::string opened = Series("pgconn_connections_opened_total", app);
+  const std::string self =
+      Series("pgconn_connections_opened_total", "pgconn-agent");
+  auto once = [](std::map<std::string, double>&) { return true; };
+  PoolAgent agent(Target());
+  auto s = agent.PollUntil(once);
+  // The first poll has no previous time: it counts nothing, not even the
+  // agent's own new session.
+  ASSERT_EQ(s.count(self), 1u) << agent.Text();
+  EXPECT_EQ(s[self], 0);
+  EXPECT_EQ(s.count(opened), 0u);
+
+  std::vector<std::unique_ptr<TestClient>> held;
+  Open(5, app, nullptr, &held);
+  s = agent.PollUntil(once);
+  EXPECT_EQ(s[opened], 5) << agent.Text();
+  // Seen again, not opened again.
+  s = agent.PollUntil(once);
+  EXPECT_EQ(s[opened], 5) << agent.Text();
+  EXPECT_EQ(s[self], 0);
+
+  // A reconnect storm: every connection replaced, three times over.
+  for (int round = 0; round < 3; ++round) {
+    held.clear();
+    Open(5, app, nullptr, &held);
+    s = agent.PollUntil(once);
+    EXPECT_EQ(s[opened], 10 + 5 * round) << round << agent.Text();
+  }
+  EXPECT_EQ(s[self], 0);
+  held.clear();
 }
 
 TEST_F(PoolsIntegrationTest, PlanReadsMaxConnectionsFromTheServer) {
@@ -248,7 +285,8 @@ TEST_F(PoolsIntegrationTest, PlanReadsMaxConnectionsFromTheServer) {
   ctx.sessions = &sessions;
   ctx.clock = &clock;
   std::ostringstream out, err;
-  // 3 × 9 = 27 fits under 80 % of 37 usable (29); 4 × 8 = 32 does not.
+  // 3 × 9 + the agent = 28 fits under 80 % of 37 usable (29); 4 × 8 + 1
+  // = 33 does not.
   EXPECT_EQ(
       RunPlanCommand({"--workers", "3", "--pool-max", "9", "--output", "json"},
                      ctx, out, err),
@@ -313,8 +351,9 @@ TEST_F(PoolsIntegrationTest, AgentBinaryPlansAndExportsDeclaredPools) {
   std::stringstream text;
   text << in.rdbuf();
   auto s = ParseSamples(text.str());
-  EXPECT_EQ(s[Series("pgconn_pool_budget_connections")], 34) << text.str();
-  EXPECT_DOUBLE_EQ(s[Series("pgconn_pool_budget_ratio")], 34.0 / 37);
+  // 5 × 6 + overhead 4 + the agent.
+  EXPECT_EQ(s[Series("pgconn_pool_budget_connections")], 35) << text.str();
+  EXPECT_DOUBLE_EQ(s[Series("pgconn_pool_budget_ratio")], 35.0 / 37);
   EXPECT_EQ(s[Series("pgconn_pool_overcommitted")], 1);
   EXPECT_EQ(s[Series("pgconn_pool_declared_max_connections", "it-bin-worker")],
             30);

@@ -86,27 +86,28 @@ Inputs
   DB_POOL_MAX           10       --pool-max
   DB_POOL_MIN           0        default (--pool-min)
   overhead              0        default (--overhead)
+  monitoring agents     1        pgconn itself (--monitoring-agents)
   max_connections       100      PostgreSQL's default
   reserved              3        PostgreSQL's default superuser_reserved_connections
   headroom              80 %     the guide's rule (--headroom)
 
 Budget
-  total connections     100      10 workers × DB_POOL_MAX 10 + overhead 0
+  total connections     101      10 workers × DB_POOL_MAX 10 + overhead 0 + 1 agent
   kept open when idle   0        10 workers × DB_POOL_MIN 0
   usable connections    97       max_connections 100 - reserved 3
   headroom line         77       80 % of 97, rounded down
-  utilization           103.1 %  of usable
+  utilization           104.1 %  of usable
   verdict               over_limit
-                        100 > 97 usable: full pools are refused ("sorry, too many clients already")
+                        101 > 97 usable: full pools are refused ("sorry, too many clients already")
 
 Options
   1. reduce_pool_max         DB_POOL_MAX=7
-                             the largest that fits: 10 × 7 + 0 = 70 connections, 72.2 % of usable
-  2. raise_max_connections   max_connections=128
-                             the least that fits: +28 connections; needs a PostgreSQL restart
-                             about +280 MB of server memory at 10 MB per connection
+                             the largest that fits: 10 × 7 + 0 + 1 agent = 71 connections, 73.2 % of usable
+  2. raise_max_connections   max_connections=130
+                             the least that fits: +30 connections; needs a PostgreSQL restart
+                             about +300 MB of server memory at 10 MB per connection
   3. use_pgbouncer           default_pool_size=25
-                             25 connections to PostgreSQL, 25.8 % of usable (ok)
+                             26 connections to PostgreSQL, 26.8 % of usable (ok)
                              workers keep 10 × 10 = 100 logical connections (max_client_conn 1000)
                              the guide recommends PgBouncer from 10 workers
 
@@ -123,9 +124,9 @@ TEST(PlanCommandTest, GuidesScalingExampleAsJson) {
                            "--overhead=0", "--max-connections=100"});
   EXPECT_EQ(o.code, kPlanDoesNotFit);
   EXPECT_EQ(o.out, R"({
-  "total_connections": 100,
+  "total_connections": 101,
   "usable_connections": 97,
-  "utilization_ratio": 1.0309278350515463,
+  "utilization_ratio": 1.041237113402062,
   "verdict": "over_limit",
   "headroom_connections": 77,
   "worker_connections": 100,
@@ -135,6 +136,7 @@ TEST(PlanCommandTest, GuidesScalingExampleAsJson) {
     "pool_max": 10,
     "pool_min": 0,
     "overhead": 0,
+    "monitoring_agents": 1,
     "max_connections": 100,
     "reserved": 3,
     "headroom_ratio": 0.8,
@@ -145,6 +147,7 @@ TEST(PlanCommandTest, GuidesScalingExampleAsJson) {
     "sources": {
       "headroom": "default",
       "max_connections": "flag",
+      "monitoring_agents": "default",
       "overhead": "flag",
       "pool_max": "flag",
       "pool_min": "default",
@@ -156,23 +159,23 @@ TEST(PlanCommandTest, GuidesScalingExampleAsJson) {
     {
       "kind": "reduce_pool_max",
       "pool_max": 7,
-      "total_connections": 70,
-      "utilization_ratio": 0.7216494845360825
+      "total_connections": 71,
+      "utilization_ratio": 0.7319587628865979
     },
     {
       "kind": "raise_max_connections",
-      "max_connections": 128,
-      "additional_connections": 28,
-      "additional_memory_bytes": 293601280,
-      "total_memory_bytes": 1342177280,
+      "max_connections": 130,
+      "additional_connections": 30,
+      "additional_memory_bytes": 314572800,
+      "total_memory_bytes": 1363148800,
       "restart_required": true,
       "beyond_postgres_limit": false
     },
     {
       "kind": "use_pgbouncer",
       "default_pool_size": 25,
-      "server_connections": 25,
-      "utilization_ratio": 0.25773195876288657,
+      "server_connections": 26,
+      "utilization_ratio": 0.26804123711340205,
       "verdict": "ok",
       "pool_max": 10,
       "logical_connections": 100,
@@ -188,12 +191,13 @@ TEST(PlanCommandTest, GuidesScalingExampleAsJson) {
 }
 
 // The guide's own numbers, with its own assumptions: no reserved slots
-// ("80 % of max_connections"), PgBouncer workers at DB_POOL_MAX=5.
+// ("80 % of max_connections"), PgBouncer workers at DB_POOL_MAX=5, and no
+// monitoring agent.
 TEST(PlanCommandTest, ReproducesTheGuidesThreeOptions) {
   PlanRunner r;
   const Outcome o = r.Run({"--workers", "10", "--pool-max", "10", "--reserved",
                            "0", "--overhead", "0", "--pgbouncer-pool-max", "5",
-                           "--output", "json"});
+                           "--monitoring-agents", "0", "--output", "json"});
   EXPECT_EQ(o.code, kPlanDoesNotFit);  // 100 of 100: past the headroom
   EXPECT_NE(o.out.find("\"verdict\": \"over_headroom\""), std::string::npos);
   // Option 1: "DB_POOL_MAX=8, Total: 10 × 8 = 80 connections".
@@ -204,14 +208,19 @@ TEST(PlanCommandTest, ReproducesTheGuidesThreeOptions) {
   EXPECT_NE(o.out.find("\"server_connections\": 25,"), std::string::npos);
   EXPECT_NE(o.out.find("\"logical_connections\": 50,"), std::string::npos);
   // Option 1 and 2 applied: each fits.
+  EXPECT_EQ(r.Run({"--workers", "10", "--pool-max", "8", "--reserved", "0",
+                   "--monitoring-agents", "0"})
+                .code,
+            kPlanFits);
+  // With pgconn connected, 10 × 8 + 1 is past the line of 80.
   EXPECT_EQ(
       r.Run({"--workers", "10", "--pool-max", "8", "--reserved", "0"}).code,
-      kPlanFits);
+      kPlanDoesNotFit);
   EXPECT_EQ(r.Run({"--workers", "10", "--pool-max", "10", "--max-connections",
                    "200", "--reserved", "0"})
                 .code,
             kPlanFits);
-  // "Scaling to 5 Workers ... Safe with overhead".
+  // "Scaling to 5 Workers ... Safe with overhead", the agent included.
   EXPECT_EQ(
       r.Run({"--workers", "5", "--pool-max", "10", "--overhead", "20"}).code,
       kPlanFits);
@@ -219,8 +228,9 @@ TEST(PlanCommandTest, ReproducesTheGuidesThreeOptions) {
 
 TEST(PlanCommandTest, ScaleTableReproducesTheGuidesTable) {
   PlanRunner r;
-  const Outcome o = r.Run({"--scale-table", "--pool-max", "10",
-                           "--max-connections", "100", "--overhead", "0"});
+  const Outcome o =
+      r.Run({"--scale-table", "--pool-max", "10", "--max-connections", "100",
+             "--overhead", "0", "--monitoring-agents", "0"});
   EXPECT_EQ(o.code, kPlanFits);
   EXPECT_EQ(o.out,
             "Scale table: DB_POOL_MAX 10, overhead 0, max_connections 100 "
@@ -234,7 +244,7 @@ TEST(PlanCommandTest, ScaleTableReproducesTheGuidesTable) {
             "       20      200    206.2 %  over_limit     3\n");
   const Outcome range =
       r.Run({"--scale-table=1-3", "--pool-max=40", "--output=json",
-             "--max-connections=100", "--overhead=0"});
+             "--max-connections=100", "--overhead=0", "--monitoring-agents=0"});
   EXPECT_EQ(range.code, kPlanFits);
   EXPECT_NE(range.out.find("\"workers\": 3,\n      \"total_connections\": 120,"
                            "\n      \"utilization_ratio\": 1.2371134020618557,"
@@ -256,9 +266,33 @@ TEST(PlanCommandTest, ExitCodesAndErrors) {
   const std::vector<ExitCase> cases = {
       {"fits", {"--workers", "10", "--pool-max", "7"}, kPlanFits, ""},
       {"at the headroom line",
-       {"--workers", "7", "--pool-max", "11", "--max-connections", "100"},
+       {"--workers", "7", "--pool-max", "11", "--max-connections", "100",
+        "--monitoring-agents", "0"},
        kPlanFits,
        ""},
+      {"at the headroom line with the agent",
+       {"--workers", "2", "--pool-max", "38", "--max-connections", "100"},
+       kPlanFits,
+       ""},
+      {"the agent takes the last slot under the line",
+       {"--workers", "7", "--pool-max", "11", "--max-connections", "100"},
+       kPlanDoesNotFit,
+       ""},
+      // Issue 10: 7 pool connections + the agent in 10 - 3 reserved.
+      {"the agent's slot at the limit",
+       {"--workers", "1", "--pool-max", "7", "--max-connections", "10",
+        "--headroom", "1"},
+       kPlanDoesNotFit,
+       ""},
+      {"without the agent it fits",
+       {"--workers", "1", "--pool-max", "7", "--max-connections", "10",
+        "--headroom", "1", "--monitoring-agents", "0"},
+       kPlanFits,
+       ""},
+      {"negative agents",
+       {"--pool-max", "5", "--monitoring-agents", "-1"},
+       kPlanBadInput,
+       "pgconn-agent plan: --monitoring-agents -1 is outside [0, 1000]\n"},
       {"one above the headroom line",
        {"--workers", "2", "--pool-max", "39", "--max-connections", "100"},
        kPlanDoesNotFit,
@@ -562,14 +596,16 @@ TEST_F(PlanConfigTest, TakesTargetOverheadAndThresholdFromTheConfiguration) {
       r.Run({"--config.file", path_, "--target", "reports", "--workers", "10",
              "--pool-max", "6", "--output", "json"});
   EXPECT_EQ(r.server().connects, 1);
-  // 97 usable, 70 % of it is 67; 10 × 6 + 3 = 63 fits.
+  // 97 usable, 70 % of it is 67; 10 × 6 + 3 + the agent = 64 fits.
   EXPECT_EQ(o.code, kPlanFits) << o.out << o.err;
   EXPECT_NE(o.out.find("\"headroom_connections\": 67,"), std::string::npos)
       << o.out;
-  EXPECT_NE(o.out.find("\"total_connections\": 63,"), std::string::npos);
-  EXPECT_NE(o.out.find("\"headroom\": \"config\",\n      \"max_connections\": "
-                       "\"server\",\n      \"overhead\": \"config\","),
-            std::string::npos)
+  EXPECT_NE(o.out.find("\"total_connections\": 64,"), std::string::npos);
+  EXPECT_NE(
+      o.out.find("\"headroom\": \"config\",\n      \"max_connections\": "
+                 "\"server\",\n      \"monitoring_agents\": \"default\",\n"
+                 "      \"overhead\": \"config\","),
+      std::string::npos)
       << o.out;
 
   const Outcome offline =
@@ -607,7 +643,7 @@ TEST_F(PlanConfigTest, PlansADeclaredPoolWithTheOthersAsOverhead) {
     args.insert(args.end(), more.begin(), more.end());
     return r.Run(args);
   };
-  // 8 × 8 + (10 + 1 × 5) = 79 > 77.
+  // 8 × 8 + (10 + 1 × 5) + the agent = 80 > 77.
   const Outcome worker = with({"--application", "worker"});
   EXPECT_EQ(worker.code, kPlanDoesNotFit) << worker.err;
   EXPECT_NE(worker.out.find("  workers               8        replicas of "
@@ -621,13 +657,16 @@ TEST_F(PlanConfigTest, PlansADeclaredPoolWithTheOthersAsOverhead) {
   EXPECT_NE(worker.out.find("  overhead              15       target main: "
                             "overhead 10 + bot 1 \u00d7 5\n"),
             std::string::npos);
-  EXPECT_NE(worker.out.find("  total connections     79 "), std::string::npos);
-  // What if the worker ran 6 replicas? 48 + 15 = 63.
+  EXPECT_NE(worker.out.find("  total connections     80 "), std::string::npos);
+  EXPECT_NE(worker.out.find("  monitoring agents     1        pgconn itself "
+                            "(--monitoring-agents)\n"),
+            std::string::npos);
+  // What if the worker ran 6 replicas? 48 + 15 + 1 = 64.
   EXPECT_EQ(with({"--application", "worker", "--workers", "6"}).code,
             kPlanFits);
-  // A new fleet next to everything declared: 10 + 64 + 5 = 79 already.
+  // A new fleet next to everything declared: 10 + 64 + 5 + 1 = 80 already.
   const Outcome fresh = with({"--pool-max", "1", "--output", "json"});
-  EXPECT_NE(fresh.out.find("\"total_connections\": 80,"), std::string::npos)
+  EXPECT_NE(fresh.out.find("\"total_connections\": 81,"), std::string::npos)
       << fresh.out;
   EXPECT_EQ(fresh.code, kPlanDoesNotFit);
 

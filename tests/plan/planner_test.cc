@@ -15,6 +15,9 @@ PlanInput Input(int64_t workers, int64_t pool_max, int64_t max_connections,
   in.max_connections = max_connections;
   in.reserved = reserved;
   in.overhead = overhead;
+  // The guide's arithmetic has no monitoring agent; the tests of
+  // --monitoring-agents below set it.
+  in.monitoring_agents = 0;
   return in;
 }
 
@@ -22,6 +25,54 @@ Plan MustPlan(const PlanInput& in) {
   auto p = MakePlan(in);
   EXPECT_TRUE(p.ok()) << p.status().message();
   return p.ok() ? *p : Plan{};
+}
+
+TEST(PlannerTest, MonitoringAgentsDefaultToOneOrdinarySlot) {
+  EXPECT_EQ(PlanInput{}.monitoring_agents, 1);
+}
+
+// Issue 10: with the agent connected, 7 pool connections do not fit into
+// max_connections 10 minus 3 reserved.
+TEST(PlannerTest, MonitoringAgentTakesAnOrdinarySlot) {
+  PlanInput in = Input(1, 7, 10, 3);
+  EXPECT_EQ(MustPlan(in).verdict, Verdict::kOverHeadroom);  // 7 > 5, <= 7
+  in.headroom = 1.0;
+  EXPECT_EQ(MustPlan(in).verdict, Verdict::kOk);  // 7 of 7 without the agent
+  in.monitoring_agents = 1;
+  const Plan p = MustPlan(in);
+  EXPECT_EQ(p.fixed_connections, 1);
+  EXPECT_EQ(p.total_connections, 8);
+  EXPECT_EQ(p.usable_connections, 7);
+  EXPECT_EQ(p.verdict, Verdict::kOverLimit);
+  ASSERT_TRUE(p.reduce_pool_max.pool_max.has_value());
+  EXPECT_EQ(*p.reduce_pool_max.pool_max, 6);  // 6 + 1 agent = 7
+  EXPECT_EQ(p.reduce_pool_max.total_connections, 7);
+  EXPECT_EQ(p.raise_max_connections.max_connections, 11);  // 8 + 3 reserved
+}
+
+TEST(PlannerTest, MonitoringAgentsCountWithTheOverheadEverywhere) {
+  PlanInput in = Input(10, 10, 100, 3, 20);
+  in.monitoring_agents = 2;
+  const Plan p = MustPlan(in);
+  EXPECT_EQ(p.total_connections, 100 + 20 + 2);
+  // headroom line floor(0.8 × 97) = 77: (77 - 22) / 10 = 5.
+  ASSERT_TRUE(p.reduce_pool_max.pool_max.has_value());
+  EXPECT_EQ(*p.reduce_pool_max.pool_max, 5);
+  EXPECT_EQ(p.reduce_pool_max.total_connections, 72);
+  // PgBouncer's server pool plus everything that connects directly.
+  EXPECT_EQ(p.use_pgbouncer.server_connections, 25 + 20 + 2);
+}
+
+TEST(PlannerTest, MonitoringAgentsAreRangeChecked) {
+  PlanInput in = Input(1, 5, 100, 3);
+  in.monitoring_agents = 0;
+  EXPECT_TRUE(ValidatePlanInput(in).ok());
+  in.monitoring_agents = -1;
+  Status s = ValidatePlanInput(in);
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.message(), "--monitoring-agents -1 is outside [0, 1000]");
+  in.monitoring_agents = 1001;
+  EXPECT_FALSE(ValidatePlanInput(in).ok());
 }
 
 struct VerdictCase {

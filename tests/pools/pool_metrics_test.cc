@@ -45,16 +45,20 @@ struct BudgetCase {
 TEST(PoolSignalsTest, BudgetAgainstTheUsableLimit) {
   const std::vector<BudgetCase> cases = {
       // 97 usable, 77 under the 80 % line: the same boundaries as the planner.
-      {"at the headroom line", 7, 10, 7, 100, 0.8, 77, 77.0 / 97, false},
-      {"one above the line", 7, 10, 8, 100, 0.8, 78, 78.0 / 97, true},
-      {"every usable slot", 9, 10, 7, 100, 0.8, 97, 1.0, true},
-      {"above the limit", 10, 10, 0, 100, 0.8, 100, 100.0 / 97, true},
-      {"the guide's 10 x 8 with 3 reserved", 10, 8, 0, 100, 0.8, 80, 80.0 / 97,
+      // Every budget includes 1 for pgconn's own session.
+      {"at the headroom line", 7, 10, 6, 100, 0.8, 77, 77.0 / 97, false},
+      {"one above the line", 7, 10, 7, 100, 0.8, 78, 78.0 / 97, true},
+      {"every usable slot", 9, 10, 6, 100, 0.8, 97, 1.0, true},
+      {"above the limit", 10, 10, 0, 100, 0.8, 101, 101.0 / 97, true},
+      {"the guide's 10 x 8 with 3 reserved", 10, 8, 0, 100, 0.8, 81, 81.0 / 97,
        true},
-      {"the guide's 10 x 8 with room", 10, 8, 0, 103, 0.8, 80, 0.8, false},
-      {"custom threshold", 10, 7, 0, 103, 0.7, 70, 0.7, false},
-      {"custom threshold passed", 10, 7, 1, 103, 0.7, 71, 0.71, true},
-      {"scaled to zero", 0, 10, 0, 100, 0.8, 0, 0, false},
+      // 80 of 100 fits the line exactly, the agent's session does not.
+      {"the guide's 10 x 8 with room", 10, 8, 0, 103, 0.8, 81, 0.81, true},
+      {"the guide's 10 x 8 with room for the agent", 10, 8, 0, 105, 0.8, 81,
+       81.0 / 102, false},
+      {"custom threshold", 9, 7, 6, 103, 0.7, 70, 0.7, false},
+      {"custom threshold passed", 9, 7, 7, 103, 0.7, 71, 0.71, true},
+      {"scaled to zero", 0, 10, 0, 100, 0.8, 1, 1.0 / 97, false},
   };
   for (const BudgetCase& c : cases) {
     const Observed d = Data(c.max_connections, 3, {});
@@ -181,13 +185,14 @@ TEST(PoolSignalsTest, UndeclaredApplicationsAndTheirShare) {
   ASSERT_NE(Find(s, "(other)"), nullptr);
   EXPECT_EQ(Find(s, "(other)")->connections, 0);
   EXPECT_EQ(s.overhead, 5);
-  EXPECT_EQ(s.budget, 20);
+  EXPECT_EQ(s.monitoring_agents, 1);
+  EXPECT_EQ(s.budget, 21);  // 2 × 5 + 1 × 5 + 5 + pgconn itself
 }
 
 TEST(PoolSignalsTest, WithoutASnapshotOnlyTheDeclarationsAreKnown) {
   const PoolSignals s =
       DerivePoolSignals({Pool("worker", 10, 2, 10)}, 20, nullptr, nullptr, 0.8);
-  EXPECT_EQ(s.budget, 120);
+  EXPECT_EQ(s.budget, 121);
   EXPECT_FALSE(s.budget_ratio.has_value());
   EXPECT_FALSE(s.overcommitted.has_value());
   EXPECT_TRUE(s.undeclared.empty());
@@ -250,7 +255,7 @@ TEST(PoolMetricsTest, MatchesGoldenFile) {
 TEST(PoolMetricsTest, ExactValuesOfTheCannedTarget) {
   const std::string text = PoolExposition();
   for (const char* line : {
-           "pgconn_pool_budget_connections{target=\"main\"} 86\n",
+           "pgconn_pool_budget_connections{target=\"main\"} 87\n",
            "pgconn_pool_overhead_connections{target=\"main\"} 25\n",
            "pgconn_pool_overcommitted{target=\"main\"} 1\n",
            "pgconn_pool_declared_max_connections{target=\"main\","
@@ -267,7 +272,7 @@ TEST(PoolMetricsTest, ExactValuesOfTheCannedTarget) {
            "application=\"batch\"} 2\n",
            "pgconn_undeclared_connections{target=\"main\","
            "application=\"(other)\"} 3\n",
-           "pgconn_pool_budget_connections{target=\"replica\"} 50\n",
+           "pgconn_pool_budget_connections{target=\"replica\"} 51\n",
        }) {
     EXPECT_NE(text.find(line), std::string::npos) << line << text;
   }

@@ -44,6 +44,25 @@ TEST(ActivityScanTest, TheFourCollectorsShareOneReadOfTheView) {
   EXPECT_EQ(sql.find(';'), std::string::npos);
 }
 
+// pgconn_connections_opened_total: the previous scan's server time goes
+// back exactly (integer microseconds), and without one nothing is opened.
+TEST(ActivityScanTest, CountsBackendsOpenedSinceThePreviousScan) {
+  CollectorContext ctx;
+  const std::string first = StatementOf("activity", ctx);
+  EXPECT_NE(first.find("backend_start > NULL::timestamptz AND backend_start "
+                       "<= now()"),
+            std::string::npos)
+      << first;
+  EXPECT_NE(first.find("AS scan_time"), std::string::npos);
+  ctx.previous_scan_time_us = 1764612345123456;
+  const std::string next = StatementOf("activity", ctx);
+  EXPECT_NE(next.find("backend_start > (timestamptz 'epoch' + "
+                      "1764612345123456 * interval '1 microsecond')"),
+            std::string::npos)
+      << next;
+  EXPECT_EQ(Count(next, "pg_stat_activity"), 1u);
+}
+
 TEST(ActivityScanTest, ASwitchedOffCollectorCostsNothing) {
   CollectorContext ctx;
   ctx.collectors = {"activity", "backends"};
