@@ -1,11 +1,9 @@
 #include "util/utf8.h"
 
 namespace pgconn {
-namespace {
 
-// Length of the well-formed sequence at the start of `s`, or 0 if the first
-// byte does not start one (RFC 3629, table 3-7 of the Unicode standard).
-size_t SequenceLength(std::string_view s) {
+size_t Utf8SequenceLength(std::string_view s) {
+  if (s.empty()) return 0;
   const auto b = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
   const auto in = [&](size_t i, unsigned lo, unsigned hi) {
     return i < s.size() && b(i) >= lo && b(i) <= hi;
@@ -26,13 +24,15 @@ size_t SequenceLength(std::string_view s) {
   return 0;
 }
 
+namespace {
+
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
 }  // namespace
 
 bool IsValidUtf8(std::string_view text) {
   while (!text.empty()) {
-    const size_t n = SequenceLength(text);
+    const size_t n = Utf8SequenceLength(text);
     if (n == 0) return false;
     text.remove_prefix(n);
   }
@@ -44,7 +44,7 @@ std::string ToValidUtf8(std::string_view text) {
   std::string out;
   out.reserve(text.size() + 8);
   while (!text.empty()) {
-    const size_t n = SequenceLength(text);
+    const size_t n = Utf8SequenceLength(text);
     if (n == 0) {
       out += kReplacement;
       text.remove_prefix(1);

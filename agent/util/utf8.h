@@ -8,6 +8,11 @@
 
 namespace pgconn {
 
+// Length of the well-formed sequence at the start of `s` (1 to 4), or 0 if
+// `s` is empty or its first byte does not start one (RFC 3629, table 3-7
+// of the Unicode standard).
+size_t Utf8SequenceLength(std::string_view s);
+
 // True if `text` is well-formed UTF-8 (no overlong forms, no surrogates,
 // nothing above U+10FFFF).
 bool IsValidUtf8(std::string_view text);
