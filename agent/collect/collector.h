@@ -46,6 +46,16 @@ struct CollectorContext {
   std::vector<std::string> collectors;
 };
 
+// A statement whose per-poll values are parameters ($1, $2, ...), so that a
+// session can prepare it once (PREPARE) and run it every poll (EXECUTE)
+// without the server planning it again. `sql` stays the same from one poll
+// to the next as long as the context's settings do.
+struct ParameterizedStatement {
+  std::string sql;
+  std::vector<std::string> parameter_types;  // the SQL type of each $N
+  std::vector<std::string> arguments;        // a SQL literal for each $N
+};
+
 // Stateless; implementations must be thread-safe.
 class Collector {
  public:
@@ -57,6 +67,12 @@ class Collector {
   virtual bool Supports(int /*server_version_num*/) const { return true; }
   // Exactly one SQL statement, without a trailing ';'.
   virtual std::string Statement(const CollectorContext& ctx) const = 0;
+  // Statement(ctx) with its per-poll values as parameters; by default the
+  // statement itself, which has none.
+  virtual ParameterizedStatement Parameterized(
+      const CollectorContext& ctx) const {
+    return {Statement(ctx), {}, {}};
+  }
   // Pure: what this collector observed in `rows`.
   virtual Result<std::shared_ptr<const Observation>> Parse(
       const ResultSet& rows) const = 0;

@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <cstdint>
+#include <set>
 
 #include "collect/collector.h"
 
@@ -10,6 +12,8 @@ namespace {
 // artefact of how the results happened to arrive in one network read.
 constexpr char kClockStatement[] =
     "SELECT extract(epoch FROM clock_timestamp()) AS server_clock";
+// The same, prepared.
+constexpr char kClockName[] = "pgconn_server_clock";
 
 double Seconds(std::chrono::steady_clock::duration d) {
   return std::chrono::duration<double>(d).count();
@@ -47,7 +51,8 @@ Result<double> ServerClock(const ResultSet& rs) {
 
 // One distinct statement of a batch and the collectors that share it.
 struct SharedStatement {
-  std::string sql;                 // with each sharing collector's tag
+  std::string tags;                // each sharing collector's tag
+  std::string sql;                 // untagged
   std::vector<size_t> collectors;  // indices into the poll's collectors
 };
 
@@ -55,26 +60,146 @@ std::vector<SharedStatement> DistinctStatements(
     const std::vector<const Collector*>& collectors,
     const CollectorContext& ctx, const RunOptions& options) {
   std::vector<SharedStatement> out;
-  std::vector<std::string> untagged;
-  std::vector<std::string> tags;
   for (size_t i = 0; i < collectors.size(); ++i) {
     std::string sql = collectors[i]->Statement(ctx);
-    const std::string tag = StatementTag(collectors[i]->name());
-    auto it = std::find(untagged.begin(), untagged.end(), sql);
-    if (it != untagged.end()) {
-      const size_t k = static_cast<size_t>(it - untagged.begin());
-      out[k].collectors.push_back(i);
-      tags[k] += tag;
+    const std::string tag =
+        options.tag ? StatementTag(collectors[i]->name()) : std::string();
+    auto it = std::find_if(out.begin(), out.end(),
+                           [&](const auto& st) { return st.sql == sql; });
+    if (it != out.end()) {
+      it->collectors.push_back(i);
+      it->tags += tag;
       continue;
     }
-    untagged.push_back(std::move(sql));
-    tags.push_back(tag);
-    out.push_back({"", {i}});
-  }
-  for (size_t k = 0; k < out.size(); ++k) {
-    out[k].sql = options.tag ? tags[k] + untagged[k] : std::move(untagged[k]);
+    out.push_back({tag, std::move(sql), {i}});
   }
   return out;
+}
+
+// In a session's prepared_statements(): prepare nothing more on this
+// connection (not a valid statement name, so never a real one).
+constexpr char kDoNotPrepare[] = "!";
+
+// The name a statement is prepared under: a hash of its text and parameter
+// types, so that a statement whose text changed (a reload) is prepared anew
+// rather than confused with the old one.
+std::string PreparedName(const ParameterizedStatement& p) {
+  uint64_t h = 14695981039346656037ULL;  // 64-bit FNV-1a
+  auto mix = [&h](std::string_view text) {
+    for (unsigned char c : text) {
+      h ^= c;
+      h *= 1099511628211ULL;
+    }
+    h ^= 0xff;  // a separator no text contains
+    h *= 1099511628211ULL;
+  };
+  mix(p.sql);
+  for (const std::string& t : p.parameter_types) mix(t);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string name = "pgconn_";
+  for (int shift = 60; shift >= 0; shift -= 4) name += kHex[(h >> shift) & 15];
+  return name;
+}
+
+std::string Joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& x : items) {
+    if (!out.empty()) out += ", ";
+    out += x;
+  }
+  return out;
+}
+
+std::string PrepareStatement(const std::string& tags, const std::string& name,
+                             const ParameterizedStatement& p) {
+  std::string sql = tags;
+  sql += "PREPARE ";
+  sql += name;
+  if (!p.parameter_types.empty()) {
+    sql += '(';
+    sql += Joined(p.parameter_types);
+    sql += ')';
+  }
+  sql += " AS ";
+  sql += p.sql;
+  return sql;
+}
+
+// The text of each statement in the batch, and last the server clock's.
+// On a session that prepares statements, each is prepared once per
+// connection (one more round trip, on the connection's first poll or after
+// a reload changed a statement) and executed by name afterwards, so that
+// the server does not plan it again at every poll. A statement the server
+// does not prepare is sent as it is from then on, on that connection.
+// Fails only when the session does.
+Result<std::vector<std::string>> BatchTexts(
+    Session& session, const std::vector<const Collector*>& collectors,
+    const std::vector<SharedStatement>& statements, const CollectorContext& ctx,
+    Deadline deadline) {
+  std::vector<std::string> texts;
+  for (const SharedStatement& st : statements) {
+    texts.push_back(st.tags + st.sql);
+  }
+  texts.emplace_back(kClockStatement);
+  std::set<std::string>* prepared = session.prepared_statements();
+  if (prepared == nullptr || prepared->count(kDoNotPrepare) > 0) return texts;
+  // What to prepare: (tags, name, form), the clock last.
+  std::vector<ParameterizedStatement> forms;
+  std::vector<std::string> names;
+  std::vector<std::string> tags;
+  for (const SharedStatement& st : statements) {
+    forms.push_back(collectors[st.collectors[0]]->Parameterized(ctx));
+    names.push_back(PreparedName(forms.back()));
+    tags.push_back(st.tags);
+  }
+  forms.push_back({kClockStatement, {}, {}});
+  names.emplace_back(kClockName);
+  tags.emplace_back();
+  auto unknown = [&](size_t k) {
+    return prepared->count(names[k]) == 0 &&
+           prepared->count("!" + names[k]) == 0;
+  };
+  auto prepare = [&](const std::vector<size_t>& which) -> Status {
+    std::string sql;
+    for (size_t k : which) {
+      sql += PrepareStatement(tags[k], names[k], forms[k]);
+      sql += ";\n";
+    }
+    auto r = session.Execute(sql, deadline);
+    if (!r.ok()) return r.status();
+    for (size_t k : which) prepared->insert(names[k]);
+    return Status::Ok();
+  };
+  std::vector<size_t> missing;
+  for (size_t k = 0; k < names.size(); ++k) {
+    if (unknown(k)) missing.push_back(k);
+  }
+  if (!missing.empty()) {
+    Status s = prepare(missing);
+    if (!s.ok() && !IsStatementError(s)) return s;
+    if (!s.ok()) {
+      // Find the statements the server refuses to prepare, one by one;
+      // they are not tried again on this connection.
+      for (size_t k : missing) {
+        Status one = prepare({k});
+        if (!one.ok() && !IsStatementError(one)) return one;
+        if (!one.ok()) prepared->insert("!" + names[k]);
+      }
+    }
+  }
+  for (size_t k = 0; k < names.size(); ++k) {
+    if (prepared->count(names[k]) == 0) continue;
+    std::string sql = tags[k];
+    sql += "EXECUTE ";
+    sql += names[k];
+    if (!forms[k].arguments.empty()) {
+      sql += '(';
+      sql += Joined(forms[k].arguments);
+      sql += ')';
+    }
+    texts[k] = std::move(sql);
+  }
+  return texts;
 }
 
 // Collector `c`'s statement when it runs alone: shared parts of other
@@ -127,12 +252,15 @@ Status RunCollectors(Session& session,
   if (options.batch && collectors.size() > 1) {
     const std::vector<SharedStatement> statements =
         DistinctStatements(collectors, ctx, options);
+    auto texts = BatchTexts(session, collectors, statements, ctx, deadline);
+    if (!texts.ok()) return texts.status();
+    const std::string& clock_sql = texts->back();
     // clock; statement 1; clock; statement 2; clock; ...
-    std::string sql = std::string(kClockStatement) + ";\n";
-    for (const SharedStatement& st : statements) {
-      sql += st.sql;
+    std::string sql = clock_sql + ";\n";
+    for (size_t k = 0; k + 1 < texts->size(); ++k) {
+      sql += (*texts)[k];
       sql += ";\n";
-      sql += kClockStatement;
+      sql += clock_sql;
       sql += ";\n";
     }
     auto results = session.Execute(sql, deadline);
@@ -157,6 +285,13 @@ Status RunCollectors(Session& session,
     }
     if (!results.ok() && !IsStatementError(results.status())) {
       return results.status();
+    }
+    if (std::set<std::string>* prepared = session.prepared_statements()) {
+      // A batch of prepared statements failed: perhaps they are gone (a
+      // pooler between us and the server, DISCARD ALL). The rest of this
+      // connection sends the statements as they are.
+      prepared->clear();
+      prepared->insert(kDoNotPrepare);
     }
     if (results.ok() && batch_problem != nullptr) {
       // Something between us and the server (a pooler in statement mode, a

@@ -1,11 +1,14 @@
-// Client backends from pg_stat_activity, aggregated on the server by
-// application and state (its part of the one scan, activity_scan.h).
-// Application names beyond the configured maximum are folded into one group
-// on the server too, so a client that invents names cannot grow the result
-// or the exposition.
+// Client backends from pg_stat_activity by application and state (its part
+// of the one scan, activity_scan.h). The server aggregates them by
+// application, state and client address; here the applications are ranked
+// and those beyond the configured maximum folded into one group, so a
+// client that invents names cannot grow the exposition. The folding works
+// on the aggregated rows (a few per distinct name), never per backend.
 #include <algorithm>
 #include <map>
 #include <set>
+#include <tuple>
+#include <unordered_set>
 
 #include "collect/collector.h"
 #include "postgres/activity_scan.h"
@@ -18,80 +21,135 @@ constexpr std::string_view kConnectionsHelp =
     "Client backends in pg_stat_activity by application_name and state, "
     "pgconn's own session included.";
 
-class ActivityCollector final : public CollectorOf<Activity> {
+// A group of the activity part: folded into "(other)", or one application.
+using GroupKey = std::tuple<bool, std::string, std::string>;  // +state
+using AppKey = std::pair<bool, std::string>;
+
+std::string LabelOf(const AppKey& key) {
+  if (key.first) return std::string(kOtherLabel);
+  if (key.second.empty()) return std::string(kUnsetApplication);
+  return key.second;
+}
+
+// The applications kept apart, at most ctx.max_applications of them: the
+// pinned ones first, then by connections (most first), then by name (byte
+// order, whatever the server's collation).
+std::unordered_set<std::string> KeptApplications(
+    const std::map<std::string, int64_t>& connections,
+    const CollectorContext& ctx) {
+  const std::unordered_set<std::string> pinned(ctx.pinned_applications.begin(),
+                                               ctx.pinned_applications.end());
+  std::vector<std::pair<const std::string*, int64_t>> ranked;
+  ranked.reserve(connections.size());
+  for (const auto& [app, n] : connections) ranked.emplace_back(&app, n);
+  const size_t keep = std::min(
+      ranked.size(), static_cast<size_t>(std::max(ctx.max_applications, 0)));
+  auto before = [&](const auto& x, const auto& y) {
+    const bool px = pinned.count(*x.first) > 0;
+    const bool py = pinned.count(*y.first) > 0;
+    if (px != py) return px;
+    if (x.second != y.second) return x.second > y.second;
+    return *x.first < *y.first;
+  };
+  std::partial_sort(ranked.begin(),
+                    ranked.begin() + static_cast<std::ptrdiff_t>(keep),
+                    ranked.end(), before);
+  std::unordered_set<std::string> kept;
+  for (size_t i = 0; i < keep; ++i) kept.insert(*ranked[i].first);
+  return kept;
+}
+
+Result<Activity> Read(const ResultSet& scan, const CollectorContext& ctx) {
+  const ResultSet rs = detail::RowsOfPart(scan, Activity::kName);
+  const int c_app = rs.ColumnIndex("application");
+  const int c_state = rs.ColumnIndex("state");
+  const int c_addr = rs.ColumnIndex("client_address");
+  const int c_conn = rs.ColumnIndex("connections");
+  const int c_lock = rs.ColumnIndex("lock_waiting");
+  const int c_old_state = rs.ColumnIndex("oldest_state_seconds");
+  const int c_old_xact = rs.ColumnIndex("oldest_transaction_seconds");
+  const int c_own = rs.ColumnIndex("own_connections");
+  const int c_opened = rs.ColumnIndex("opened_connections");
+  const int c_scan_time = rs.ColumnIndex("scan_time");  // optional
+  if (c_app < 0 || c_state < 0 || c_addr < 0 || c_conn < 0) {
+    return Status::InvalidData(
+        "activity: missing application, state, client_address or "
+        "connections column");
+  }
+  Activity out;
+  // Connections per application, to rank them.
+  std::map<std::string, int64_t> per_app;
+  for (const auto& row : rs.rows()) {
+    auto conn = CellInt64(rs, row, c_conn, 0);
+    if (!conn.ok()) return conn.status().WithContext("activity");
+    per_app[CellText(row, c_app, "")] += *conn;
+  }
+  const std::unordered_set<std::string> kept = KeptApplications(per_app, ctx);
+  out.folded_applications = static_cast<int64_t>(per_app.size() - kept.size());
+
+  std::map<GroupKey, ActivityGroup> groups;
+  std::map<AppKey, std::set<std::string>> addresses;
+  for (const auto& row : rs.rows()) {
+    std::string app = CellText(row, c_app, "");
+    const bool folded = kept.count(app) == 0;
+    if (folded) app.clear();
+    auto conn = CellInt64(rs, row, c_conn, 0);
+    auto lock = CellInt64(rs, row, c_lock, 0);
+    auto old_state = CellDouble(rs, row, c_old_state, 0);
+    auto old_xact = CellDouble(rs, row, c_old_xact, 0);
+    auto own = CellInt64(rs, row, c_own, 0);
+    auto opened = CellInt64(rs, row, c_opened, 0);
+    for (const Status* s :
+         {&conn.status(), &lock.status(), &old_state.status(),
+          &old_xact.status(), &own.status(), &opened.status()}) {
+      if (!s->ok()) return s->WithContext("activity");
+    }
+    if (c_scan_time >= 0 && row[c_scan_time].has_value()) {
+      auto t = CellInt64(rs, row, c_scan_time, 0);
+      if (!t.ok()) return t.status().WithContext("activity");
+      out.scan_time_us = *t;
+    }
+    std::set<std::string>& addrs = addresses[{folded, app}];
+    // A NULL address (a row we may not see) counts as none.
+    if (row[c_addr].has_value()) addrs.insert(*row[c_addr]);
+    ActivityGroup& g =
+        groups[{folded, std::move(app), CellText(row, c_state, kUnknownState)}];
+    g.connections += *conn;
+    g.lock_waiting += *lock;
+    g.own_connections += *own;
+    g.opened_connections += *opened;
+    g.oldest_state_seconds = std::max(g.oldest_state_seconds, *old_state);
+    g.oldest_transaction_seconds =
+        std::max(g.oldest_transaction_seconds, *old_xact);
+  }
+  for (auto& [key, g] : groups) {
+    const auto& [folded, app, state] = key;
+    g.application = LabelOf({folded, app});
+    g.state = state;
+    out.groups.push_back(std::move(g));
+  }
+  for (const auto& [key, addrs] : addresses) {
+    out.applications.push_back(
+        {LabelOf(key), static_cast<int64_t>(addrs.size())});
+  }
+  Summarize(&out);
+  return out;
+}
+
+class ActivityCollector final : public detail::ScanPartCollector<Activity> {
  public:
-  std::string Statement(const CollectorContext& ctx) const override {
-    return detail::ActivityScanStatement(ctx, name());
+  // Folding needs the context (max_applications, the pinned names).
+  Result<std::shared_ptr<const Observation>> ParseIn(
+      const ResultSet& rows, const CollectorContext& ctx) const override {
+    Result<Activity> v = Read(rows, ctx);
+    if (!v.ok()) return v.status();
+    return std::shared_ptr<const Observation>(
+        std::make_shared<const Part<Activity>>(std::move(*v)));
   }
 
  protected:
-  Result<Activity> ParseRows(const ResultSet& scan) const override {
-    const ResultSet rs = detail::RowsOfPart(scan, name());
-    const int c_app = rs.ColumnIndex("application");
-    const int c_state = rs.ColumnIndex("state");
-    const int c_conn = rs.ColumnIndex("connections");
-    const int c_lock = rs.ColumnIndex("lock_waiting");
-    const int c_old_state = rs.ColumnIndex("oldest_state_seconds");
-    const int c_old_xact = rs.ColumnIndex("oldest_transaction_seconds");
-    const int c_addr = rs.ColumnIndex("client_addresses");
-    const int c_per_app = rs.ColumnIndex("per_application");
-    const int c_folded = rs.ColumnIndex("folded_applications");
-    const int c_own = rs.ColumnIndex("own_connections");        // optional
-    const int c_opened = rs.ColumnIndex("opened_connections");  // optional
-    const int c_scan_time = rs.ColumnIndex("scan_time");        // optional
-    if (c_app < 0 || c_state < 0 || c_conn < 0 || c_per_app < 0) {
-      return Status::InvalidData(
-          "activity: missing application, state, connections or "
-          "per_application column");
-    }
-    Activity out;
-    for (const auto& row : rs.rows()) {
-      std::string app;
-      if (!row[c_app].has_value()) {
-        app = kOtherLabel;
-      } else if (row[c_app]->empty()) {
-        app = kUnsetApplication;
-      } else {
-        app = *row[c_app];
-      }
-      auto per_app = CellInt64(rs, row, c_per_app, 0);
-      auto conn = CellInt64(rs, row, c_conn, 0);
-      auto lock = CellInt64(rs, row, c_lock, 0);
-      auto old_state = CellDouble(rs, row, c_old_state, 0);
-      auto old_xact = CellDouble(rs, row, c_old_xact, 0);
-      auto addrs = CellInt64(rs, row, c_addr, 0);
-      auto folded = CellInt64(rs, row, c_folded, 0);
-      auto own = CellInt64(rs, row, c_own, 0);
-      auto opened = CellInt64(rs, row, c_opened, 0);
-      for (const Status* s :
-           {&per_app.status(), &conn.status(), &lock.status(),
-            &old_state.status(), &old_xact.status(), &addrs.status(),
-            &folded.status(), &own.status(), &opened.status()}) {
-        if (!s->ok()) return s->WithContext("activity");
-      }
-      out.folded_applications = *folded;
-      if (c_scan_time >= 0 && row[c_scan_time].has_value()) {
-        auto t = CellInt64(rs, row, c_scan_time, 0);
-        if (!t.ok()) return t.status().WithContext("activity");
-        out.scan_time_us = *t;
-      }
-      if (*per_app == 1) {
-        out.applications.push_back({app, *addrs});
-        continue;
-      }
-      ActivityGroup g;
-      g.application = std::move(app);
-      g.state = CellText(row, c_state, kUnknownState);
-      g.connections = *conn;
-      g.lock_waiting = *lock;
-      g.own_connections = *own;
-      g.opened_connections = *opened;
-      g.oldest_state_seconds = *old_state;
-      g.oldest_transaction_seconds = *old_xact;
-      out.groups.push_back(std::move(g));
-    }
-    Summarize(&out);
-    return out;
+  Result<Activity> ParseRows(const ResultSet& rows) const override {
+    return Read(rows, CollectorContext{});
   }
 
   void EmitMetrics(const Activity& a, const Labels& t,

@@ -6,9 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "postgres/client_backends.h"
 #include "postgres/limited_groups.h"
-#include "postgres/sql_literal.h"
 
 namespace pgconn::detail {
 namespace {
@@ -18,18 +16,16 @@ struct Column {
   std::string_view name;
   std::string_view type;
 };
-constexpr std::array<Column, 17> kColumns = {{
+constexpr std::array<Column, 15> kColumns = {{
     {"part", "text"},
-    // activity
+    // activity: one row per application, state and client address
     {"application", "text"},
     {"state", "text"},
+    {"client_address", "text"},
     {"connections", "bigint"},  // and databases, users
     {"lock_waiting", "bigint"},
     {"oldest_state_seconds", "float8"},
     {"oldest_transaction_seconds", "float8"},
-    {"client_addresses", "bigint"},
-    {"per_application", "int"},
-    {"folded_applications", "bigint"},
     {"own_connections", "bigint"},     // pgconn's own session
     {"opened_connections", "bigint"},  // backend_start > previous scan
     {"scan_time", "bigint"},           // now() in µs, for the next scan
@@ -76,100 +72,46 @@ std::string Branch(std::string_view part, const Exprs& exprs,
   return sql;
 }
 
-// "app IN ('a', 'b') DESC, " when names are pinned: ranks them first, so
-// the folding keeps them whatever their size.
-std::string PinnedFirst(const std::vector<std::string>& pinned) {
-  if (pinned.empty()) return "";
-  std::string list;
-  for (const std::string& name : pinned) {
-    if (!list.empty()) list += ", ";
-    list += SqlLiteral(name);
-  }
-  return "app IN (" + list + ") DESC, ";
-}
-
-// The previous scan's server time, exactly (integer microseconds); on the
-// first scan none, so nothing counts as opened (NULL compares as unknown).
-// With `backend_start <= now()` the scans count disjoint intervals, so a
-// connection is counted once however many scans see it.
-std::string PreviousScanTime(const CollectorContext& ctx) {
-  if (!ctx.previous_scan_time_us) return "NULL::timestamptz";
-  return "(timestamptz 'epoch' + " +
-         std::to_string(*ctx.previous_scan_time_us) +
-         " * interval '1 microsecond')";
-}
-
 std::string Age(std::string_view column) {
-  return "greatest(coalesce(extract(epoch FROM now() - min(" +
-         std::string(column) + ")), 0), 0)";
+  std::string sql = "greatest(coalesce(extract(epoch FROM now() - min(";
+  sql += column;
+  sql += ")), 0), 0)";
+  return sql;
 }
 
-// Client backends by application and state, and per application (its
-// distinct client addresses). Aggregated first, then ranked and folded:
-// the folding works on the aggregated rows (at most a few per distinct
-// name), never per backend, and joins nothing, so the cost stays linear in
-// backends whatever the number of names.
-//   grouping_set 3: one row per application, ranked by its connections;
-//   grouping_set 1: per application and state;
-//   grouping_set 2: per application and client address.
-// Only the per-application rows are ranked, and only the first
-// max_applications of them are wanted: a bounded (top-N) sort of one row
-// per name, then a hashed membership test; no window sorts every grouped
-// row (EXPLAIN: two such sorts were most of the cost with many names).
-std::string ActivityCtes(const CollectorContext& ctx) {
-  return ", grouped AS ("
-         " SELECT app, state, addr, GROUPING(state, addr) AS grouping_set,"
-         " count(*) AS connections,"
-         " count(*) FILTER (WHERE wait_event_type = 'Lock') AS lock_waiting,"
-         " count(*) FILTER (WHERE pid = pg_backend_pid()) AS own_connections,"
-         " count(*) FILTER (WHERE backend_start > " +
-         PreviousScanTime(ctx) +
-         " AND backend_start <= now()) AS opened_connections,"
-         " min(state_change) AS state_change, min(xact_start) AS xact_start"
-         " FROM a WHERE client"
-         " GROUP BY GROUPING SETS ((app), (app, state), (app, addr))"
-         "), kept AS ("
-         " SELECT app FROM grouped WHERE grouping_set = 3 ORDER BY " +
-         PinnedFirst(ctx.pinned_applications) + "connections DESC, app LIMIT " +
-         std::to_string(std::max(ctx.max_applications, 0)) +
-         "), ranked AS ("
-         " SELECT grouped.*, app IN (SELECT app FROM kept) AS kept"
-         " FROM grouped"
-         ")";
-}
-
+// Client backends by application, state and client address, summed over
+// the scan's finer groups. Ranking the applications and folding the long
+// tail into "(other)" is left to the collector (activity_collector.cc): it
+// works on these rows, at most one per name, state and address, so nothing
+// here grows faster than the backends.
 std::string ActivityBranch() {
-  // application NULL marks the folded group ('' is a real, empty name); a
-  // NULL address (a row we may not see) counts as none.
-  return Branch(
-      kActivityPart,
-      {{"application", "CASE WHEN kept THEN app END"},
-       {"state", "state"},
-       {"connections", "sum(connections)"},
-       {"lock_waiting", "sum(lock_waiting)"},
-       {"own_connections", "sum(own_connections)"},
-       {"opened_connections", "sum(opened_connections)"},
-       {"scan_time", "round(extract(epoch FROM now()) * 1000000)"},
-       {"oldest_state_seconds", Age("state_change")},
-       {"oldest_transaction_seconds", Age("xact_start")},
-       {"client_addresses", "count(DISTINCT addr)"},
-       {"per_application", "grouping_set = 2"},
-       {"folded_applications",
-        "SELECT count(*) FROM ranked WHERE grouping_set = 3 AND NOT kept"}},
-      "FROM ranked WHERE grouping_set IN (1, 2)"
-      " GROUP BY 2, 3, grouping_set");
+  return Branch(kActivityPart,
+                {{"application", "app"},
+                 {"state", "state"},
+                 {"client_address", "addr"},
+                 {"connections", "sum(connections)"},
+                 {"lock_waiting", "sum(lock_waiting)"},
+                 {"own_connections", "sum(own_connections)"},
+                 {"opened_connections", "sum(opened_connections)"},
+                 {"scan_time", "round(extract(epoch FROM now()) * 1000000)"},
+                 {"oldest_state_seconds", Age("state_change")},
+                 {"oldest_transaction_seconds", Age("xact_start")}},
+                "FROM g WHERE client GROUP BY app, state, addr");
 }
 
-// Databases and roles: the aggregate by oid is joined to the catalog (both
-// small), then the long tail is folded as before.
+// Databases and roles: the scan's groups summed by oid and joined to the
+// catalog (both small), then the long tail is folded as before.
 std::string LimitedBranch(std::string_view part, const std::string& per_name,
                           int max_names) {
+  std::string rest = "FROM (";
+  rest += FoldedLimitedGroupsStatement(per_name, max_names);
+  rest += ") AS ";
+  rest += part;
   return Branch(part,
                 {{"name", "name"},
                  {"connection_limit", "connection_limit"},
                  {"connections", "connections"}},
-                "FROM (" + FoldedLimitedGroupsStatement(per_name, max_names) +
-                    ") AS " + std::string(part));
+                rest);
 }
 
 std::string DatabasesBranch(const CollectorContext& ctx) {
@@ -177,8 +119,8 @@ std::string DatabasesBranch(const CollectorContext& ctx) {
       kDatabasesPart,
       "SELECT d.datname AS name, d.datconnlimit AS connection_limit,"
       " coalesce(c.n, 0) AS connections FROM pg_database d LEFT JOIN"
-      " (SELECT datid, count(*) AS n FROM a WHERE client GROUP BY datid) c"
-      " ON c.datid = d.oid WHERE d.datallowconn",
+      " (SELECT datid, sum(connections) AS n FROM g WHERE client"
+      " GROUP BY datid) c ON c.datid = d.oid WHERE d.datallowconn",
       ctx.max_databases);
 }
 
@@ -187,7 +129,7 @@ std::string UsersBranch(const CollectorContext& ctx) {
       kUsersPart,
       "SELECT r.rolname AS name, r.rolconnlimit AS connection_limit,"
       " coalesce(c.n, 0) AS connections FROM pg_roles r LEFT JOIN"
-      " (SELECT usesysid, count(*) AS n FROM a WHERE client GROUP BY"
+      " (SELECT usesysid, sum(connections) AS n FROM g WHERE client GROUP BY"
       " usesysid) c ON c.usesysid = r.oid"
       " WHERE r.rolcanlogin AND (c.n > 0 OR r.rolconnlimit >= 0)",
       ctx.max_users);
@@ -196,37 +138,50 @@ std::string UsersBranch(const CollectorContext& ctx) {
 std::string BackendsBranch() {
   return Branch(kBackendsPart,
                 {{"backend_type", "coalesce(backend_type, 'unknown')"},
-                 {"backends", "count(*)"}},
-                "FROM a WHERE NOT client"
+                 {"backends", "sum(connections)"}},
+                "FROM g WHERE NOT client"
                 " GROUP BY coalesce(backend_type, 'unknown')");
 }
 
-}  // namespace
-
-std::string ActivityScanStatement(const CollectorContext& ctx,
-                                  std::string_view self) {
+// The statement, with `previous_scan` the SQL timestamptz of the previous
+// scan's server time (NULL before the first: nothing counts as opened, as
+// NULL compares as unknown). With `backend_start <= now()` the scans count
+// disjoint intervals, so a connection is counted once however many scans
+// see it.
+std::string Scan(const CollectorContext& ctx, std::string_view self,
+                 std::string_view previous_scan) {
   auto wanted = [&](std::string_view part) {
     return part == self ||
            std::find(ctx.collectors.begin(), ctx.collectors.end(), part) !=
                ctx.collectors.end();
   };
-  // - a Unix-socket client (client_port -1) counts as one address;
-  // - `client` is never NULL (ClientBackendCondition), so NOT client is
-  //   every other backend.
+  // g: pg_stat_get_activity(NULL), the function behind pg_stat_activity,
+  // read once and aggregated at once by everything any part tells apart;
+  // without the view's joins to pg_database and pg_authid, which would run
+  // per backend (the parts join the catalog to the few aggregated rows).
+  // - `client` is ClientBackendCondition() on the function's columns, and
+  //   never NULL, so NOT client is every other backend;
+  // - a Unix-socket client (client_port -1) counts as one address.
   std::string sql =
-      "WITH a AS MATERIALIZED ("
-      " SELECT pid, coalesce(application_name, '') AS app,"
+      "WITH g AS ("
+      " SELECT coalesce(application_name, '') AS app,"
       " coalesce(state, 'unknown') AS state,"
       " CASE WHEN client_port = -1 THEN 'local'"
       " ELSE host(client_addr) END AS addr,"
-      " wait_event_type, state_change, xact_start, backend_start, datid,"
-      " usesysid,"
-      " backend_type, " +
-      ClientBackendCondition() +
-      " AS client"
-      " FROM pg_stat_activity"
-      ")";
-  if (wanted(kActivityPart)) sql += ActivityCtes(ctx);
+      " datid, usesysid, backend_type, ";
+  sql += ClientBackendCondition();
+  sql +=
+      " AS client,"
+      " count(*) AS connections,"
+      " count(*) FILTER (WHERE wait_event_type = 'Lock') AS lock_waiting,"
+      " count(*) FILTER (WHERE pid = pg_backend_pid()) AS own_connections,"
+      " count(*) FILTER (WHERE backend_start > ";
+  sql += previous_scan;
+  sql +=
+      " AND backend_start <= now()) AS opened_connections,"
+      " min(state_change) AS state_change, min(xact_start) AS xact_start"
+      " FROM pg_stat_get_activity(NULL)"
+      " GROUP BY app, state, addr, datid, usesysid, backend_type)";
   std::vector<std::string> branches;
   for (std::string_view part : kParts) {
     if (!wanted(part)) continue;
@@ -240,6 +195,38 @@ std::string ActivityScanStatement(const CollectorContext& ctx,
     sql += branches[i];
   }
   return sql;
+}
+
+constexpr std::string_view kPreviousScanParameter =
+    "(timestamptz 'epoch' + $1 * interval '1 microsecond')";
+
+}  // namespace
+
+std::string ClientBackendCondition() {
+  // Written so that it is never NULL: callers may negate it.
+  return "(backend_type IS NOT DISTINCT FROM 'client backend' OR"
+         " (backend_type IS NULL AND datid IS NOT NULL AND"
+         " usesysid IS NOT NULL))";
+}
+
+std::string ActivityScanStatement(const CollectorContext& ctx,
+                                  std::string_view self) {
+  if (!ctx.previous_scan_time_us) return Scan(ctx, self, "NULL::timestamptz");
+  std::string previous = "(timestamptz 'epoch' + ";
+  previous += std::to_string(*ctx.previous_scan_time_us);
+  previous += " * interval '1 microsecond')";
+  return Scan(ctx, self, previous);
+}
+
+ParameterizedStatement ActivityScanParameterized(const CollectorContext& ctx,
+                                                 std::string_view self) {
+  ParameterizedStatement p;
+  p.sql = Scan(ctx, self, kPreviousScanParameter);
+  p.parameter_types = {"bigint"};
+  p.arguments = {ctx.previous_scan_time_us
+                     ? std::to_string(*ctx.previous_scan_time_us)
+                     : std::string("NULL")};
+  return p;
 }
 
 ResultSet RowsOfPart(const ResultSet& rs, std::string_view part) {

@@ -10,12 +10,8 @@
 namespace pgconn {
 namespace {
 
-class BackendsCollector final : public CollectorOf<OtherBackends> {
- public:
-  std::string Statement(const CollectorContext& ctx) const override {
-    return detail::ActivityScanStatement(ctx, name());
-  }
-
+class BackendsCollector final
+    : public detail::ScanPartCollector<OtherBackends> {
  protected:
   Result<OtherBackends> ParseRows(const ResultSet& scan) const override {
     const ResultSet rs = detail::RowsOfPart(scan, name());

@@ -8,12 +8,8 @@
 namespace pgconn {
 namespace {
 
-class DatabasesCollector final : public CollectorOf<DatabaseConnections> {
- public:
-  std::string Statement(const CollectorContext& ctx) const override {
-    return detail::ActivityScanStatement(ctx, name());
-  }
-
+class DatabasesCollector final
+    : public detail::ScanPartCollector<DatabaseConnections> {
  protected:
   Result<DatabaseConnections> ParseRows(const ResultSet& rs) const override {
     DatabaseConnections out;

@@ -8,12 +8,7 @@
 namespace pgconn {
 namespace {
 
-class UsersCollector final : public CollectorOf<UserConnections> {
- public:
-  std::string Statement(const CollectorContext& ctx) const override {
-    return detail::ActivityScanStatement(ctx, name());
-  }
-
+class UsersCollector final : public detail::ScanPartCollector<UserConnections> {
  protected:
   Result<UserConnections> ParseRows(const ResultSet& rs) const override {
     UserConnections out;

@@ -137,6 +137,7 @@ class PgSession final : public Session {
     }
     server_version_ = PQserverVersion(conn.get());
     conn_ = std::move(conn);
+    prepared_.clear();
     return Status::Ok();
   }
 
@@ -203,9 +204,12 @@ class PgSession final : public Session {
   void Close() override {
     conn_.reset();
     server_version_ = 0;
+    prepared_.clear();
   }
 
   int server_version() const override { return server_version_; }
+
+  std::set<std::string>* prepared_statements() override { return &prepared_; }
 
  private:
   Status ConnectError(PGconn* c) const {
@@ -254,6 +258,7 @@ class PgSession final : public Session {
   const SessionOptions options_;
   ConnPtr conn_;
   int server_version_ = 0;
+  std::set<std::string> prepared_;  // on conn_
 };
 
 }  // namespace

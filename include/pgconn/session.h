@@ -6,6 +6,8 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <set>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -45,6 +47,10 @@ class Session {
                                                  Deadline deadline) = 0;
 
   virtual void Close() = 0;
+  // The names of the statements prepared (PREPARE) on the open connection,
+  // kept by RunCollectors; emptied when the connection closes or another
+  // opens. Null when this session does not prepare statements.
+  virtual std::set<std::string>* prepared_statements() { return nullptr; }
 
   // PostgreSQL's server_version_num of the open connection, or 0.
   virtual int server_version() const = 0;

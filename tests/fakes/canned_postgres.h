@@ -88,22 +88,18 @@ inline CannedAnswers CannedPostgresAnswers(int max_connections, int idle,
       ResultSet({"server_version_num", "max_connections",
                  "superuser_reserved_connections", "reserved_connections"},
                 {{t("150020"), s(max_connections), t("3"), std::nullopt}});
+  // The scan's activity rows: one per application, state and address.
   ResultSet activity(
-      {"application", "state", "connections", "lock_waiting",
-       "oldest_state_seconds", "oldest_transaction_seconds", "client_addresses",
-       "per_application", "folded_applications"},
+      {"application", "state", "client_address", "connections", "lock_waiting",
+       "oldest_state_seconds", "oldest_transaction_seconds"},
       {});
   if (idle > 0) {
-    activity.AddRow({t("worker"), t("idle"), s(idle), t("0"), t("10"), t("0"),
-                     t("1"), t("0"), t("0")});
+    activity.AddRow({t("worker"), t("idle"), t("10.0.0.1"), s(idle), t("0"),
+                     t("10"), t("0")});
   }
   if (active > 0) {
-    activity.AddRow({t("worker"), t("active"), s(active), t("0"), t("1"),
-                     t("1"), t("1"), t("0"), t("0")});
-  }
-  if (idle + active > 0) {
-    activity.AddRow({t("worker"), std::nullopt, s(idle + active), t("0"),
-                     t("10"), t("1"), t("1"), t("1"), t("0")});
+    activity.AddRow({t("worker"), t("active"), t("10.0.0.1"), s(active), t("0"),
+                     t("1"), t("1")});
   }
   out["activity"] = std::move(activity);
   out["databases"] = ResultSet({"name", "connection_limit", "connections"},

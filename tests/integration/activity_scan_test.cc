@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -26,8 +27,9 @@ using testing::Eventually;
 using testing::TestClient;
 using testing::TestPostgres;
 
-// The definitions before the scan, kept verbatim (apart from the
-// parameters) as the reference; but without "AND pid <> pg_backend_pid()"
+// The definitions before the scan (the four statements, each reading
+// pg_stat_activity and folding on the server), kept verbatim (apart from
+// the parameters) as the reference; but without "AND pid <> pg_backend_pid()"
 // in the client condition, since the agent counts its own session now.
 constexpr char kOldClientCondition[] =
     "(backend_type IS NOT DISTINCT FROM 'client backend' OR (backend_type IS "
@@ -134,6 +136,61 @@ T Observe(const ResultSet& rs) {
   const auto* part = dynamic_cast<const Part<T>*>(parsed->get());
   EXPECT_NE(part, nullptr);
   return part == nullptr ? T{} : part->value;
+}
+
+// What the activity collector made of the old statement's rows (it folded
+// on the server): one row per (application, state) and one per
+// application (per_application = 1) with its distinct addresses; NULL
+// application is the folded group.
+Activity ObserveOldActivity(const ResultSet& rs) {
+  Activity out;
+  for (const auto& row : rs.rows()) {
+    auto cell = [&](const char* column) {
+      return CellText(row, rs.ColumnIndex(column), "0");
+    };
+    std::string app = !row[0].has_value() ? std::string(kOtherLabel)
+                      : row[0]->empty()   ? std::string(kUnsetApplication)
+                                          : *row[0];
+    out.folded_applications = std::stoll(cell("folded_applications"));
+    if (cell("per_application") == "1") {
+      out.applications.push_back({app, std::stoll(cell("client_addresses"))});
+      continue;
+    }
+    ActivityGroup g;
+    g.application = app;
+    g.state = CellText(row, rs.ColumnIndex("state"), "unknown");
+    g.connections = std::stoll(cell("connections"));
+    g.lock_waiting = std::stoll(cell("lock_waiting"));
+    g.oldest_state_seconds = std::stod(cell("oldest_state_seconds"));
+    g.oldest_transaction_seconds =
+        std::stod(cell("oldest_transaction_seconds"));
+    out.groups.push_back(std::move(g));
+  }
+  Summarize(&out);
+  return out;
+}
+
+// What the activity collector makes of the scan's rows in a poll with ctx.
+Activity ObserveActivity(const ResultSet& rs, const CollectorContext& ctx) {
+  auto parsed = FindCollectorEntry(PostgresCollectors(), "activity")
+                    ->create()
+                    ->ParseIn(rs, ctx);
+  EXPECT_TRUE(parsed.ok()) << parsed.status().message();
+  if (!parsed.ok()) return Activity{};
+  const auto* part = dynamic_cast<const Part<Activity>*>(parsed->get());
+  return part == nullptr ? Activity{} : part->value;
+}
+
+// The rows of `rs` as sorted text, to compare two results.
+std::vector<std::string> RowTexts(const ResultSet& rs) {
+  std::vector<std::string> out;
+  for (const auto& row : rs.rows()) {
+    std::string line;
+    for (const auto& cell : row) line += (cell ? *cell : "<null>") + "|";
+    out.push_back(std::move(line));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 void ExpectSameActivity(Activity old_a, Activity new_a) {
@@ -268,10 +325,17 @@ TEST(ActivityScanTest, AnswersAsTheFourStatementsItReplaced) {
   target.user = "postgres";
   target.dbname = "postgres";
   PgSessionFactory factory;
-  auto session = factory.Create(target, SessionOptions{});
+  auto superuser = factory.Create(target, SessionOptions{});
+  // A role without pg_read_all_stats sees other roles' backends with
+  // backend_type and state NULL: the client condition's other half.
+  TargetConfig unprivileged_target = target;
+  unprivileged_target.user = "scan_r1";
+  unprivileged_target.password = Secret("pw");
+  auto unprivileged = factory.Create(unprivileged_target, SessionOptions{});
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  ASSERT_TRUE(session->Connect(deadline).ok());
+  ASSERT_TRUE(superuser->Connect(deadline).ok());
+  ASSERT_TRUE(unprivileged->Connect(deadline).ok());
 
   struct Case {
     int max_applications;
@@ -279,62 +343,89 @@ TEST(ActivityScanTest, AnswersAsTheFourStatementsItReplaced) {
     int max_databases;
     int max_users;
   };
-  for (const Case& c : std::vector<Case>{
-           {50, {}, 100, 100},                       // nothing folded
-           {3, {}, 1, 1},                            // everything folds
-           {3, {"tail-5", "it's \\ odd"}, 2, 2},     // a pinned small one
-           {1, {"web", "batch", "tail-0"}, 100, 1},  // more pinned than room
-       }) {
-    SCOPED_TRACE("max_applications " + std::to_string(c.max_applications));
-    CollectorContext ctx;
-    ctx.max_applications = c.max_applications;
-    ctx.pinned_applications = c.pinned;
-    ctx.max_databases = c.max_databases;
-    ctx.max_users = c.max_users;
-    ctx.collectors = {"activity", "databases", "users", "backends"};
-    const std::string scan =
-        FindCollectorEntry(PostgresCollectors(), "activity")
-            ->create()
-            ->Statement(ctx);
-    // One transaction: one snapshot of the view, one now().
-    auto r = session->Execute(
-        "BEGIN;\n" + scan + ";\n" + OldActivity(c.max_applications, c.pinned) +
-            ";\n" + OldDatabases(c.max_databases) + ";\n" +
-            OldUsers(c.max_users) + ";\n" + OldBackends() + ";\nCOMMIT",
-        deadline);
-    ASSERT_TRUE(r.ok()) << r.status().message();
-    ASSERT_EQ(r->size(), 7u);
-    const ResultSet& shared = (*r)[1];
-    const Activity old_activity = Observe<Activity>((*r)[2]);
-    const Activity new_activity = Observe<Activity>(shared);
-    ExpectSameActivity(old_activity, new_activity);
-    int64_t own = 0;
-    for (const ActivityGroup& g : new_activity.groups) {
-      own += g.own_connections;
+  int case_number = 0;
+  for (Session* session : {superuser.get(), unprivileged.get()}) {
+    const bool privileged = session == superuser.get();
+    SCOPED_TRACE(privileged ? "superuser" : "unprivileged role");
+    for (const Case& c : std::vector<Case>{
+             {50, {}, 100, 100},                       // nothing folded
+             {3, {}, 1, 1},                            // everything folds
+             {3, {"tail-5", "it's \\ odd"}, 2, 2},     // a pinned small one
+             {1, {"web", "batch", "tail-0"}, 100, 1},  // more pinned than room
+             {0, {}, 100, 100},                        // all in "(other)"
+         }) {
+      SCOPED_TRACE("max_applications " + std::to_string(c.max_applications));
+      CollectorContext ctx;
+      ctx.max_applications = c.max_applications;
+      ctx.pinned_applications = c.pinned;
+      ctx.max_databases = c.max_databases;
+      ctx.max_users = c.max_users;
+      ctx.collectors = {"activity", "databases", "users", "backends"};
+      // The previous scan a second ago: the prepared form gets it as $1.
+      ctx.previous_scan_time_us =
+          std::chrono::duration_cast<std::chrono::microseconds>(
+              std::chrono::system_clock::now().time_since_epoch())
+              .count() -
+          1000000;
+      const auto collector =
+          FindCollectorEntry(PostgresCollectors(), "activity")->create();
+      const std::string scan = collector->Statement(ctx);
+      const ParameterizedStatement form = collector->Parameterized(ctx);
+      const std::string name = "scan_case_" + std::to_string(++case_number);
+      // One transaction: one snapshot of the view, one now().
+      auto r = session->Execute(
+          "BEGIN;\n" + scan + ";\n" +
+              OldActivity(c.max_applications, c.pinned) + ";\n" +
+              OldDatabases(c.max_databases) + ";\n" + OldUsers(c.max_users) +
+              ";\n" + OldBackends() + ";\nPREPARE " + name + "(" +
+              form.parameter_types.at(0) + ") AS " + form.sql + ";\nEXECUTE " +
+              name + "(" + form.arguments.at(0) + ");\nCOMMIT",
+          deadline);
+      ASSERT_TRUE(r.ok()) << r.status().message();
+      ASSERT_EQ(r->size(), 9u);
+      const ResultSet& shared = (*r)[1];
+      // The prepared form answers as the statement does.
+      EXPECT_EQ(RowTexts((*r)[7]), RowTexts(shared));
+      const Activity old_activity = ObserveOldActivity((*r)[2]);
+      const Activity new_activity = ObserveActivity(shared, ctx);
+      ExpectSameActivity(old_activity, new_activity);
+      int64_t own = 0;
+      for (const ActivityGroup& g : new_activity.groups) {
+        own += g.own_connections;
+      }
+      EXPECT_EQ(own, 1) << "the agent's session, marked as its own";
+      ExpectSameGroups(Observe<DatabaseConnections>((*r)[3]).groups,
+                       Observe<DatabaseConnections>(shared).groups);
+      ExpectSameGroups(Observe<UserConnections>((*r)[4]).groups,
+                       Observe<UserConnections>(shared).groups);
+      auto old_backends = Observe<OtherBackends>((*r)[5]).backends;
+      auto new_backends = Observe<OtherBackends>(shared).backends;
+      auto by_type = [](const BackendTypeCount& x, const BackendTypeCount& y) {
+        return x.backend_type < y.backend_type;
+      };
+      std::sort(old_backends.begin(), old_backends.end(), by_type);
+      std::sort(new_backends.begin(), new_backends.end(), by_type);
+      ASSERT_EQ(old_backends.size(), new_backends.size());
+      for (size_t i = 0; i < old_backends.size(); ++i) {
+        EXPECT_EQ(old_backends[i].backend_type, new_backends[i].backend_type);
+        EXPECT_EQ(old_backends[i].count, new_backends[i].count);
+      }
+      // The fixture is what it claims to be: the comparison saw every kind
+      // of row (20 client backends, the other session and the agent's).
+      EXPECT_EQ(old_activity.summary.used, 22);
+      if (privileged) {
+        EXPECT_EQ(old_activity.summary.lock_waiting, 2);
+        EXPECT_GE(old_activity.summary.idle_in_transaction, 5);
+        EXPECT_FALSE(old_backends.empty());
+      } else {
+        // Only its own role's sessions (scan_r1's) have a state.
+        int64_t unknown = 0;
+        for (const ActivityGroup& g : old_activity.groups) {
+          if (g.state == "unknown") unknown += g.connections;
+        }
+        EXPECT_GE(unknown, 12);
+      }
     }
-    EXPECT_EQ(own, 1) << "the agent's session, marked as its own";
-    ExpectSameGroups(Observe<DatabaseConnections>((*r)[3]).groups,
-                     Observe<DatabaseConnections>(shared).groups);
-    ExpectSameGroups(Observe<UserConnections>((*r)[4]).groups,
-                     Observe<UserConnections>(shared).groups);
-    auto old_backends = Observe<OtherBackends>((*r)[5]).backends;
-    auto new_backends = Observe<OtherBackends>(shared).backends;
-    auto by_type = [](const BackendTypeCount& x, const BackendTypeCount& y) {
-      return x.backend_type < y.backend_type;
-    };
-    std::sort(old_backends.begin(), old_backends.end(), by_type);
-    std::sort(new_backends.begin(), new_backends.end(), by_type);
-    ASSERT_EQ(old_backends.size(), new_backends.size());
-    for (size_t i = 0; i < old_backends.size(); ++i) {
-      EXPECT_EQ(old_backends[i].backend_type, new_backends[i].backend_type);
-      EXPECT_EQ(old_backends[i].count, new_backends[i].count);
-    }
-    // The fixture is what it claims to be: the comparison saw every kind
-    // of row (20 client backends and the agent's session).
-    EXPECT_EQ(old_activity.summary.used, 21);
-    EXPECT_EQ(old_activity.summary.lock_waiting, 2);
-    EXPECT_GE(old_activity.summary.idle_in_transaction, 5);
-    EXPECT_FALSE(old_backends.empty());
   }
   for (const auto& c : held) {
     PGcancel* cancel = PQgetCancel(c->conn());

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "collect/collector.h"
 #include "postgres/registry.h"
@@ -33,14 +34,19 @@ TEST(ActivityScanTest, TheFourCollectorsShareOneReadOfTheView) {
   for (const char* name : {"databases", "users", "backends"}) {
     EXPECT_EQ(StatementOf(name, ctx), sql) << name;
   }
-  EXPECT_EQ(Count(sql, "pg_stat_activity"), 1u) << sql;
-  EXPECT_NE(sql.find("WITH a AS MATERIALIZED ("), std::string::npos);
+  // The function behind the view, once; not the view, whose joins to the
+  // catalog would run per backend.
+  EXPECT_EQ(Count(sql, "pg_stat_get_activity(NULL)"), 1u) << sql;
+  EXPECT_EQ(Count(sql, "pg_stat_activity"), 0u) << sql;
+  EXPECT_NE(sql.find("WITH g AS ("), std::string::npos);
   for (const char* part : {"'activity'::text", "'databases'::text",
                            "'users'::text", "'backends'::text"}) {
     EXPECT_EQ(Count(sql, part), 1u) << part;
   }
-  // Folded by rank over aggregated rows: nothing is joined to the backends.
-  EXPECT_EQ(sql.find("JOIN ranked"), std::string::npos);
+  // Folded by the collector, over aggregated rows: no ranking, no window.
+  EXPECT_EQ(sql.find("ranked"), std::string::npos);
+  EXPECT_EQ(Count(sql, " OVER ("), 2u)
+      << "only the databases' and users' folding rank, once each";
   EXPECT_EQ(sql.find(';'), std::string::npos);
 }
 
@@ -60,7 +66,40 @@ TEST(ActivityScanTest, CountsBackendsOpenedSinceThePreviousScan) {
                       "1764612345123456 * interval '1 microsecond')"),
             std::string::npos)
       << next;
-  EXPECT_EQ(Count(next, "pg_stat_activity"), 1u);
+  EXPECT_EQ(Count(next, "pg_stat_get_activity(NULL)"), 1u);
+}
+
+// Prepared once per session: the text is the same from poll to poll, the
+// previous scan's time is its parameter.
+TEST(ActivityScanTest, ThePreparedFormTakesThePreviousScanAsParameter) {
+  const CollectorEntry* e = FindCollectorEntry(PostgresCollectors(), "users");
+  ASSERT_NE(e, nullptr);
+  auto c = e->create();
+  CollectorContext ctx;
+  ctx.collectors = {"activity", "users"};
+  const ParameterizedStatement first = c->Parameterized(ctx);
+  EXPECT_EQ(first.parameter_types, std::vector<std::string>{"bigint"});
+  EXPECT_EQ(first.arguments, std::vector<std::string>{"NULL"});
+  EXPECT_NE(first.sql.find("backend_start > (timestamptz 'epoch' + $1 * "
+                           "interval '1 microsecond')"),
+            std::string::npos)
+      << first.sql;
+  ctx.previous_scan_time_us = 1764612345123456;
+  const ParameterizedStatement next = c->Parameterized(ctx);
+  EXPECT_EQ(next.sql, first.sql);
+  EXPECT_EQ(next.arguments, std::vector<std::string>{"1764612345123456"});
+  // The activity collector's form is the same statement.
+  const CollectorEntry* a =
+      FindCollectorEntry(PostgresCollectors(), "activity");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->create()->Parameterized(ctx).sql, next.sql);
+  // Collectors outside the scan have no parameters: their statement as is.
+  const CollectorEntry* s =
+      FindCollectorEntry(PostgresCollectors(), "settings");
+  ASSERT_NE(s, nullptr);
+  const ParameterizedStatement settings = s->create()->Parameterized(ctx);
+  EXPECT_EQ(settings.sql, s->create()->Statement(ctx));
+  EXPECT_TRUE(settings.parameter_types.empty());
 }
 
 TEST(ActivityScanTest, ASwitchedOffCollectorCostsNothing) {

@@ -68,54 +68,125 @@ TEST(SettingsCollectorTest, RejectsMalformedRows) {
       "settings: column \"max_connections\": \"lots\" is not a whole number");
 }
 
+// The scan's activity rows: application, state, client_address,
+// connections, lock_waiting, oldest_state_seconds,
+// oldest_transaction_seconds, own_connections, opened_connections.
 ResultSet ActivityRows(std::vector<Row> rows) {
   return ResultSet(
-      {"application", "state", "connections", "lock_waiting",
-       "oldest_state_seconds", "oldest_transaction_seconds", "client_addresses",
-       "per_application", "folded_applications"},
+      {"application", "state", "client_address", "connections", "lock_waiting",
+       "oldest_state_seconds", "oldest_transaction_seconds", "own_connections",
+       "opened_connections"},
       std::move(rows));
 }
 
-TEST(ActivityCollectorTest, MapsUnsetAndFoldedApplications) {
+// What the activity collector makes of `rs` in a poll with `ctx`.
+Activity ParseActivityIn(const ResultSet& rs, const CollectorContext& ctx) {
+  auto parsed = Make("activity")->ParseIn(rs, ctx);
+  EXPECT_TRUE(parsed.ok()) << parsed.status().message();
+  if (!parsed.ok()) return Activity{};
+  const auto* part = dynamic_cast<const Part<Activity>*>(parsed->get());
+  EXPECT_NE(part, nullptr);
+  return part == nullptr ? Activity{} : part->value;
+}
+
+const ActivityGroup* FindGroup(const Activity& a, std::string_view app,
+                               std::string_view state) {
+  for (const ActivityGroup& g : a.groups) {
+    if (g.application == app && g.state == state) return &g;
+  }
+  return nullptr;
+}
+
+int64_t AddressesOf(const Activity& a, std::string_view app) {
+  for (const ApplicationInfo& x : a.applications) {
+    if (x.application == app) return x.client_addresses;
+  }
+  return -1;
+}
+
+TEST(ActivityCollectorTest, SumsAddressesAndMapsUnsetApplications) {
   ResultSet rs = ActivityRows({
-      {S("worker"), S("idle"), S("8"), S("0"), S("12.5"), S("0"), S("3"),
-       S("0"), S("2")},
-      {S("worker"), S("active"), S("2"), S("1"), S("0.25"), S("0.3"), S("2"),
-       S("0"), S("2")},
-      {S("worker"), kNull, S("10"), S("1"), S("12.5"), S("0.3"), S("3"), S("1"),
-       S("2")},
-      {S(""), S("idle in transaction"), S("1"), S("0"), S("30"), S("31"),
-       S("1"), S("0"), S("2")},
-      {S(""), kNull, S("1"), S("0"), S("30"), S("31"), S("1"), S("1"), S("2")},
-      {kNull, S("unknown"), S("4"), S("0"), S("0"), S("0"), S("0"), S("0"),
-       S("2")},
-      {kNull, kNull, S("4"), S("0"), S("0"), S("0"), S("0"), S("1"), S("2")},
+      {S("worker"), S("idle"), S("10.0.0.1"), S("5"), S("0"), S("12.5"), S("0"),
+       S("0"), S("1")},
+      {S("worker"), S("idle"), S("10.0.0.2"), S("3"), S("0"), S("7"), S("0"),
+       S("0"), S("0")},
+      {S("worker"), S("active"), S("10.0.0.1"), S("2"), S("1"), S("0.25"),
+       S("0.3"), S("1"), S("2")},
+      {S(""), S("idle in transaction"), S("local"), S("1"), S("0"), S("30"),
+       S("31"), S("0"), S("0")},
+      {S("batch"), S("unknown"), kNull, S("4"), S("0"), S("0"), S("0"), S("0"),
+       S("0")},
   });
-  const Activity pg = ParseAs<Activity>(rs);
-  ASSERT_EQ(pg.groups.size(), 4u);
-  EXPECT_EQ(pg.groups[0].application, "worker");
-  EXPECT_EQ(pg.groups[0].state, "idle");
-  EXPECT_EQ(pg.groups[0].connections, 8);
-  EXPECT_DOUBLE_EQ(pg.groups[0].oldest_state_seconds, 12.5);
-  EXPECT_EQ(pg.groups[1].lock_waiting, 1);
-  EXPECT_DOUBLE_EQ(pg.groups[1].oldest_transaction_seconds, 0.3);
-  EXPECT_EQ(pg.groups[2].application, "(unset)");
-  EXPECT_EQ(pg.groups[3].application, "(other)");
-  EXPECT_EQ(pg.groups[3].state, "unknown");
-  ASSERT_EQ(pg.applications.size(), 3u);
-  EXPECT_EQ(pg.applications[0].application, "worker");
-  EXPECT_EQ(pg.applications[0].client_addresses, 3);
-  EXPECT_EQ(pg.applications[1].application, "(unset)");
-  EXPECT_EQ(pg.applications[2].application, "(other)");
-  EXPECT_EQ(pg.folded_applications, 2);
+  const Activity a = ParseAs<Activity>(rs);
+  ASSERT_EQ(a.groups.size(), 4u);
+  const ActivityGroup* idle = FindGroup(a, "worker", "idle");
+  ASSERT_NE(idle, nullptr);
+  EXPECT_EQ(idle->connections, 8);
+  EXPECT_DOUBLE_EQ(idle->oldest_state_seconds, 12.5);  // the older one
+  EXPECT_EQ(idle->opened_connections, 1);
+  const ActivityGroup* active = FindGroup(a, "worker", "active");
+  ASSERT_NE(active, nullptr);
+  EXPECT_EQ(active->lock_waiting, 1);
+  EXPECT_EQ(active->own_connections, 1);
+  EXPECT_DOUBLE_EQ(active->oldest_transaction_seconds, 0.3);
+  EXPECT_NE(FindGroup(a, "(unset)", "idle in transaction"), nullptr);
+  EXPECT_EQ(AddressesOf(a, "worker"), 2);
+  EXPECT_EQ(AddressesOf(a, "(unset)"), 1);
+  EXPECT_EQ(AddressesOf(a, "batch"), 0);  // a NULL address counts as none
+  EXPECT_EQ(a.folded_applications, 0);
   // Summed up once, at parse time.
-  EXPECT_EQ(pg.summary.used, 15);
-  EXPECT_EQ(pg.summary.idle, 8);
-  EXPECT_EQ(pg.summary.idle_in_transaction, 1);
-  EXPECT_EQ(pg.summary.lock_waiting, 1);
+  EXPECT_EQ(a.summary.used, 15);
+  EXPECT_EQ(a.summary.idle, 8);
+  EXPECT_EQ(a.summary.idle_in_transaction, 1);
+  EXPECT_EQ(a.summary.lock_waiting, 1);
   EXPECT_DOUBLE_EQ(
-      pg.summary.applications.at("(unset)").oldest_idle_in_transaction_seconds,
+      a.summary.applications.at("(unset)").oldest_idle_in_transaction_seconds,
       30);
+}
+
+// Ranked by connections (then by name, byte order), the pinned names first
+// whatever their size; the rest are one group, "(other)", with the union
+// of their addresses and the oldest of their ages.
+TEST(ActivityCollectorTest, FoldsTheSmallestApplicationsPinnedOnesKept) {
+  ResultSet rs = ActivityRows({
+      {S("big"), S("idle"), S("a"), S("9"), S("0"), S("1"), S("0"), S("0"),
+       S("0")},
+      {S("mid-b"), S("idle"), S("a"), S("3"), S("0"), S("2"), S("0"), S("0"),
+       S("0")},
+      {S("mid-a"), S("idle"), S("b"), S("3"), S("0"), S("40"), S("0"), S("0"),
+       S("0")},
+      {S("tiny"), S("idle"), S("c"), S("1"), S("0"), S("5"), S("0"), S("0"),
+       S("2")},
+      {S("pool"), S("active"), S("d"), S("1"), S("0"), S("0"), S("0"), S("0"),
+       S("0")},
+  });
+  CollectorContext ctx;
+  ctx.max_applications = 2;
+  Activity a = ParseActivityIn(rs, ctx);
+  EXPECT_EQ(a.folded_applications, 3);
+  EXPECT_NE(FindGroup(a, "big", "idle"), nullptr);
+  EXPECT_NE(FindGroup(a, "mid-a", "idle"), nullptr);  // the tie, by name
+  const ActivityGroup* other = FindGroup(a, "(other)", "idle");
+  ASSERT_NE(other, nullptr);
+  EXPECT_EQ(other->connections, 4);  // mid-b and tiny
+  EXPECT_DOUBLE_EQ(other->oldest_state_seconds, 5);
+  EXPECT_EQ(other->opened_connections, 2);
+  EXPECT_NE(FindGroup(a, "(other)", "active"), nullptr);  // pool
+  EXPECT_EQ(AddressesOf(a, "(other)"), 3);                // a, c, d
+  EXPECT_EQ(a.summary.used, 17);
+
+  ctx.pinned_applications = {"pool"};
+  a = ParseActivityIn(rs, ctx);
+  EXPECT_EQ(a.folded_applications, 3);
+  EXPECT_NE(FindGroup(a, "pool", "active"), nullptr);
+  EXPECT_NE(FindGroup(a, "big", "idle"), nullptr);
+  EXPECT_EQ(FindGroup(a, "mid-a", "idle"), nullptr);
+
+  ctx.max_applications = 0;  // everything folded
+  a = ParseActivityIn(rs, ctx);
+  EXPECT_EQ(a.folded_applications, 5);
+  ASSERT_EQ(a.applications.size(), 1u);
+  EXPECT_EQ(a.applications[0].application, "(other)");
 }
 
 TEST(ActivityCollectorTest, EmptyResultMeansNoClients) {
@@ -124,32 +195,31 @@ TEST(ActivityCollectorTest, EmptyResultMeansNoClients) {
   EXPECT_EQ(a.summary.used, 0);
 }
 
-TEST(ActivityCollectorTest, StatementCarriesTheFoldLimit) {
+TEST(ActivityCollectorTest, StatementCountsItsOwnSessionAsAClient) {
   auto c = Make("activity");
-  CollectorContext ctx;
-  ctx.max_applications = 7;
-  const std::string sql = c->Statement(ctx);
-  // The first 7 applications are kept, the others folded.
-  EXPECT_NE(sql.find("LIMIT 7)"), std::string::npos);
-  EXPECT_NE(sql.find("AND NOT kept)"), std::string::npos);
+  const std::string sql = c->Statement(CollectorContext{});
   // The agent's own session counts, marked as its own.
   EXPECT_EQ(sql.find("pid <> pg_backend_pid()"), std::string::npos);
   EXPECT_NE(sql.find("FILTER (WHERE pid = pg_backend_pid())"),
             std::string::npos);
   EXPECT_NE(sql.find("backend_type IS NOT DISTINCT FROM 'client backend'"),
             std::string::npos);
+  // Neither the fold limit nor the pinned names are in the statement: the
+  // collector folds, so the text (prepared once) does not depend on them.
+  CollectorContext ctx;
+  ctx.max_applications = 7;
+  ctx.pinned_applications = {"worker"};
+  EXPECT_EQ(c->Statement(ctx), sql);
 }
 
-TEST(ActivityCollectorTest, DeclaredApplicationsAreRankedFirst) {
-  auto c = Make("activity");
-  CollectorContext ctx;
-  EXPECT_EQ(c->Statement(ctx).find("app IN (E'"), std::string::npos);
-  ctx.pinned_applications = {"worker", "it's \\ odd"};
-  EXPECT_NE(c->Statement(ctx).find(
-                "ORDER BY app IN (E'worker', E'it''s \\\\ odd') DESC, "
-                "connections DESC, app LIMIT 50)"),
-            std::string::npos)
-      << c->Statement(ctx);
+TEST(ActivityCollectorTest, BadCellsNameTheColumn) {
+  Status s = ParseError(
+      "activity", ActivityRows({{S("w"), S("idle"), S("a"), S("lots"), S("0"),
+                                 S("0"), S("0"), S("0"), S("0")}}));
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("\"connections\""), std::string::npos)
+      << s.message();
+  EXPECT_FALSE(ParseError("activity", ResultSet({"application"}, {})).ok());
 }
 
 TEST(LimitedGroupsTest, DatabasesAndUsersKeepLimitsAndFoldTheRest) {
