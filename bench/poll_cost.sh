@@ -99,8 +99,8 @@ server_ms() {  # mean planning + execution time of the statements matching $1
             FROM pg_stat_statements WHERE query LIKE '$1'"
 }
 
-printf '\n| backends | names | pgconn scan (server) | bare aggregate (server) | ratio | bare, psql \\timing | pgconn poll duration | agent backend CPU | statements/poll |\n'
-printf '|---|---|---|---|---|---|---|---|---|\n'
+printf '\n| backends | names | pgconn scan (server) | whole poll (server) | bare aggregate (server) | ratio scan / bare | ratio poll / bare | bare, psql \\timing | pgconn poll duration | agent backend CPU | statements/poll |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|---|\n'
 for names in 10 50 500 "$N"; do
   ((names <= N)) || continue
   echo "names $names" >&"${HOLD[1]}"
@@ -123,11 +123,16 @@ for names in 10 50 500 "$N"; do
   c1=$(ticks "$backend")
   t1=$(date +%s.%N)
   polls1=$(metric pgconn_polls_total)
-  scan=$(server_ms '%WITH a AS MATERIALIZED%')
+  scan=$(server_ms '%pg_stat_get_activity(NULL)%')
   base=$(server_ms '/* bench */ SELECT application_name%')
-  stmts=$(psql_ -c "/* bench */ SELECT sum(calls) FROM pg_stat_statements WHERE query NOT LIKE '%/* bench */%'")
-  printf '| %s | %s | %s ms | %s ms | %s | %s ms | %s ms | %s %% | %s |\n' "$N" "$names" "$scan" "$base" \
+  # Every statement of the agent's polls (the scan, sessions, settings, the
+  # server clock reads), planning included, per poll.
+  read -r stmts agent_ms < <(psql_ -F ' ' -c "/* bench */ SELECT sum(calls), sum(total_plan_time + total_exec_time)
+    FROM pg_stat_statements WHERE query NOT LIKE '%/* bench */%'")
+  poll_ms=$(awk -v s="$agent_ms" -v p=$((polls1 - polls0)) 'BEGIN {printf "%.2f", s / p}')
+  printf '| %s | %s | %s ms | %s ms | %s ms | %s | %s | %s ms | %s ms | %s %% | %s |\n' "$N" "$names" "$scan" "$poll_ms" "$base" \
     "$(awk -v a="$scan" -v b="$base" 'BEGIN {printf "%.2f", a / b}')" \
+    "$(awk -v a="$poll_ms" -v b="$base" 'BEGIN {printf "%.2f", a / b}')" \
     "$(median <"$dir/timing")" \
     "$(printf '%s\n' "${durations[@]}" | median | awk '{printf "%.1f", $1 * 1000}')" \
     "$(awk -v c=$((c1 - c0)) -v hz="$hz" -v t0="$t0" -v t1="$t1" 'BEGIN {printf "%.1f", 100 * c / hz / (t1 - t0)}')" \

@@ -72,31 +72,36 @@ std::string Branch(std::string_view part, const Exprs& exprs,
   return sql;
 }
 
+// now() - `column` in seconds, 0 when NULL; date_part is float8 (extract
+// would compute a numeric for every row).
 std::string Age(std::string_view column) {
-  std::string sql = "greatest(coalesce(extract(epoch FROM now() - min(";
+  std::string sql = "greatest(coalesce(date_part('epoch', now() - ";
   sql += column;
-  sql += ")), 0), 0)";
+  sql += "), 0), 0)";
   return sql;
 }
 
-// Client backends by application, state and client address, summed over
-// the scan's finer groups. Ranking the applications and folding the long
-// tail into "(other)" is left to the collector (activity_collector.cc): it
-// works on these rows, at most one per name, state and address, so nothing
-// here grows faster than the backends.
+// Client backends: the scan's groups as they are, one row per
+// application, state, client address, database and role (the collector
+// sums them). Ranking the applications and folding the long tail into
+// "(other)" is left to the collector (activity_collector.cc): it works on
+// these rows, so nothing here grows faster than the backends, and no sort
+// or second aggregation runs on the server. The scan time is computed
+// once (an InitPlan), not per row.
 std::string ActivityBranch() {
-  return Branch(kActivityPart,
-                {{"application", "app"},
-                 {"state", "state"},
-                 {"client_address", "addr"},
-                 {"connections", "sum(connections)"},
-                 {"lock_waiting", "sum(lock_waiting)"},
-                 {"own_connections", "sum(own_connections)"},
-                 {"opened_connections", "sum(opened_connections)"},
-                 {"scan_time", "round(extract(epoch FROM now()) * 1000000)"},
-                 {"oldest_state_seconds", Age("state_change")},
-                 {"oldest_transaction_seconds", Age("xact_start")}},
-                "FROM g WHERE client GROUP BY app, state, addr");
+  return Branch(
+      kActivityPart,
+      {{"application", "app"},
+       {"state", "state"},
+       {"client_address", "addr"},
+       {"connections", "connections"},
+       {"lock_waiting", "lock_waiting"},
+       {"own_connections", "own_connections"},
+       {"opened_connections", "opened_connections"},
+       {"scan_time", "SELECT round(extract(epoch FROM now()) * 1000000)"},
+       {"oldest_state_seconds", Age("state_change")},
+       {"oldest_transaction_seconds", Age("xact_start")}},
+      "FROM g WHERE client");
 }
 
 // Databases and roles: the scan's groups summed by oid and joined to the
@@ -156,7 +161,8 @@ std::string Scan(const CollectorContext& ctx, std::string_view self,
                ctx.collectors.end();
   };
   // g: pg_stat_get_activity(NULL), the function behind pg_stat_activity,
-  // read once and aggregated at once by everything any part tells apart;
+  // read once and aggregated at once by everything any part tells apart
+  // (the counts as int, so that the parts' sums are bigint, not numeric);
   // without the view's joins to pg_database and pg_authid, which would run
   // per backend (the parts join the catalog to the few aggregated rows).
   // - `client` is ClientBackendCondition() on the function's columns, and
@@ -172,13 +178,13 @@ std::string Scan(const CollectorContext& ctx, std::string_view self,
   sql += ClientBackendCondition();
   sql +=
       " AS client,"
-      " count(*) AS connections,"
-      " count(*) FILTER (WHERE wait_event_type = 'Lock') AS lock_waiting,"
-      " count(*) FILTER (WHERE pid = pg_backend_pid()) AS own_connections,"
+      " count(*)::int AS connections,"
+      " count(*) FILTER (WHERE wait_event_type = 'Lock')::int AS lock_waiting,"
+      " count(*) FILTER (WHERE pid = pg_backend_pid())::int AS own_connections,"
       " count(*) FILTER (WHERE backend_start > ";
   sql += previous_scan;
   sql +=
-      " AND backend_start <= now()) AS opened_connections,"
+      " AND backend_start <= now())::int AS opened_connections,"
       " min(state_change) AS state_change, min(xact_start) AS xact_start"
       " FROM pg_stat_get_activity(NULL)"
       " GROUP BY app, state, addr, datid, usesysid, backend_type)";

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,8 @@ struct FakeServer {
   int max_open_connections = 0;
   std::vector<std::string> queries;
   int server_version = 150000;
+  // Whether sessions keep prepared statements (as PgSession does).
+  bool prepares = false;
   SessionOptions last_options;
 };
 
@@ -74,14 +77,20 @@ class FakeSession final : public Session {
   int server_version() const override {
     return connected_ ? server_->server_version : 0;
   }
+  std::set<std::string>* prepared_statements() override {
+    std::lock_guard<std::mutex> l(server_->mu);
+    return server_->prepares ? &prepared_ : nullptr;
+  }
 
  private:
   void CloseLocked() {
     if (connected_) --server_->open_connections;
     connected_ = false;
+    prepared_.clear();
   }
   FakeServer* server_;
   bool connected_ = false;
+  std::set<std::string> prepared_;
 };
 
 class FakeSessionFactory final : public SessionFactory {
