@@ -53,15 +53,7 @@ sleep 6  # past the agent's first polls
 
 printf 'wrk.headers["Accept-Encoding"] = "gzip"\n' >"$dir/gzip.lua"
 
-# One wrk run: "p50 p99 scrapes/s", latencies in ms.
-run_wrk() {
-  local url=$1; shift
-  wrk -t2 -c4 -d"${SECONDS_}s" --latency "$@" "$url" | awk '
-    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
-    $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
-    $1 == "Requests/sec:" { rps = $2 }
-    END { printf "%.3f %.3f %.0f\n", p50, p99, rps }'
-}
+source bench/wrk.sh  # run_wrk
 
 # Holds N idle TCP connections to a port until killed.
 cat >"$dir/hold_idle.py" <<'PY'

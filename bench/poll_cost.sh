@@ -155,6 +155,13 @@ t1=$(date +%s.%N)
 echo
 echo "agent soak, ${SOAK} s at 1 s polling, $N backends, $names names: RSS $rss0 MB at start, $(rss "$agent_pid") MB at end, $rss_max MB max;" \
   "CPU $(awk -v c=$((a1 - a0)) -v hz="$hz" -v t0="$t0" -v t1="$t1" 'BEGIN {printf "%.2f", 100 * c / hz / (t1 - t0)}') % of a core"
+# Scrapes as Prometheus makes them (kept-alive connections, gzip asked):
+# wrk, 4 connections, WINDOW seconds per row; postgres_exporter's below.
+SECONDS_=$WINDOW
+source bench/wrk.sh  # run_wrk
+printf 'wrk.headers["Accept-Encoding"] = "gzip"\n' >"$dir/gzip.lua"
+read -r ap50 ap99 arps < <(run_wrk "http://127.0.0.1:$aport/metrics")
+read -r gp50 gp99 grps < <(run_wrk "http://127.0.0.1:$aport/metrics" -s "$dir/gzip.lua")
 kill "$agent_pid"
 wait "$agent_pid" 2>/dev/null || true
 
@@ -178,4 +185,12 @@ echo "postgres_exporter $($exporter --version 2>&1 | head -n 1 | awk '{print $3}
   "scrape $(printf '%s\n' "${times[@]}" | median | awk '{printf "%.1f", $1 * 1000}') ms (median)," \
   "server time $(awk -v s="$exp_ms" -v n="$WINDOW" 'BEGIN {printf "%.1f", s / n}') ms per scrape," \
   "$(awk -v s="$exp_calls" -v n="$WINDOW" 'BEGIN {printf "%.1f", s / n}') statements per scrape"
+# postgres_exporter queries the database at every scrape.
+read -r ep50 ep99 erps < <(run_wrk "http://127.0.0.1:$eport/metrics")
+read -r fp50 fp99 frps < <(run_wrk "http://127.0.0.1:$eport/metrics" -s "$dir/gzip.lua")
+echo
+echo "| scrapes, wrk 4 keep-alive, $N backends | pgconn p50 / p99 ms | pgconn scrapes/s | postgres_exporter p50 / p99 ms | postgres_exporter scrapes/s |"
+echo "|---|---|---|---|---|"
+echo "| plain | $ap50 / $ap99 | $arps | $ep50 / $ep99 | $erps |"
+echo "| gzip | $gp50 / $gp99 | $grps | $fp50 / $fp99 | $frps |"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
-#include <tuple>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "collect/collector.h"
@@ -21,46 +21,52 @@ constexpr std::string_view kConnectionsHelp =
     "Client backends in pg_stat_activity by application_name and state, "
     "pgconn's own session included.";
 
-// A group of the activity part: folded into "(other)", or one application.
-using GroupKey = std::tuple<bool, std::string, std::string>;  // +state
-using AppKey = std::pair<bool, std::string>;
+// A group of the activity part: folded into "(other)" (true), or one
+// application; views into the scan's rows, which outlive the parse.
+using AppKey = std::pair<bool, std::string_view>;
+using GroupKey = std::pair<AppKey, std::string_view>;  // and the state
 
 std::string LabelOf(const AppKey& key) {
   if (key.first) return std::string(kOtherLabel);
   if (key.second.empty()) return std::string(kUnsetApplication);
-  return key.second;
+  return std::string(key.second);
 }
 
 // The applications kept apart, at most ctx.max_applications of them: the
 // pinned ones first, then by connections (most first), then by name (byte
 // order, whatever the server's collation).
-std::unordered_set<std::string> KeptApplications(
-    const std::map<std::string, int64_t>& connections,
-    const CollectorContext& ctx) {
-  const std::unordered_set<std::string> pinned(ctx.pinned_applications.begin(),
-                                               ctx.pinned_applications.end());
-  std::vector<std::pair<const std::string*, int64_t>> ranked;
-  ranked.reserve(connections.size());
-  for (const auto& [app, n] : connections) ranked.emplace_back(&app, n);
+std::unordered_set<std::string_view> KeptApplications(
+    const std::unordered_map<std::string_view, int64_t>& connections,
+    const std::unordered_set<std::string_view>& pinned, int max_applications) {
+  std::vector<std::pair<std::string_view, int64_t>> ranked(connections.begin(),
+                                                           connections.end());
   const size_t keep = std::min(
-      ranked.size(), static_cast<size_t>(std::max(ctx.max_applications, 0)));
+      ranked.size(), static_cast<size_t>(std::max(max_applications, 0)));
   auto before = [&](const auto& x, const auto& y) {
-    const bool px = pinned.count(*x.first) > 0;
-    const bool py = pinned.count(*y.first) > 0;
+    const bool px = pinned.count(x.first) > 0;
+    const bool py = pinned.count(y.first) > 0;
     if (px != py) return px;
     if (x.second != y.second) return x.second > y.second;
-    return *x.first < *y.first;
+    return x.first < y.first;
   };
   std::partial_sort(ranked.begin(),
                     ranked.begin() + static_cast<std::ptrdiff_t>(keep),
                     ranked.end(), before);
-  std::unordered_set<std::string> kept;
-  for (size_t i = 0; i < keep; ++i) kept.insert(*ranked[i].first);
+  std::unordered_set<std::string_view> kept;
+  for (size_t i = 0; i < keep; ++i) kept.insert(ranked[i].first);
   return kept;
 }
 
-Result<Activity> Read(const ResultSet& scan, const CollectorContext& ctx) {
-  const ResultSet rs = detail::RowsOfPart(scan, Activity::kName);
+std::string_view TextOr(const ResultSet::Row& row, int column,
+                        std::string_view fallback) {
+  if (column < 0 || !row[column].has_value()) return fallback;
+  return *row[column];
+}
+
+// The scan's activity rows (RowsOfPart's, read in place: at many distinct
+// names they are most of the result).
+Result<Activity> Read(const ResultSet& rs, const CollectorContext& ctx) {
+  const int c_part = rs.ColumnIndex("part");  // absent: every row is ours
   const int c_app = rs.ColumnIndex("application");
   const int c_state = rs.ColumnIndex("state");
   const int c_addr = rs.ColumnIndex("client_address");
@@ -76,23 +82,34 @@ Result<Activity> Read(const ResultSet& scan, const CollectorContext& ctx) {
         "activity: missing application, state, client_address or "
         "connections column");
   }
+  std::vector<const ResultSet::Row*> rows;
+  rows.reserve(rs.size());
+  for (const auto& row : rs.rows()) {
+    if (c_part >= 0 && TextOr(row, c_part, "") != Activity::kName) continue;
+    rows.push_back(&row);
+  }
   Activity out;
   // Connections per application, to rank them.
-  std::map<std::string, int64_t> per_app;
-  for (const auto& row : rs.rows()) {
-    auto conn = CellInt64(rs, row, c_conn, 0);
+  std::unordered_map<std::string_view, int64_t> per_app;
+  per_app.reserve(rows.size());
+  for (const ResultSet::Row* row : rows) {
+    auto conn = CellInt64(rs, *row, c_conn, 0);
     if (!conn.ok()) return conn.status().WithContext("activity");
-    per_app[CellText(row, c_app, "")] += *conn;
+    per_app[TextOr(*row, c_app, "")] += *conn;
   }
-  const std::unordered_set<std::string> kept = KeptApplications(per_app, ctx);
+  const std::unordered_set<std::string_view> pinned(
+      ctx.pinned_applications.begin(), ctx.pinned_applications.end());
+  const std::unordered_set<std::string_view> kept =
+      KeptApplications(per_app, pinned, ctx.max_applications);
   out.folded_applications = static_cast<int64_t>(per_app.size() - kept.size());
 
   std::map<GroupKey, ActivityGroup> groups;
-  std::map<AppKey, std::set<std::string>> addresses;
-  for (const auto& row : rs.rows()) {
-    std::string app = CellText(row, c_app, "");
-    const bool folded = kept.count(app) == 0;
-    if (folded) app.clear();
+  std::map<AppKey, std::set<std::string_view>> addresses;
+  for (const ResultSet::Row* r : rows) {
+    const ResultSet::Row& row = *r;
+    const std::string_view app = TextOr(row, c_app, "");
+    const AppKey key = kept.count(app) > 0 ? AppKey{false, app}
+                                           : AppKey{true, std::string_view()};
     auto conn = CellInt64(rs, row, c_conn, 0);
     auto lock = CellInt64(rs, row, c_lock, 0);
     auto old_state = CellDouble(rs, row, c_old_state, 0);
@@ -104,16 +121,15 @@ Result<Activity> Read(const ResultSet& scan, const CollectorContext& ctx) {
           &old_xact.status(), &own.status(), &opened.status()}) {
       if (!s->ok()) return s->WithContext("activity");
     }
-    if (c_scan_time >= 0 && row[c_scan_time].has_value()) {
+    if (c_scan_time >= 0 && !out.scan_time_us && row[c_scan_time]) {
       auto t = CellInt64(rs, row, c_scan_time, 0);
       if (!t.ok()) return t.status().WithContext("activity");
       out.scan_time_us = *t;
     }
-    std::set<std::string>& addrs = addresses[{folded, app}];
+    std::set<std::string_view>& addrs = addresses[key];
     // A NULL address (a row we may not see) counts as none.
     if (row[c_addr].has_value()) addrs.insert(*row[c_addr]);
-    ActivityGroup& g =
-        groups[{folded, std::move(app), CellText(row, c_state, kUnknownState)}];
+    ActivityGroup& g = groups[{key, TextOr(row, c_state, kUnknownState)}];
     g.connections += *conn;
     g.lock_waiting += *lock;
     g.own_connections += *own;
@@ -123,9 +139,8 @@ Result<Activity> Read(const ResultSet& scan, const CollectorContext& ctx) {
         std::max(g.oldest_transaction_seconds, *old_xact);
   }
   for (auto& [key, g] : groups) {
-    const auto& [folded, app, state] = key;
-    g.application = LabelOf({folded, app});
-    g.state = state;
+    g.application = LabelOf(key.first);
+    g.state = std::string(key.second);
     out.groups.push_back(std::move(g));
   }
   for (const auto& [key, addrs] : addresses) {

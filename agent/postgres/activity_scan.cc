@@ -167,7 +167,8 @@ std::string Scan(const CollectorContext& ctx, std::string_view self,
   // per backend (the parts join the catalog to the few aggregated rows).
   // - `client` is ClientBackendCondition() on the function's columns, and
   //   never NULL, so NOT client is every other backend;
-  // - a Unix-socket client (client_port -1) counts as one address.
+  // - a Unix-socket client (client_port -1) counts as one address; the
+  //   address is grouped as inet and formatted once per group.
   std::string sql =
       "WITH g AS ("
       " SELECT coalesce(application_name, '') AS app,"
@@ -187,7 +188,8 @@ std::string Scan(const CollectorContext& ctx, std::string_view self,
       " AND backend_start <= now())::int AS opened_connections,"
       " min(state_change) AS state_change, min(xact_start) AS xact_start"
       " FROM pg_stat_get_activity(NULL)"
-      " GROUP BY app, state, addr, datid, usesysid, backend_type)";
+      " GROUP BY app, state, client_addr, client_port = -1, datid, usesysid,"
+      " backend_type)";
   std::vector<std::string> branches;
   for (std::string_view part : kParts) {
     if (!wanted(part)) continue;
