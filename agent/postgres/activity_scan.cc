@@ -87,21 +87,23 @@ std::string Age(std::string_view column) {
 // "(other)" is left to the collector (activity_collector.cc): it works on
 // these rows, so nothing here grows faster than the backends, and no sort
 // or second aggregation runs on the server. The scan time is computed
-// once (an InitPlan), not per row.
+// once (an InitPlan), not per row, and sent once, on the row of the
+// agent's own session (always there: a session sees itself).
 std::string ActivityBranch() {
-  return Branch(
-      kActivityPart,
-      {{"application", "app"},
-       {"state", "state"},
-       {"client_address", "addr"},
-       {"connections", "connections"},
-       {"lock_waiting", "lock_waiting"},
-       {"own_connections", "own_connections"},
-       {"opened_connections", "opened_connections"},
-       {"scan_time", "SELECT round(extract(epoch FROM now()) * 1000000)"},
-       {"oldest_state_seconds", Age("state_change")},
-       {"oldest_transaction_seconds", Age("xact_start")}},
-      "FROM g WHERE client");
+  return Branch(kActivityPart,
+                {{"application", "app"},
+                 {"state", "state"},
+                 {"client_address", "addr"},
+                 {"connections", "connections"},
+                 {"lock_waiting", "lock_waiting"},
+                 {"own_connections", "own_connections"},
+                 {"opened_connections", "opened_connections"},
+                 {"scan_time",
+                  "CASE WHEN own_connections > 0 THEN"
+                  " (SELECT round(extract(epoch FROM now()) * 1000000)) END"},
+                 {"oldest_state_seconds", Age("state_change")},
+                 {"oldest_transaction_seconds", Age("xact_start")}},
+                "FROM g WHERE client");
 }
 
 // Databases and roles: the scan's groups summed by oid and joined to the
