@@ -1,6 +1,5 @@
 #include <algorithm>
 #include <cstdint>
-#include <set>
 
 #include "collect/collector.h"
 
@@ -51,34 +50,38 @@ Result<double> ServerClock(const ResultSet& rs) {
 
 // One distinct statement of a batch and the collectors that share it.
 struct SharedStatement {
-  std::string tags;                // each sharing collector's tag
-  std::string sql;                 // untagged
+  std::string tags;  // each sharing collector's tag
+  // Untagged: the statement as it is, or its parameterized form when the
+  // session prepares statements.
+  ParameterizedStatement form;
   std::vector<size_t> collectors;  // indices into the poll's collectors
 };
 
+// Each collector's statement built once, identical ones shared.
 std::vector<SharedStatement> DistinctStatements(
     const std::vector<const Collector*>& collectors,
-    const CollectorContext& ctx, const RunOptions& options) {
+    const CollectorContext& ctx, const RunOptions& options,
+    bool parameterized) {
   std::vector<SharedStatement> out;
   for (size_t i = 0; i < collectors.size(); ++i) {
-    std::string sql = collectors[i]->Statement(ctx);
+    ParameterizedStatement form =
+        parameterized
+            ? collectors[i]->Parameterized(ctx)
+            : ParameterizedStatement{collectors[i]->Statement(ctx), {}, {}};
     const std::string tag =
         options.tag ? StatementTag(collectors[i]->name()) : std::string();
-    auto it = std::find_if(out.begin(), out.end(),
-                           [&](const auto& st) { return st.sql == sql; });
+    auto it = std::find_if(out.begin(), out.end(), [&](const auto& st) {
+      return st.form.sql == form.sql;
+    });
     if (it != out.end()) {
       it->collectors.push_back(i);
       it->tags += tag;
       continue;
     }
-    out.push_back({tag, std::move(sql), {i}});
+    out.push_back({tag, std::move(form), {i}});
   }
   return out;
 }
-
-// In a session's prepared_statements(): prepare nothing more on this
-// connection (not a valid statement name, so never a real one).
-constexpr char kDoNotPrepare[] = "!";
 
 // The name a statement is prepared under: a hash of its text and parameter
 // types, so that a statement whose text changed (a reload) is prepared anew
@@ -101,28 +104,16 @@ std::string PreparedName(const ParameterizedStatement& p) {
   return name;
 }
 
-std::string Joined(const std::vector<std::string>& items) {
-  std::string out;
+// "(a, b)" for a non-empty list, "" for an empty one.
+std::string Parenthesized(const std::vector<std::string>& items) {
+  if (items.empty()) return "";
+  std::string out = "(";
   for (const std::string& x : items) {
-    if (!out.empty()) out += ", ";
+    if (out.size() > 1) out += ", ";
     out += x;
   }
+  out += ')';
   return out;
-}
-
-std::string PrepareStatement(const std::string& tags, const std::string& name,
-                             const ParameterizedStatement& p) {
-  std::string sql = tags;
-  sql += "PREPARE ";
-  sql += name;
-  if (!p.parameter_types.empty()) {
-    sql += '(';
-    sql += Joined(p.parameter_types);
-    sql += ')';
-  }
-  sql += " AS ";
-  sql += p.sql;
-  return sql;
 }
 
 // The text of each statement in the batch, and last the server clock's.
@@ -136,43 +127,52 @@ Result<std::vector<std::string>> BatchTexts(
     Session& session, const std::vector<const Collector*>& collectors,
     const std::vector<SharedStatement>& statements, const CollectorContext& ctx,
     Deadline deadline) {
+  PreparedStatements* prepared = session.prepared_statements();
   std::vector<std::string> texts;
-  for (const SharedStatement& st : statements) {
-    texts.push_back(st.tags + st.sql);
+  if (prepared == nullptr || prepared->disabled) {
+    for (const SharedStatement& st : statements) {
+      texts.push_back(st.tags);
+      texts.back() += st.form.sql;
+    }
+    texts.emplace_back(kClockStatement);
+    return texts;
   }
-  texts.emplace_back(kClockStatement);
-  std::set<std::string>* prepared = session.prepared_statements();
-  if (prepared == nullptr || prepared->count(kDoNotPrepare) > 0) return texts;
-  // What to prepare: (tags, name, form), the clock last.
-  std::vector<ParameterizedStatement> forms;
+  // The statements, then the clock: each with its tags, name and form.
+  std::vector<const std::string*> tags;
+  std::vector<const ParameterizedStatement*> forms;
   std::vector<std::string> names;
-  std::vector<std::string> tags;
   for (const SharedStatement& st : statements) {
-    forms.push_back(collectors[st.collectors[0]]->Parameterized(ctx));
-    names.push_back(PreparedName(forms.back()));
-    tags.push_back(st.tags);
+    tags.push_back(&st.tags);
+    forms.push_back(&st.form);
+    names.push_back(PreparedName(st.form));
   }
-  forms.push_back({kClockStatement, {}, {}});
+  const std::string no_tags;
+  const ParameterizedStatement clock{kClockStatement, {}, {}};
+  tags.push_back(&no_tags);
+  forms.push_back(&clock);
   names.emplace_back(kClockName);
-  tags.emplace_back();
-  auto unknown = [&](size_t k) {
-    return prepared->count(names[k]) == 0 &&
-           prepared->count("!" + names[k]) == 0;
-  };
   auto prepare = [&](const std::vector<size_t>& which) -> Status {
     std::string sql;
     for (size_t k : which) {
-      sql += PrepareStatement(tags[k], names[k], forms[k]);
+      sql += *tags[k];
+      sql += "PREPARE ";
+      sql += names[k];
+      sql += Parenthesized(forms[k]->parameter_types);
+      sql += " AS ";
+      sql += forms[k]->sql;
       sql += ";\n";
     }
     auto r = session.Execute(sql, deadline);
     if (!r.ok()) return r.status();
-    for (size_t k : which) prepared->insert(names[k]);
+    for (size_t k : which) prepared->names.insert(names[k]);
     return Status::Ok();
   };
   std::vector<size_t> missing;
   for (size_t k = 0; k < names.size(); ++k) {
-    if (unknown(k)) missing.push_back(k);
+    if (prepared->names.count(names[k]) == 0 &&
+        prepared->refused.count(names[k]) == 0) {
+      missing.push_back(k);
+    }
   }
   if (!missing.empty()) {
     Status s = prepare(missing);
@@ -183,21 +183,25 @@ Result<std::vector<std::string>> BatchTexts(
       for (size_t k : missing) {
         Status one = prepare({k});
         if (!one.ok() && !IsStatementError(one)) return one;
-        if (!one.ok()) prepared->insert("!" + names[k]);
+        if (!one.ok()) prepared->refused.insert(names[k]);
       }
     }
   }
+  // Appends only (GCC 12 -O3 reports a false -Werror=restrict on some
+  // string concatenations, bug 105651).
   for (size_t k = 0; k < names.size(); ++k) {
-    if (prepared->count(names[k]) == 0) continue;
-    std::string sql = tags[k];
-    sql += "EXECUTE ";
-    sql += names[k];
-    if (!forms[k].arguments.empty()) {
-      sql += '(';
-      sql += Joined(forms[k].arguments);
-      sql += ')';
+    std::string text = *tags[k];
+    if (prepared->names.count(names[k]) > 0) {
+      text += "EXECUTE ";
+      text += names[k];
+      text += Parenthesized(forms[k]->arguments);
+    } else if (k < statements.size()) {
+      // Refused: the statement as it is.
+      text += collectors[statements[k].collectors[0]]->Statement(ctx);
+    } else {
+      text += kClockStatement;
     }
-    texts[k] = std::move(sql);
+    texts.push_back(std::move(text));
   }
   return texts;
 }
@@ -251,7 +255,9 @@ Status RunCollectors(Session& session,
   }
   if (options.batch && collectors.size() > 1) {
     const std::vector<SharedStatement> statements =
-        DistinctStatements(collectors, ctx, options);
+        DistinctStatements(collectors, ctx, options,
+                           session.prepared_statements() != nullptr &&
+                               !session.prepared_statements()->disabled);
     auto texts = BatchTexts(session, collectors, statements, ctx, deadline);
     if (!texts.ok()) return texts.status();
     const std::string& clock_sql = texts->back();
@@ -286,12 +292,12 @@ Status RunCollectors(Session& session,
     if (!results.ok() && !IsStatementError(results.status())) {
       return results.status();
     }
-    if (std::set<std::string>* prepared = session.prepared_statements()) {
+    if (PreparedStatements* prepared = session.prepared_statements()) {
       // A batch of prepared statements failed: perhaps they are gone (a
       // pooler between us and the server, DISCARD ALL). The rest of this
       // connection sends the statements as they are.
-      prepared->clear();
-      prepared->insert(kDoNotPrepare);
+      *prepared = {};
+      prepared->disabled = true;
     }
     if (results.ok() && batch_problem != nullptr) {
       // Something between us and the server (a pooler in statement mode, a

@@ -207,8 +207,14 @@ std::string Scan(const CollectorContext& ctx, std::string_view self,
   return sql;
 }
 
-constexpr std::string_view kPreviousScanParameter =
-    "(timestamptz 'epoch' + $1 * interval '1 microsecond')";
+// The previous scan's server time, exactly: `microseconds` since the Unix
+// epoch (an integer literal or a parameter) as timestamptz.
+std::string PreviousScan(std::string_view microseconds) {
+  std::string sql = "(timestamptz 'epoch' + ";
+  sql += microseconds;
+  sql += " * interval '1 microsecond')";
+  return sql;
+}
 
 }  // namespace
 
@@ -222,16 +228,14 @@ std::string ClientBackendCondition() {
 std::string ActivityScanStatement(const CollectorContext& ctx,
                                   std::string_view self) {
   if (!ctx.previous_scan_time_us) return Scan(ctx, self, "NULL::timestamptz");
-  std::string previous = "(timestamptz 'epoch' + ";
-  previous += std::to_string(*ctx.previous_scan_time_us);
-  previous += " * interval '1 microsecond')";
-  return Scan(ctx, self, previous);
+  return Scan(ctx, self,
+              PreviousScan(std::to_string(*ctx.previous_scan_time_us)));
 }
 
 ParameterizedStatement ActivityScanParameterized(const CollectorContext& ctx,
                                                  std::string_view self) {
   ParameterizedStatement p;
-  p.sql = Scan(ctx, self, kPreviousScanParameter);
+  p.sql = Scan(ctx, self, PreviousScan("$1"));
   p.parameter_types = {"bigint"};
   p.arguments = {ctx.previous_scan_time_us
                      ? std::to_string(*ctx.previous_scan_time_us)

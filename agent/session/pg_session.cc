@@ -137,7 +137,7 @@ class PgSession final : public Session {
     }
     server_version_ = PQserverVersion(conn.get());
     conn_ = std::move(conn);
-    prepared_.clear();
+    prepared_ = {};
     return Status::Ok();
   }
 
@@ -204,12 +204,12 @@ class PgSession final : public Session {
   void Close() override {
     conn_.reset();
     server_version_ = 0;
-    prepared_.clear();
+    prepared_ = {};
   }
 
   int server_version() const override { return server_version_; }
 
-  std::set<std::string>* prepared_statements() override { return &prepared_; }
+  PreparedStatements* prepared_statements() override { return &prepared_; }
 
  private:
   Status ConnectError(PGconn* c) const {
@@ -258,7 +258,7 @@ class PgSession final : public Session {
   const SessionOptions options_;
   ConnPtr conn_;
   int server_version_ = 0;
-  std::set<std::string> prepared_;  // on conn_
+  PreparedStatements prepared_;  // on conn_
 };
 
 }  // namespace

@@ -28,6 +28,13 @@ struct SessionOptions {
   const std::atomic<bool>* interrupt = nullptr;
 };
 
+// The statements prepared (PREPARE) on one connection, by name.
+struct PreparedStatements {
+  std::set<std::string> names;    // executed by name
+  std::set<std::string> refused;  // the server would not prepare them
+  bool disabled = false;          // send every statement as text
+};
+
 // One connection to one server. Not thread-safe: the poller that owns it is
 // the only user. Implementations hold at most one server connection at a
 // time.
@@ -47,10 +54,10 @@ class Session {
                                                  Deadline deadline) = 0;
 
   virtual void Close() = 0;
-  // The names of the statements prepared (PREPARE) on the open connection,
-  // kept by RunCollectors; emptied when the connection closes or another
-  // opens. Null when this session does not prepare statements.
-  virtual std::set<std::string>* prepared_statements() { return nullptr; }
+  // What RunCollectors prepared on the open connection; reset when the
+  // connection closes or another opens. Null when this session does not
+  // prepare statements.
+  virtual PreparedStatements* prepared_statements() { return nullptr; }
 
   // PostgreSQL's server_version_num of the open connection, or 0.
   virtual int server_version() const = 0;

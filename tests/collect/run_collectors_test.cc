@@ -8,6 +8,7 @@
 #include "collect/collector.h"
 #include "fakes/fake_clock.h"
 #include "fakes/fake_session.h"
+#include "occurrences.h"
 
 namespace pgconn {
 namespace {
@@ -203,24 +204,13 @@ Result<std::vector<ResultSet>> PreparingServer(std::string_view sql,
   return out;
 }
 
-size_t Count(const std::string& s, std::string_view what) {
-  size_t n = 0;
-  for (size_t at = s.find(what); at != std::string::npos;
-       at = s.find(what, at + 1)) {
-    ++n;
-  }
-  return n;
-}
-
 // A session that keeps prepared statements gets each statement, and the
 // server clock, prepared once per connection; every poll then executes them
 // by name, with the per-poll values as arguments.
 TEST(PreparedStatementsTest, PreparedOncePerConnectionThenExecutedByName) {
   FakeServer server;
   server.prepares = true;
-  server.answer = [](std::string_view sql) {
-    return PreparingServer(sql, "");
-  };
+  server.answer = [](std::string_view sql) { return PreparingServer(sql, ""); };
   FakeSession session(&server);
   ASSERT_TRUE(session.Connect({}).ok());
   StubCollector a("a", "SELECT 1 AS a");
@@ -248,7 +238,7 @@ TEST(PreparedStatementsTest, PreparedOncePerConnectionThenExecutedByName) {
   for (size_t q = 1; q < 4; ++q) {
     const std::string& batch = server.queries[q];
     EXPECT_EQ(batch.find("SELECT"), std::string::npos) << batch;
-    EXPECT_EQ(Count(batch, "EXECUTE pgconn_server_clock;"), 3u) << batch;
+    EXPECT_EQ(Occurrences(batch, "EXECUTE pgconn_server_clock;"), 3u) << batch;
     EXPECT_NE(batch.find("/* pgconn:a */ EXECUTE pgconn_"), std::string::npos);
     EXPECT_NE(batch.find("(42);"), std::string::npos) << batch;
   }
@@ -256,11 +246,11 @@ TEST(PreparedStatementsTest, PreparedOncePerConnectionThenExecutedByName) {
   session.Close();
   ASSERT_TRUE(session.Connect({}).ok());
   Snapshot snap;
-  ASSERT_TRUE(RunCollectors(session, {&a, &b}, CollectorContext{},
-                            RunOptions{}, {}, clock, &snap)
+  ASSERT_TRUE(RunCollectors(session, {&a, &b}, CollectorContext{}, RunOptions{},
+                            {}, clock, &snap)
                   .ok());
   ASSERT_EQ(server.queries.size(), 6u);
-  EXPECT_EQ(Count(server.queries[4], "PREPARE "), 3u);
+  EXPECT_EQ(Occurrences(server.queries[4], "PREPARE "), 3u);
   EXPECT_NE(server.queries[5].find("EXECUTE"), std::string::npos);
 }
 
@@ -289,9 +279,10 @@ TEST(PreparedStatementsTest, AStatementTheServerWillNotPrepareIsSentAsItIs) {
   // The PREPAREs together (refused), then one by one (b's refused), then
   // the two polls: b's statement as it is, not tried again.
   ASSERT_EQ(server.queries.size(), 6u);
-  EXPECT_EQ(Count(server.queries[0], "PREPARE "), 3u);
+  EXPECT_EQ(Occurrences(server.queries[0], "PREPARE "), 3u);
   for (size_t q = 1; q <= 3; ++q) {
-    EXPECT_EQ(Count(server.queries[q], "PREPARE "), 1u) << server.queries[q];
+    EXPECT_EQ(Occurrences(server.queries[q], "PREPARE "), 1u)
+        << server.queries[q];
   }
   for (size_t q = 4; q <= 5; ++q) {
     EXPECT_NE(server.queries[q].find("/* pgconn:b */ SELECT odd AS b;"),
@@ -316,16 +307,16 @@ TEST(PreparedStatementsTest, AFailedBatchStopsPreparingOnThatConnection) {
   StubCollector a("a", "SELECT 1 AS a"), b("b", "SELECT 2 AS b");
   FakeClock clock;
   Snapshot first;
-  ASSERT_TRUE(RunCollectors(session, {&a, &b}, CollectorContext{},
-                            RunOptions{}, {}, clock, &first)
+  ASSERT_TRUE(RunCollectors(session, {&a, &b}, CollectorContext{}, RunOptions{},
+                            {}, clock, &first)
                   .ok());
   EXPECT_TRUE(first.collectors[0].success);
   EXPECT_TRUE(first.collectors[1].success);
   // PREPARE, the failed batch, each alone.
   ASSERT_EQ(server.queries.size(), 4u);
   Snapshot second;
-  ASSERT_TRUE(RunCollectors(session, {&a, &b}, CollectorContext{},
-                            RunOptions{}, {}, clock, &second)
+  ASSERT_TRUE(RunCollectors(session, {&a, &b}, CollectorContext{}, RunOptions{},
+                            {}, clock, &second)
                   .ok());
   ASSERT_EQ(server.queries.size(), 5u);  // one batch, as text
   EXPECT_EQ(server.queries[4].find("PREPARE"), std::string::npos);

@@ -6,7 +6,6 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -77,7 +76,7 @@ class FakeSession final : public Session {
   int server_version() const override {
     return connected_ ? server_->server_version : 0;
   }
-  std::set<std::string>* prepared_statements() override {
+  PreparedStatements* prepared_statements() override {
     std::lock_guard<std::mutex> l(server_->mu);
     return server_->prepares ? &prepared_ : nullptr;
   }
@@ -86,11 +85,11 @@ class FakeSession final : public Session {
   void CloseLocked() {
     if (connected_) --server_->open_connections;
     connected_ = false;
-    prepared_.clear();
+    prepared_ = {};
   }
   FakeServer* server_;
   bool connected_ = false;
-  std::set<std::string> prepared_;
+  PreparedStatements prepared_;
 };
 
 class FakeSessionFactory final : public SessionFactory {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "collect/collector.h"
+#include "occurrences.h"
 #include "postgres/registry.h"
 
 namespace pgconn {
@@ -15,15 +16,6 @@ std::string StatementOf(std::string_view name, const CollectorContext& ctx) {
   const CollectorEntry* e = FindCollectorEntry(PostgresCollectors(), name);
   EXPECT_NE(e, nullptr) << name;
   return e == nullptr ? "" : e->create()->Statement(ctx);
-}
-
-size_t Count(const std::string& s, std::string_view what) {
-  size_t n = 0;
-  for (size_t at = s.find(what); at != std::string::npos;
-       at = s.find(what, at + 1)) {
-    ++n;
-  }
-  return n;
 }
 
 TEST(ActivityScanTest, TheFourCollectorsShareOneReadOfTheView) {
@@ -36,16 +28,16 @@ TEST(ActivityScanTest, TheFourCollectorsShareOneReadOfTheView) {
   }
   // The function behind the view, once; not the view, whose joins to the
   // catalog would run per backend.
-  EXPECT_EQ(Count(sql, "pg_stat_get_activity(NULL)"), 1u) << sql;
-  EXPECT_EQ(Count(sql, "pg_stat_activity"), 0u) << sql;
+  EXPECT_EQ(Occurrences(sql, "pg_stat_get_activity(NULL)"), 1u) << sql;
+  EXPECT_EQ(Occurrences(sql, "pg_stat_activity"), 0u) << sql;
   EXPECT_NE(sql.find("WITH g AS ("), std::string::npos);
   for (const char* part : {"'activity'::text", "'databases'::text",
                            "'users'::text", "'backends'::text"}) {
-    EXPECT_EQ(Count(sql, part), 1u) << part;
+    EXPECT_EQ(Occurrences(sql, part), 1u) << part;
   }
   // Folded by the collector, over aggregated rows: no ranking, no window.
   EXPECT_EQ(sql.find("ranked"), std::string::npos);
-  EXPECT_EQ(Count(sql, " OVER ("), 2u)
+  EXPECT_EQ(Occurrences(sql, " OVER ("), 2u)
       << "only the databases' and users' folding rank, once each";
   EXPECT_EQ(sql.find(';'), std::string::npos);
 }
@@ -66,7 +58,7 @@ TEST(ActivityScanTest, CountsBackendsOpenedSinceThePreviousScan) {
                       "1764612345123456 * interval '1 microsecond')"),
             std::string::npos)
       << next;
-  EXPECT_EQ(Count(next, "pg_stat_get_activity(NULL)"), 1u);
+  EXPECT_EQ(Occurrences(next, "pg_stat_get_activity(NULL)"), 1u);
 }
 
 // Prepared once per session: the text is the same from poll to poll, the
