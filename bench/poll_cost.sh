@@ -129,7 +129,7 @@ for names in 10 50 500 "$N"; do
     FROM pg_stat_statements WHERE query NOT LIKE '%/* bench */%'")
   # Per poll: the scan runs exactly once per poll (the polls_total samples
   # at the window's edges could be off by one).
-  scans=$(psql_ -c "/* bench */ SELECT sum(calls) FROM pg_stat_statements WHERE query LIKE '%pg_stat_get_activity(NULL)%'")
+  scans=$(psql_ -c "/* bench */ SELECT sum(calls) FROM pg_stat_statements WHERE query LIKE '%pg_stat_get_activity(NULL)%' AND query NOT LIKE '%/* bench */%'")
   poll_ms=$(awk -v s="$agent_ms" -v p="$scans" 'BEGIN {printf "%.2f", s / p}')
   printf '| %s | %s | %s ms | %s ms | %s ms | %s | %s | %s ms | %s ms | %s %% | %s |\n' "$N" "$names" "$scan" "$poll_ms" "$base" \
     "$(awk -v a="$scan" -v b="$base" 'BEGIN {printf "%.2f", a / b}')" \
