@@ -15,6 +15,14 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 build=${PGCONN_BUILD_DIR:-build}
+# Compiler cache: the three builds below share it, and so do runs on the
+# same machine (ccache's directory is outside the checkout). Paths are made
+# relative to the checkout, so another clone of the repository hits it too.
+if command -v ccache >/dev/null; then
+  export CMAKE_CXX_COMPILER_LAUNCHER=${CMAKE_CXX_COMPILER_LAUNCHER:-ccache}
+  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
+  export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
+fi
 # What ships: the Dockerfile's exact configuration (GCC, Release, -O3,
 # warnings as errors), the binary only, so that an optimizer-only warning
 # fails here and not in `docker build`. The packaging tests read this
