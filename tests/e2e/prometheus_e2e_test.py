@@ -23,20 +23,14 @@ stopped at the end. A missing server binary is a failure, not a skip.
 import glob
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
+
+import harness
+from harness import Failure, Session, eventually, log
 
 SOURCE_DIR = None
-PROMETHEUS = "/usr/bin/prometheus"
-PSQL = "/usr/bin/psql"
-PGBOUNCER = "/usr/sbin/pgbouncer"
 
 # max_connections 20 with 3 superuser slots: 17 usable. 0.8 x 17 = 13.6, so
 # 14 client connections cross the warning threshold (14/17 = 0.82): 13
@@ -46,214 +40,13 @@ RESERVED = 3
 USABLE = MAX_CONNECTIONS - RESERVED
 
 
-def log(msg):
-    print(f"[e2e] {msg}", flush=True)
-
-
-class Failure(Exception):
-    pass
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def pg_bindir():
-    dirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"),
-                  key=lambda d: int(d.split("/")[-2]))
-    if not dirs:
-        raise Failure("PostgreSQL server binaries not found "
-                      "(Debian package postgresql-15)")
-    return dirs[-1]
-
-
-def eventually(what, condition, timeout=60.0, interval=0.25):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = condition()
-        if last:
-            return last
-        time.sleep(interval)
-    raise Failure(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
-class Postgres:
-    def __init__(self, root):
-        self.dir = os.path.join(root, "pg")
-        os.mkdir(self.dir)
-        self.bindir = pg_bindir()
-        self.port = free_port()
-        self.as_owner = []
-        if os.geteuid() == 0:
-            shutil.chown(self.dir, "postgres")
-            self.as_owner = ["runuser", "-u", "postgres", "--"]
-        subprocess.run(self.as_owner + [
-            f"{self.bindir}/initdb", "-D", f"{self.dir}/data", "-A", "trust",
-            "-U", "postgres", "--no-sync"], check=True,
-            stdout=subprocess.DEVNULL)
-        self.running = False
-
-    def start(self):
-        opts = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} "
-                f"-c max_connections={MAX_CONNECTIONS} "
-                f"-c superuser_reserved_connections={RESERVED} -c fsync=off")
-        subprocess.run(self.as_owner + [
-            f"{self.bindir}/pg_ctl", "-D", f"{self.dir}/data", "-l",
-            f"{self.dir}/server.log", "-w", "-o", opts, "start"],
-            check=True, stdout=subprocess.DEVNULL)
-        self.running = True
-
-    def stop(self):
-        if self.running:
-            subprocess.run(self.as_owner + [
-                f"{self.bindir}/pg_ctl", "-D", f"{self.dir}/data", "-m",
-                "fast", "-w", "stop"], stdout=subprocess.DEVNULL)
-            self.running = False
-
-    def sql(self, statement, db="postgres"):
-        subprocess.run([PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h",
-                        "127.0.0.1", "-p", str(self.port), "-U", "postgres",
-                        "-d", db, "-c", statement], check=True,
-                       stdout=subprocess.DEVNULL)
-
-
-class Session:
-    """A psql process holding one connection open until closed."""
-
-    def __init__(self, pg, app, sql="SELECT 1;", user="postgres", db="postgres"):
-        env = dict(os.environ, PGAPPNAME=app)
-        self.proc = subprocess.Popen(
-            [PSQL, "-X", "-q", "-h", "127.0.0.1", "-p", str(pg.port), "-U",
-             user, "-d", db], stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        self.proc.stdin.write((sql + "\n").encode())
-        self.proc.stdin.flush()
-
-    def close(self):
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.close()
-            except BrokenPipeError:
-                pass
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-class PgBouncer:
-    """PgBouncer in front of the PostgreSQL, for the PgBouncer target's
-    dashboard queries and alert expressions."""
-
-    def __init__(self, root, pg):
-        self.dir = os.path.join(root, "pgbouncer")
-        os.mkdir(self.dir)
-        self.port = free_port()
-        self.ini = os.path.join(self.dir, "pgbouncer.ini")
-        with open(self.ini, "w") as f:
-            f.write(f"[databases]\npostgres = host=127.0.0.1 port={pg.port} "
-                    "dbname=postgres\n[pgbouncer]\nlisten_addr = 127.0.0.1\n"
-                    f"listen_port = {self.port}\nunix_socket_dir =\n"
-                    f"auth_type = trust\nauth_file = {self.dir}/users.txt\n"
-                    "stats_users = postgres\npool_mode = transaction\n"
-                    # A limit, so that its panel has a series.
-                    "default_pool_size = 2\nmax_db_connections = 5\n")
-        with open(os.path.join(self.dir, "users.txt"), "w") as f:
-            f.write('"postgres" ""\n')
-        # PgBouncer refuses to run as root; -u drops to postgres.
-        self.args = [PGBOUNCER, self.ini]
-        if os.geteuid() == 0:
-            for name in ("", "pgbouncer.ini", "users.txt"):
-                shutil.chown(os.path.join(self.dir, name), "postgres")
-            self.args = [PGBOUNCER, "-u", "postgres", self.ini]
-        self.log = open(os.path.join(self.dir, "pgbouncer.log"), "w")
-        self.proc = subprocess.Popen(self.args, stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-
-        def accepts():
-            with socket.socket() as sock:
-                return sock.connect_ex(("127.0.0.1", self.port)) == 0
-        eventually("PgBouncer accepting connections", accepts)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-
-
-class Prometheus:
-    def __init__(self, root, agent_port, rule_files):
-        self.dir = os.path.join(root, "prometheus")
-        os.mkdir(self.dir)
-        self.port = free_port()
-        config = os.path.join(self.dir, "prometheus.yml")
-        with open(config, "w") as f:
-            f.write("global:\n  scrape_interval: 1s\n"
-                    "  evaluation_interval: 1s\n"
-                    "rule_files:\n")
-            for r in rule_files:
-                f.write(f"  - {json.dumps(r)}\n")
-            f.write("scrape_configs:\n  - job_name: pgconn\n"
-                    "    static_configs:\n"
-                    f"      - targets: ['127.0.0.1:{agent_port}']\n")
-        self.log = open(os.path.join(self.dir, "prometheus.log"), "w")
-        self.proc = subprocess.Popen(
-            [PROMETHEUS, f"--config.file={config}",
-             f"--storage.tsdb.path={self.dir}/data",
-             f"--web.listen-address=127.0.0.1:{self.port}"],
-            stdout=self.log, stderr=subprocess.STDOUT)
-
-    def api(self, path, **params):
-        url = f"http://127.0.0.1:{self.port}/api/v1/{path}"
-        if params:
-            url += "?" + urllib.parse.urlencode(params, doseq=True)
-        try:
-            with urllib.request.urlopen(url, timeout=10) as r:
-                return json.load(r)
-        except urllib.error.HTTPError as e:
-            return json.load(e)
-
-    def query(self, expr):
-        return self.api("query", query=expr)
-
-    def ready(self):
-        try:
-            with urllib.request.urlopen(
-                    f"http://127.0.0.1:{self.port}/-/ready", timeout=2) as r:
-                return r.status == 200
-        except (urllib.error.URLError, ConnectionError, OSError):
-            return False
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
-
-
 def value(prom, expr):
-    r = prom.query(expr)
-    if r.get("status") != "success" or not r["data"]["result"]:
-        return None
-    return float(r["data"]["result"][0]["value"][1])
+    return prom.value(expr)
 
 
 def alert_states(prom, name):
-    alerts = prom.api("alerts")["data"]["alerts"]
     return {(a["labels"].get("severity"), a["state"]): a
-            for a in alerts if a["labels"].get("alertname") == name}
+            for a in prom.alerts(name)}
 
 
 def dashboard_queries():
@@ -421,19 +214,14 @@ def main(argv):
         print(__doc__)
         return 2
     agent_binary, SOURCE_DIR = argv[1], os.path.abspath(argv[2])
-    for binary in (PROMETHEUS, PSQL, PGBOUNCER, agent_binary):
-        if not os.access(binary, os.X_OK):
-            raise Failure(f"{binary} not found or not executable")
+    harness.require(harness.PROMETHEUS, harness.PSQL, harness.PGBOUNCER,
+                    agent_binary)
     rule_files = sorted(glob.glob(os.path.join(SOURCE_DIR, "alerts/*.yml")))
     if not rule_files:
         raise Failure("no alerts/*.yml")
 
-    root = tempfile.mkdtemp(prefix="pgconn-e2e-")
-    os.chmod(root, 0o755)
-    pg = prom = agent = bouncer = None
-    agent_log_path = os.path.join(root, "agent.log")
-    try:
-        pg = Postgres(root)
+    with harness.Stack() as stack:
+        pg = stack.add(harness.Postgres(stack.root, MAX_CONNECTIONS, RESERVED))
         pg.start()
         # Data for the per-database and per-role panels and alerts.
         pg.sql("CREATE DATABASE e2e_limited CONNECTION LIMIT 5")
@@ -443,32 +231,27 @@ def main(argv):
         # "e2e-undeclared" is not.
         limited.append(Session(pg, "e2e-undeclared"))
         # One client through PgBouncer makes a pool and its statistics.
-        bouncer = PgBouncer(root, pg)
+        bouncer = stack.add(harness.PgBouncer(stack.root, pg))
         limited.append(Session(bouncer, "e2e-through-pgbouncer"))
 
-        agent_port = free_port()
-        config = os.path.join(root, "pgconn.yaml")
-        with open(config, "w") as f:
-            f.write("poll_interval: 500ms\nconnect_timeout: 2s\nbackoff_max: 1s\n"
-                    "targets:\n  - name: e2e\n    host: 127.0.0.1\n"
-                    f"    port: {pg.port}\n    user: postgres\n    dbname: postgres\n"
-                    "    overhead: 2\n    pools:\n      - application: e2e-limited\n"
-                    "        replicas: 1\n        pool_min: 0\n        pool_max: 3\n"
-                    # pg_ctl -l writes the server's stderr there, with
-                    # initdb's default log_line_prefix.
-                    f"    server_log:\n      path: {pg.dir}/server.log\n"
-                    "      log_line_prefix: '%m [%p] '\n"
-                    "  - name: e2e-bouncer\n    type: pgbouncer\n"
-                    f"    host: 127.0.0.1\n    port: {bouncer.port}\n"
-                    "    user: postgres\n")
-        agent_log = open(agent_log_path, "w")
-        agent = subprocess.Popen(
-            [agent_binary, f"--config.file={config}",
-             f"--web.listen-address=127.0.0.1:{agent_port}"],
-            stdout=agent_log, stderr=subprocess.STDOUT)
+        agent = stack.add(harness.Agent(
+            stack.root, agent_binary,
+            "poll_interval: 500ms\nconnect_timeout: 2s\nbackoff_max: 1s\n"
+            "targets:\n  - name: e2e\n    host: 127.0.0.1\n"
+            f"    port: {pg.port}\n    user: postgres\n    dbname: postgres\n"
+            "    overhead: 2\n    pools:\n      - application: e2e-limited\n"
+            "        replicas: 1\n        pool_min: 0\n        pool_max: 3\n"
+            # pg_ctl -l writes the server's stderr there, with
+            # initdb's default log_line_prefix.
+            f"    server_log:\n      path: {pg.log_path}\n"
+            "      log_line_prefix: '%m [%p] '\n"
+            "  - name: e2e-bouncer\n    type: pgbouncer\n"
+            f"    host: 127.0.0.1\n    port: {bouncer.port}\n"
+            "    user: postgres\n"))
 
-        prom = Prometheus(root, agent_port, rule_files)
-        eventually("Prometheus ready", prom.ready)
+        prom = stack.add(harness.Prometheus(stack.root, [agent.address],
+                                            rule_files))
+        prom.wait_ready()
         eventually("pgconn_up == 1 scraped by Prometheus",
                    lambda: value(prom, 'pgconn_up{target="e2e"}') == 1)
         eventually("the limited role's session in Prometheus",
@@ -487,29 +270,6 @@ def main(argv):
         scenario(pg, prom)
         log("PASS")
         return 0
-    except Failure as e:
-        print(f"[e2e] FAIL: {e}", file=sys.stderr)
-        for name in ("agent.log", "prometheus/prometheus.log"):
-            path = os.path.join(root, name)
-            if os.path.exists(path):
-                with open(path) as f:
-                    tail = f.read()[-3000:]
-                print(f"--- {name} (tail) ---\n{tail}", file=sys.stderr)
-        return 1
-    finally:
-        if agent is not None:
-            agent.terminate()
-            try:
-                agent.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                agent.kill()
-        if prom is not None:
-            prom.stop()
-        if bouncer is not None:
-            bouncer.stop()
-        if pg is not None:
-            pg.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,119 @@
+#!/usr/bin/python3
+"""One worker process of the guide's fleet: an asyncpg pool of
+DB_POOL_MIN..DB_POOL_MAX connections (application_name = the worker's
+application) and a load that follows a plan, phase after phase.
+
+Usage: pool_worker.py --plan JSON [--start-at UNIX_SECONDS]
+The connection comes from the guide's variables: DB_HOST, DB_PORT, DB_USER,
+DB_NAME (DB_PASSWORD when set), DB_POOL_MIN, DB_POOL_MAX, and the
+application name from PGAPPNAME.
+
+The plan is a JSON list of phases, run in order, each lasting "seconds":
+  {"seconds": 5, "busy": 3, "hold": 0.2}
+      3 tasks loop: take a connection from the pool, run
+      SELECT pg_sleep(hold), give it back. More tasks than DB_POOL_MAX wait
+      for the pool, as workers do when it is exhausted.
+  {"seconds": 5, "busy": 3, "hold": 0.2, "transaction": true}
+      the same, but each task holds its connection idle in transaction
+      (BEGIN; SELECT 1; the client sleeps hold; COMMIT).
+  {"seconds": 5, "burst": 4, "hold": 1.5}
+      at the phase's start, 4 tasks each take a connection once and run
+      SELECT pg_sleep(hold); the pool is left alone for the rest.
+  {"seconds": 5}
+      nothing: the pool keeps what it holds (DB_POOL_MIN at least).
+Replicas started with the same --start-at run their phases in lockstep.
+Each phase's start is printed on stdout as a JSON line
+{"phase": i, "start": unix_seconds}, and {"done": true, "waits": N,
+"max_wait_seconds": S} at the end (N: acquisitions that waited for the pool
+longer than 10 ms).
+"""
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+
+import asyncpg  # Debian: python3-asyncpg
+
+
+class Stats:
+    def __init__(self):
+        self.waits = 0
+        self.max_wait = 0.0
+
+    def record(self, waited):
+        if waited > 0.01:
+            self.waits += 1
+        self.max_wait = max(self.max_wait, waited)
+
+
+async def use_once(pool, hold, transaction, stats):
+    t0 = time.monotonic()
+    async with pool.acquire() as conn:
+        stats.record(time.monotonic() - t0)
+        if transaction:
+            async with conn.transaction():
+                await conn.execute("SELECT 1")
+                await asyncio.sleep(hold)
+        else:
+            await conn.execute("SELECT pg_sleep($1)", hold)
+
+
+async def loop_until(deadline, pool, hold, transaction, stats):
+    while time.time() < deadline:
+        await use_once(pool, hold, transaction, stats)
+
+
+async def run_phase(pool, phase, deadline, stats):
+    hold = float(phase.get("hold", 0.1))
+    transaction = bool(phase.get("transaction", False))
+    tasks = []
+    if "busy" in phase:
+        tasks = [asyncio.create_task(
+            loop_until(deadline, pool, hold, transaction, stats))
+            for _ in range(int(phase["busy"]))]
+    elif "burst" in phase:
+        tasks = [asyncio.create_task(use_once(pool, hold, transaction, stats))
+                 for _ in range(int(phase["burst"]))]
+    if tasks:
+        await asyncio.gather(*tasks)
+    remaining = deadline - time.time()
+    if remaining > 0:
+        await asyncio.sleep(remaining)
+
+
+async def main(args):
+    plan = json.loads(args.plan)
+    env = os.environ
+    pool = await asyncpg.create_pool(
+        host=env.get("DB_HOST", "127.0.0.1"), port=int(env.get("DB_PORT", "5432")),
+        user=env.get("DB_USER", "postgres"), database=env.get("DB_NAME", "postgres"),
+        password=env.get("DB_PASSWORD") or None,
+        min_size=int(env.get("DB_POOL_MIN", "2")),
+        max_size=int(env.get("DB_POOL_MAX", "10")),
+        max_inactive_connection_lifetime=float(env.get("DB_MAX_IDLE_TIME", "300")),
+        server_settings={"application_name": env.get("PGAPPNAME", "pool-worker")})
+    stats = Stats()
+    try:
+        start = args.start_at if args.start_at else time.time()
+        if start > time.time():
+            await asyncio.sleep(start - time.time())
+        for i, phase in enumerate(plan):
+            print(json.dumps({"phase": i, "start": time.time()}), flush=True)
+            start += float(phase["seconds"])
+            await run_phase(pool, phase, start, stats)
+    finally:
+        await pool.close()
+    print(json.dumps({"done": True, "waits": stats.waits,
+                      "max_wait_seconds": round(stats.max_wait, 3)}), flush=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--plan", required=True)
+    parser.add_argument("--start-at", type=float, default=0.0)
+    try:
+        asyncio.run(main(parser.parse_args()))
+    except KeyboardInterrupt:
+        sys.exit(130)
