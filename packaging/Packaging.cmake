@@ -130,4 +130,8 @@ if(PGCONN_BUILD_TESTS)
   add_test(NAME prometheus_probe_example
     COMMAND ${PROMTOOL} check config
             ${PROJECT_SOURCE_DIR}/dashboards/prometheus-probe.example.yml)
+  # The same fleet found through the agent's GET /discovery.
+  add_test(NAME prometheus_discovery_example
+    COMMAND ${PROMTOOL} check config
+            ${PROJECT_SOURCE_DIR}/dashboards/prometheus-discovery.example.yml)
 endif()
