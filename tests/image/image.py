@@ -287,6 +287,15 @@ def build(out_dir=None):
         log(f"podman build ({tag})")
         run(common + ["-t", tag, "-t", f"{IMAGE}:latest", SOURCE_DIR], env)
         total = time.monotonic() - start
+        # Earlier revisions' tags go, so that the store does not grow with
+        # every commit; their layers are pruned with the dangling ones.
+        names = run(["podman", "images", "--format",
+                     "{{.Repository}}:{{.Tag}}", IMAGE], env).split()
+        old = [n for n in names if n not in (tag, f"{IMAGE}:latest")]
+        for name in old:
+            # A name of an image that also has a current name only loses
+            # that name.
+            run(["podman", "rmi", name], env)
         run(["podman", "image", "prune", "-f"], env)
         result = {"tag": tag, "revision": rev, "base_key": key,
                   "base_seconds": round(base_seconds, 1),
