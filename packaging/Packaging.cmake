@@ -97,9 +97,9 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
 include(CPack)
 
 if(PGCONN_BUILD_TESTS)
-  # The Dockerfile against the Release binary (PGCONN_RELEASE_AGENT, from
-  # scripts/test.sh; this build's binary otherwise), and the checker
-  # against broken copies of it.
+  # The Dockerfile against the image's binary (PGCONN_RELEASE_AGENT, from
+  # scripts/test.sh; this build's binary otherwise): what a working image
+  # does not show. And the checker against broken copies of it.
   foreach(check check_dockerfile test_check_dockerfile)
     add_test(NAME packaging_${check}
       COMMAND ${SYSTEM_PYTHON3}
@@ -108,6 +108,12 @@ if(PGCONN_BUILD_TESTS)
               ${PROJECT_SOURCE_DIR}/scripts/debian-packages.txt
               $<TARGET_FILE:pgconn-agent>)
   endforeach()
+  # The image itself, run against a real PostgreSQL (tests/image). It uses
+  # the image scripts/test.sh built (PGCONN_IMAGE_INFO), else builds it:
+  # the long timeout is for a first build on a new machine.
+  add_test(NAME packaging_image
+    COMMAND ${SYSTEM_PYTHON3} ${PROJECT_SOURCE_DIR}/tests/image/image_test.py)
+  set_tests_properties(packaging_image PROPERTIES TIMEOUT 2400)
   # cmake --install into a temporary prefix, and the link substitution.
   add_test(NAME packaging_install
     COMMAND ${SYSTEM_PYTHON3} ${PROJECT_SOURCE_DIR}/tests/packaging/install_test.py
@@ -124,4 +130,8 @@ if(PGCONN_BUILD_TESTS)
   add_test(NAME prometheus_probe_example
     COMMAND ${PROMTOOL} check config
             ${PROJECT_SOURCE_DIR}/dashboards/prometheus-probe.example.yml)
+  # The same fleet found through the agent's GET /discovery.
+  add_test(NAME prometheus_discovery_example
+    COMMAND ${PROMTOOL} check config
+            ${PROJECT_SOURCE_DIR}/dashboards/prometheus-discovery.example.yml)
 endif()

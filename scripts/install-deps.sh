@@ -30,20 +30,23 @@ for p in "${packages[@]}"; do
   [[ -n "$cmd" ]] && command -v "$cmd" >/dev/null && continue
   missing+=("$p")
 done
-# The dashboards' schema check (tests/dashboards/schema) compiles them
-# against @grafana/schema: npm ci installs exactly the lock file's versions
-# into tests/dashboards/node_modules, from npm's cache when it has them, and
-# only when the lock file is newer than what is installed.
+# The Node tools of the tests, one lock file each: tests/dashboards (the
+# dashboards against @grafana/schema) and tests/deploy (the Kubernetes
+# manifests against kubernetes-models). npm ci installs exactly the lock
+# file's versions into the folder's node_modules, from npm's cache when it
+# has them, and only when the lock file is newer than what is installed.
 # Nothing to do where the tests are not: the Dockerfile's build stage copies
 # only scripts/.
 npm_ci() {
-  local dir="$here/../tests/dashboards"
-  [[ -f "$dir/package-lock.json" ]] || return 0
-  if [[ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]]; then
-    return 0
-  fi
-  echo "install-deps: npm ci in tests/dashboards"
-  npm ci --prefix "$dir" --prefer-offline --no-audit --no-fund
+  local dir
+  for dir in "$here/../tests/dashboards" "$here/../tests/deploy"; do
+    [[ -f "$dir/package-lock.json" ]] || continue
+    if [[ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]]; then
+      continue
+    fi
+    echo "install-deps: npm ci in ${dir#"$here/../"}"
+    npm ci --prefix "$dir" --prefer-offline --no-audit --no-fund
+  done
 }
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "install-deps: all ${#packages[@]} Debian packages present"

@@ -109,9 +109,9 @@ inline Snapshot SnapshotOf(const BouncerView& v) {
     Summarize(&p);
     snap.Put(std::move(p));
   }
-  if (v.has_databases) snap.Put(PgBouncerDatabases{v.databases});
-  if (v.has_stats) snap.Put(PgBouncerStatsTotals{v.stats});
-  if (v.has_lists) snap.Put(PgBouncerLists{v.lists});
+  if (v.has_databases) snap.Put(PgBouncerDatabases{{}, v.databases});
+  if (v.has_stats) snap.Put(PgBouncerStatsTotals{{}, v.stats});
+  if (v.has_lists) snap.Put(PgBouncerLists{{}, v.lists});
   if (v.has_config) snap.Put(v.config);
   return snap;
 }

@@ -21,6 +21,7 @@
 
 #include "expose/exposition_part.h"
 #include "http/basic_auth.h"
+#include "http/discovery.h"
 #include "http/self_metrics.h"
 #include "http/web_config.h"
 
@@ -357,6 +358,7 @@ class HttpServer::Impl {
     const std::vector<bhttp::verb> get = {bhttp::verb::get, bhttp::verb::head};
     AddRoute(options_.telemetry_path, "metrics", get, &Impl::ServeMetrics);
     AddRoute("/probe", "probe", get, &Impl::ServeProbe);
+    AddRoute("/discovery", "discovery", get, &Impl::ServeDiscovery);
     AddRoute("/healthz", "healthz", get, &Impl::ServeHealth);
     AddRoute("/readyz", "readyz", get, &Impl::ServeReady);
     AddRoute("/", "index", get, &Impl::ServeIndex);
@@ -391,6 +393,7 @@ class HttpServer::Impl {
 
   void ServeMetrics(const RequestView& req, Response& res);
   void ServeProbe(const RequestView& req, Response& res);
+  void ServeDiscovery(const RequestView& req, Response& res);
   void ServeHealth(const RequestView&, Response& res) { res.Text(200, "ok\n"); }
   void ServeReady(const RequestView&, Response& res) {
     if (publisher_.Ready()) {
@@ -755,6 +758,25 @@ void HttpServer::Impl::ServeProbe(const RequestView& req, Response& res) {
                              "name\n");
   }
   ServeExposition(req, res, std::move(e), false);
+}
+
+// http/discovery.h has the document and the Host header's rules.
+void HttpServer::Impl::ServeDiscovery(const RequestView& req, Response& res) {
+  const auto hosts = req.message.equal_range(bhttp::field::host);
+  const bool one =
+      hosts.first != hosts.second && std::next(hosts.first) == hosts.second;
+  const auto address =
+      one ? DiscoveryAddress(hosts.first->value()) : std::nullopt;
+  if (!address) {
+    return res.Text(400,
+                    "400 /discovery needs one Host header of the form "
+                    "host[:port] (a DNS name, an IPv4 address or a bracketed "
+                    "IPv6 address): it is the address the targets are "
+                    "scraped at\n");
+  }
+  res.content_type = "application/json";
+  res.body = DiscoveryDocument(publisher_.TargetNames(), *address);
+  res.headers.emplace_back("Cache-Control", "no-store");
 }
 
 std::shared_ptr<const WebState> HttpServer::Impl::CurrentWebState() {

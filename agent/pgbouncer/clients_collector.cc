@@ -19,8 +19,14 @@ namespace {
 
 // The client states SHOW CLIENTS reports (1.18+); each is exported for
 // every (database, user, application) present, with 0 where none is seen.
-constexpr std::array<std::string_view, 4> kClientStates = {
-    "active", "waiting", "active_cancel_req", "waiting_cancel_req"};
+// 1.25 added "idle": a client in the active list without a server (between
+// transactions, in transaction pooling), which older versions report as
+// "active"; it is exported from 1.25 on only, so that an older PgBouncer
+// shows no made-up 0 idle clients.
+constexpr std::array<std::string_view, 5> kClientStates = {
+    "active", "waiting", "active_cancel_req", "waiting_cancel_req", "idle"};
+constexpr size_t kStatesBefore1Point25 = 4;
+constexpr int kIdleStateVersion = 12500;  // PgBouncer 1.25.0
 
 constexpr std::string_view kUnset = "(unset)";
 constexpr std::string_view kOther = "(other)";
@@ -32,7 +38,8 @@ struct PgBouncerClients {
   static constexpr std::string_view kName = "pgbouncer_clients";
   // (database, user, application) -> state -> clients.
   std::map<ClientKey, std::map<std::string, int64_t>> groups;
-  int64_t folded_applications = 0;  // distinct names counted as "(other)"
+  int64_t folded_applications = 0;        // distinct names counted as "(other)"
+  size_t states = kStatesBefore1Point25;  // of kClientStates, always emitted
 };
 
 class PgBouncerClientsCollector final : public CollectorOf<PgBouncerClients> {
@@ -44,6 +51,9 @@ class PgBouncerClientsCollector final : public CollectorOf<PgBouncerClients> {
   Result<std::shared_ptr<const Observation>> ParseIn(
       const ResultSet& rows, const CollectorContext& ctx) const override {
     Result<PgBouncerClients> v = Read(rows, ctx.max_applications);
+    if (v.ok() && ctx.server_version_num >= kIdleStateVersion) {
+      v->states = kClientStates.size();
+    }
     if (!v.ok()) return v.status();
     return std::shared_ptr<const Observation>(
         std::make_shared<const Part<PgBouncerClients>>(std::move(*v)));
@@ -68,13 +78,15 @@ class PgBouncerClientsCollector final : public CollectorOf<PgBouncerClients> {
                  "\"(other)\") and state (SHOW CLIENTS).",
                  WithLabel(base, "state", state), static_cast<double>(n));
       };
-      for (std::string_view s : kClientStates) {
-        auto it = states.find(std::string(s));
-        emit(std::string(s), it == states.end() ? 0 : it->second);
+      const auto zero_filled = kClientStates.begin() + c.states;
+      for (auto s = kClientStates.begin(); s != zero_filled; ++s) {
+        auto it = states.find(std::string(*s));
+        emit(std::string(*s), it == states.end() ? 0 : it->second);
       }
+      // Any other state PgBouncer reports, as it comes.
       for (const auto& [state, n] : states) {
-        if (std::find(kClientStates.begin(), kClientStates.end(), state) ==
-            kClientStates.end()) {
+        if (std::find(kClientStates.begin(), zero_filled, state) ==
+            zero_filled) {
           emit(state, n);
         }
       }

@@ -2,6 +2,7 @@
 // pool sizes, per-database and per-user server limits, how long a client
 // may wait) and the default pool_mode. One row per setting.
 #include <string>
+#include <utility>
 
 #include "collect/collector.h"
 #include "pgbouncer/columns.h"
@@ -44,18 +45,19 @@ class PgBouncerConfigCollector final : public CollectorOf<PgBouncerConfig> {
     const int c_value = c.Require({"value"});
     if (!c.status().ok()) return c.status();
 
-    std::optional<int64_t> max_client_conn, default_pool_size;
     PgBouncerConfig cfg;
     for (const auto& row : rs.rows()) {
       const std::string key = CellText(row, c_key);
       std::optional<int64_t>* int_setting =
-          key == "max_client_conn"        ? &max_client_conn
-          : key == "default_pool_size"    ? &default_pool_size
+          key == "max_client_conn"        ? &cfg.max_client_conn
+          : key == "default_pool_size"    ? &cfg.default_pool_size
           : key == "reserve_pool_size"    ? &cfg.reserve_pool_size
           : key == "max_db_connections"   ? &cfg.max_db_connections
           : key == "max_user_connections" ? &cfg.max_user_connections
                                           : nullptr;
       const std::string value = CellText(row, c_value);
+      // NULL or empty: the setting is not set (not a number of 0).
+      if (value.empty()) continue;
       if (int_setting != nullptr) {
         auto v = ParseInt64(value);
         if (!v.ok()) return v.status().WithContext(Where(key));
@@ -69,26 +71,37 @@ class PgBouncerConfigCollector final : public CollectorOf<PgBouncerConfig> {
         cfg.pool_mode = value;
       }
     }
-    if (!max_client_conn || !default_pool_size) {
-      return Status::InvalidData(std::string(name()) +
-                                 ": max_client_conn or default_pool_size "
-                                 "missing");
+    // Settings every supported version has: a missing one is reported, and
+    // its metric (and what derives from it) is absent.
+    const std::pair<std::string_view, bool> expected[] = {
+        {"max_client_conn", cfg.max_client_conn.has_value()},
+        {"default_pool_size", cfg.default_pool_size.has_value()},
+        {"reserve_pool_size", cfg.reserve_pool_size.has_value()},
+        {"max_db_connections", cfg.max_db_connections.has_value()},
+        {"max_user_connections", cfg.max_user_connections.has_value()},
+        {"query_wait_timeout", cfg.query_wait_timeout_seconds.has_value()},
+        {"pool_mode", !cfg.pool_mode.empty()},
+    };
+    for (const auto& [key, found] : expected) {
+      if (!found) cfg.missing_columns.emplace_back(key);
     }
-    cfg.max_client_conn = *max_client_conn;
-    cfg.default_pool_size = *default_pool_size;
     return cfg;
   }
 
   void EmitMetrics(const PgBouncerConfig& c, const Labels& t,
                    MetricsWriter* w) const override {
-    w->Gauge("pgconn_pgbouncer_max_client_connections",
-             "PgBouncer max_client_conn: client connections it accepts before "
-             "refusing new ones (SHOW CONFIG).",
-             t, static_cast<double>(c.max_client_conn));
-    w->Gauge("pgconn_pgbouncer_default_pool_size",
-             "PgBouncer default_pool_size: server connections per (database, "
-             "user) pool unless overridden (SHOW CONFIG).",
-             t, static_cast<double>(c.default_pool_size));
+    if (c.max_client_conn) {
+      w->Gauge("pgconn_pgbouncer_max_client_connections",
+               "PgBouncer max_client_conn: client connections it accepts "
+               "before refusing new ones (SHOW CONFIG).",
+               t, static_cast<double>(*c.max_client_conn));
+    }
+    if (c.default_pool_size) {
+      w->Gauge("pgconn_pgbouncer_default_pool_size",
+               "PgBouncer default_pool_size: server connections per "
+               "(database, user) pool unless overridden (SHOW CONFIG).",
+               t, static_cast<double>(*c.default_pool_size));
+    }
     for (const OptionalSetting& o : kOptionalSettings) {
       if (const std::optional<int64_t>& v = c.*o.value) {
         w->Gauge(o.name, o.help, t, static_cast<double>(*v));

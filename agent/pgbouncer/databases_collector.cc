@@ -23,15 +23,15 @@ class PgBouncerDatabasesCollector final
   Result<PgBouncerDatabases> ParseRows(const ResultSet& rs) const override {
     detail::PgBouncerColumns c(name(), rs);
     const int c_name = c.Require({"name"});
-    const int c_pool = c.Require({"pool_size"});
-    const int c_current = c.Require({"current_connections"});
+    const int c_pool = c.Expect({"pool_size"});
+    const int c_current = c.Expect({"current_connections"});
     // Renamed in 1.24; the metric stays the same.
-    const int c_reserve = c.Find({"reserve_pool_size", "reserve_pool"});
-    const int c_max = c.Find({"max_connections"});
+    const int c_reserve = c.Expect({"reserve_pool_size", "reserve_pool"});
+    const int c_max = c.Expect({"max_connections"});
     const int c_max_clients = c.Find({"max_client_connections"});
     const int c_clients = c.Find({"current_client_connections"});
-    const int c_paused = c.Find({"paused"});
-    const int c_disabled = c.Find({"disabled"});
+    const int c_paused = c.Expect({"paused"});
+    const int c_disabled = c.Expect({"disabled"});
     if (!c.status().ok()) return c.status();
 
     std::vector<PgBouncerDatabase> dbs;
@@ -45,8 +45,8 @@ class PgBouncerDatabasesCollector final
       if (!values.ok()) return values.status();
       const auto& [pool, current, reserve, max, max_clients, clients, paused,
                    disabled] = *values;
-      d.pool_size = pool.value_or(0);
-      d.current_connections = current.value_or(0);
+      d.pool_size = pool;
+      d.current_connections = current;
       d.reserve_pool_size = reserve;
       d.max_connections = max;
       d.max_client_connections = max_clients;
@@ -57,6 +57,7 @@ class PgBouncerDatabasesCollector final
     }
     PgBouncerDatabases out;
     out.databases = std::move(dbs);
+    out.missing_columns = c.missing();
     return out;
   }
 
@@ -68,11 +69,13 @@ class PgBouncerDatabasesCollector final
               [](auto* x, auto* y) { return x->name < y->name; });
     for (const PgBouncerDatabase* d : dbs) {
       const Labels l = WithLabel(t, "database", d->name);
-      w->Gauge("pgconn_pgbouncer_database_pool_size",
-               "Server connections a PgBouncer pool of this database may open "
-               "(SHOW DATABASES pool_size: the database's pool_size or "
-               "default_pool_size).",
-               l, static_cast<double>(d->pool_size));
+      if (d->pool_size) {
+        w->Gauge("pgconn_pgbouncer_database_pool_size",
+                 "Server connections a PgBouncer pool of this database may "
+                 "open (SHOW DATABASES pool_size: the database's pool_size "
+                 "or default_pool_size).",
+                 l, static_cast<double>(*d->pool_size));
+      }
       if (d->reserve_pool_size) {
         w->Gauge("pgconn_pgbouncer_database_reserve_pool_size",
                  "Extra server connections a pool of this database may open "
@@ -80,10 +83,12 @@ class PgBouncerDatabasesCollector final
                  "DATABASES reserve_pool_size, reserve_pool before 1.24).",
                  l, static_cast<double>(*d->reserve_pool_size));
       }
-      w->Gauge("pgconn_pgbouncer_database_server_connections",
-               "Server connections PgBouncer has open for this database "
-               "(SHOW DATABASES current_connections).",
-               l, static_cast<double>(d->current_connections));
+      if (d->current_connections) {
+        w->Gauge("pgconn_pgbouncer_database_server_connections",
+                 "Server connections PgBouncer has open for this database "
+                 "(SHOW DATABASES current_connections).",
+                 l, static_cast<double>(*d->current_connections));
+      }
       if (d->max_connections && *d->max_connections > 0) {
         w->Gauge("pgconn_pgbouncer_database_server_connection_limit",
                  "max_db_connections in effect for this database (SHOW "

@@ -27,6 +27,10 @@ class PgBouncerListsCollector final : public CollectorOf<PgBouncerLists> {
     }
     PgBouncerLists out;
     out.lists = std::move(*lists);
+    // What max_client_conn limits; every version has it.
+    if (out.lists.count("used_clients") == 0) {
+      out.missing_columns.emplace_back("used_clients");
+    }
     return out;
   }
 

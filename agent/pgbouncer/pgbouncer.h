@@ -38,6 +38,14 @@ inline constexpr std::array<std::string_view, 7> kPgBouncerServerStates = {
 inline constexpr std::array<std::string_view, 3> kPgBouncerPoolModes = {
     "session", "transaction", "statement"};
 
+// The columns (for SHOW CONFIG and SHOW LISTS: the rows) that every
+// supported version has and that the running PgBouncer did not send: the
+// collector read the rest, and the signal stage exports each one as
+// pgconn_pgbouncer_missing_columns{command,column}.
+struct PgBouncerMissingColumns {
+  std::vector<std::string> missing_columns;
+};
+
 // One row of SHOW POOLS: the pool of one (database, user) pair.
 struct PgBouncerPool {
   std::string database;
@@ -54,11 +62,11 @@ struct PgBouncerPool {
 // One row of SHOW DATABASES: an entry of the [databases] section.
 struct PgBouncerDatabase {
   std::string name;  // the entry's name, which clients connect to
-  int64_t pool_size = 0;
+  std::optional<int64_t> pool_size;
   std::optional<int64_t> reserve_pool_size;  // column reserve_pool before 1.24
   // max_db_connections in effect; PgBouncer shows 0 for "no limit".
   std::optional<int64_t> max_connections;
-  int64_t current_connections = 0;                    // server connections
+  std::optional<int64_t> current_connections;         // server connections
   std::optional<int64_t> max_client_connections;      // 1.24+; 0 = no limit
   std::optional<int64_t> current_client_connections;  // 1.24+
   std::optional<bool> paused;
@@ -81,10 +89,10 @@ struct PgBouncerStats {
 };
 
 // The SHOW CONFIG settings that bound connections.
-struct PgBouncerConfig {
+struct PgBouncerConfig : PgBouncerMissingColumns {
   static constexpr std::string_view kName = "pgbouncer_config";
-  int64_t max_client_conn = 0;
-  int64_t default_pool_size = 0;
+  std::optional<int64_t> max_client_conn;
+  std::optional<int64_t> default_pool_size;
   std::optional<int64_t> reserve_pool_size;
   std::optional<int64_t> max_db_connections;    // 0 = no limit
   std::optional<int64_t> max_user_connections;  // 0 = no limit
@@ -94,7 +102,7 @@ struct PgBouncerConfig {
 };
 
 // What each collector observes; kName is the collector's name.
-struct PgBouncerPools {
+struct PgBouncerPools : PgBouncerMissingColumns {
   static constexpr std::string_view kName = "pgbouncer_pools";
   std::vector<PgBouncerPool> pools;  // admin pool excluded
   // The guide's "logical vs physical" view, over every pool: client
@@ -106,17 +114,17 @@ struct PgBouncerPools {
   int64_t waiting_clients = 0;
 };
 
-struct PgBouncerDatabases {
+struct PgBouncerDatabases : PgBouncerMissingColumns {
   static constexpr std::string_view kName = "pgbouncer_databases";
   std::vector<PgBouncerDatabase> databases;  // admin database excluded
 };
 
-struct PgBouncerStatsTotals {
+struct PgBouncerStatsTotals : PgBouncerMissingColumns {
   static constexpr std::string_view kName = "pgbouncer_stats";
   std::vector<PgBouncerStats> stats;  // admin database excluded
 };
 
-struct PgBouncerLists {
+struct PgBouncerLists : PgBouncerMissingColumns {
   static constexpr std::string_view kName = "pgbouncer_lists";
   std::map<std::string, int64_t> lists;  // by list name
 };
@@ -144,6 +152,9 @@ struct PgBouncerSignals {
   std::optional<int64_t> used_clients;
   std::optional<double> client_utilization;  // used_clients / max_client_conn
   std::vector<PgBouncerPoolSignals> pools;   // sorted by (database, user)
+  // (command, column) of every missing expected column, over the
+  // collectors that ran.
+  std::vector<std::pair<std::string, std::string>> missing_columns;
 };
 
 // Fills the pool totals of `pools` from its rows.

@@ -47,22 +47,22 @@ class PgBouncerPoolsCollector final : public CollectorOf<PgBouncerPools> {
     // 1.16 and 1.17 had one cancel column with the meaning that 1.18 gave
     // to cl_waiting_cancel_req.
     const StateColumn clients[] = {
-        {"active", c.Require({"cl_active"})},
-        {"waiting", c.Require({"cl_waiting"})},
+        {"active", c.Expect({"cl_active"})},
+        {"waiting", c.Expect({"cl_waiting"})},
         {"active_cancel_req", c.Find({"cl_active_cancel_req"})},
         {"waiting_cancel_req",
          c.Find({"cl_waiting_cancel_req", "cl_cancel_req"})},
     };
     const StateColumn servers[] = {
-        {"active", c.Require({"sv_active"})},
+        {"active", c.Expect({"sv_active"})},
         {"active_cancel", c.Find({"sv_active_cancel"})},
         {"being_canceled", c.Find({"sv_being_canceled"})},
-        {"idle", c.Require({"sv_idle"})},
+        {"idle", c.Expect({"sv_idle"})},
         {"used", c.Find({"sv_used"})},
         {"tested", c.Find({"sv_tested"})},
         {"login", c.Find({"sv_login"})},
     };
-    const int c_maxwait = c.Find({"maxwait"});
+    const int c_maxwait = c.Expect({"maxwait"});
     const int c_maxwait_us = c.Find({"maxwait_us"});
     if (!c.status().ok()) return c.status();
 
@@ -88,6 +88,7 @@ class PgBouncerPoolsCollector final : public CollectorOf<PgBouncerPools> {
     }
     PgBouncerPools out;
     out.pools = std::move(pools);
+    out.missing_columns = c.missing();
     Summarize(&out);
     return out;
   }
@@ -137,10 +138,14 @@ class PgBouncerPoolsCollector final : public CollectorOf<PgBouncerPools> {
              "Server connections of every PgBouncer pool: the connections "
              "PostgreSQL sees for the workers behind PgBouncer.",
              t, static_cast<double>(b.physical_connections));
-    w->Gauge("pgconn_pgbouncer_waiting_clients",
-             "Client connections waiting for a server connection, over every "
-             "PgBouncer pool: pool exhaustion when it stays above 0.",
-             t, static_cast<double>(b.waiting_clients));
+    // Not a made-up 0 when the count is not there.
+    if (std::find(b.missing_columns.begin(), b.missing_columns.end(),
+                  "cl_waiting") == b.missing_columns.end()) {
+      w->Gauge("pgconn_pgbouncer_waiting_clients",
+               "Client connections waiting for a server connection, over "
+               "every PgBouncer pool: pool exhaustion when it stays above 0.",
+               t, static_cast<double>(b.waiting_clients));
+    }
   }
 };
 

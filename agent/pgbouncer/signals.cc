@@ -1,7 +1,10 @@
 #include "pgbouncer/signals.h"
 
 #include <algorithm>
+#include <string>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 namespace pgconn {
 namespace {
@@ -23,21 +26,42 @@ std::optional<int64_t> PoolSize(const PgBouncerDatabases* databases,
                                 const std::string& database) {
   if (databases != nullptr) {
     for (const PgBouncerDatabase& d : databases->databases) {
-      if (d.name == database) return d.pool_size;
+      if (d.name == database && d.pool_size) return d.pool_size;
     }
   }
   // A pool whose database row is gone (an auto-database just dropped, or
-  // the databases collector failed) falls back to the global default.
+  // the databases collector failed or lacks pool_size) falls back to the
+  // global default.
   if (config != nullptr) return config->default_pool_size;
   return std::nullopt;
+}
+
+// (command, column) of the collectors' missing columns, in a fixed order.
+std::vector<std::pair<std::string, std::string>> MissingColumns(
+    const Snapshot& snap) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto add = [&](std::string_view command, const PgBouncerMissingColumns* m) {
+    if (m == nullptr) return;
+    for (const std::string& c : m->missing_columns) {
+      out.emplace_back(std::string(command), c);
+    }
+  };
+  add("SHOW POOLS", snap.Find<PgBouncerPools>());
+  add("SHOW DATABASES", snap.Find<PgBouncerDatabases>());
+  add("SHOW STATS_TOTALS", snap.Find<PgBouncerStatsTotals>());
+  add("SHOW LISTS", snap.Find<PgBouncerLists>());
+  add("SHOW CONFIG", snap.Find<PgBouncerConfig>());
+  return out;
 }
 
 class PgBouncerSignalStage final : public SignalStage {
  public:
   void Derive(Snapshot* snap) const override {
-    snap->Put(DerivePgBouncerSignals(
+    PgBouncerSignals s = DerivePgBouncerSignals(
         snap->Find<PgBouncerPools>(), snap->Find<PgBouncerDatabases>(),
-        snap->Find<PgBouncerLists>(), snap->Find<PgBouncerConfig>()));
+        snap->Find<PgBouncerLists>(), snap->Find<PgBouncerConfig>());
+    s.missing_columns = MissingColumns(*snap);
+    snap->Put(std::move(s));
   }
 
   void Emit(const Snapshot& snap, const EmitContext& ctx,
@@ -49,6 +73,15 @@ class PgBouncerSignalStage final : public SignalStage {
              t, ctx.up ? 1 : 0);
     const auto* s = snap.Find<PgBouncerSignals>();
     if (s == nullptr) return;
+    for (const auto& [command, column] : s->missing_columns) {
+      w->Gauge("pgconn_pgbouncer_missing_columns",
+               "1 for each column (for SHOW CONFIG and SHOW LISTS, each row) "
+               "that every supported PgBouncer version sends and this one "
+               "did not, in the last poll: the collector read the rest, and "
+               "the metrics of that column are absent (docs/pgbouncer.md).",
+               WithLabel(WithLabel(t, "command", command), "column", column),
+               1);
+    }
     for (const PgBouncerPoolSignals& p : s->pools) {
       if (!p.server_utilization) continue;
       w->Gauge("pgconn_pgbouncer_server_pool_utilization_ratio",
@@ -110,9 +143,10 @@ PgBouncerSignals DerivePgBouncerSignals(const PgBouncerPools* pools,
     auto it = lists->lists.find("used_clients");
     if (it != lists->lists.end()) s.used_clients = it->second;
   }
-  if (s.used_clients && config != nullptr && config->max_client_conn > 0) {
+  if (s.used_clients && config != nullptr && config->max_client_conn &&
+      *config->max_client_conn > 0) {
     s.client_utilization = static_cast<double>(*s.used_clients) /
-                           static_cast<double>(config->max_client_conn);
+                           static_cast<double>(*config->max_client_conn);
   }
   return s;
 }

@@ -76,10 +76,10 @@ class PgBouncerStatsCollector final : public CollectorOf<PgBouncerStatsTotals> {
     detail::PgBouncerColumns c(name(), rs);
     const int c_db = c.Require({"database"});
     const int c_queries =
-        c.Require({"query_count", "total_query_count", "total_requests"});
-    const int c_received = c.Require({"bytes_received", "total_received"});
-    const int c_sent = c.Require({"bytes_sent", "total_sent"});
-    const int c_query_time = c.Require({"query_time", "total_query_time"});
+        c.Expect({"query_count", "total_query_count", "total_requests"});
+    const int c_received = c.Expect({"bytes_received", "total_received"});
+    const int c_sent = c.Expect({"bytes_sent", "total_sent"});
+    const int c_query_time = c.Expect({"query_time", "total_query_time"});
     const int c_xacts = c.Find({"xact_count", "total_xact_count"});
     const int c_assign =
         c.Find({"server_assignment_count", "total_server_assignment_count"});
@@ -121,6 +121,7 @@ class PgBouncerStatsCollector final : public CollectorOf<PgBouncerStatsTotals> {
     }
     PgBouncerStatsTotals out;
     out.stats = std::move(stats);
+    out.missing_columns = c.missing();
     return out;
   }
 

@@ -115,6 +115,14 @@ bool Publisher::Ready() const {
   return attempted_ == slots_.size();
 }
 
+std::vector<std::string> Publisher::TargetNames() const {
+  MutexLock lock(&mu_);
+  std::vector<std::string> out;
+  out.reserve(slots_.size());
+  for (const Slot& s : slots_) out.push_back(s.report.target);
+  return out;
+}
+
 std::vector<TargetReport> Publisher::Reports() const {
   MutexLock lock(&mu_);
   std::vector<TargetReport> out;

@@ -47,6 +47,7 @@ class Publisher final : public ExpositionSource {
   // Assembled on each call: one target's part is small.
   std::shared_ptr<const Exposition> CurrentFor(
       std::string_view target) const override;
+  std::vector<std::string> TargetNames() const override;
   std::vector<TargetReport> Reports() const;
 
  private:

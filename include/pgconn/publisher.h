@@ -81,6 +81,9 @@ class ExpositionSource {
     (void)target;
     return nullptr;
   }
+  // The names of the configured targets, in configuration order (targets a
+  // reload added come last): what GET /discovery lists.
+  virtual std::vector<std::string> TargetNames() const { return {}; }
 };
 
 }  // namespace pgconn

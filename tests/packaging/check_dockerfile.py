@@ -1,21 +1,23 @@
 #!/usr/bin/env python3
-"""Checks the Dockerfile by construction, since CI has no Docker engine.
+"""Checks what building and running the image cannot show.
 
   check_dockerfile.py DOCKERFILE PACKAGE_LIST AGENT_BINARY
 
-- the runtime stage installs exactly one Debian package per shared library
-  the Release binary needs (readelf NEEDED, resolved by ldd, owned per
-  dpkg -S), less the ones the base image has, plus ca-certificates;
-- the build stage installs only the build section of the package list, and
-  builds what scripts/test.sh's Release pass builds;
-- the group and the user exist with the same fixed id that USER names;
-- a HEALTHCHECK in exec form runs the agent's own --health-check;
-- the revision is a build argument in both stages, in the OCI label and in
-  the cmake line.
-Exit 1 with one line per problem.
+CI builds the image from the Dockerfile and runs it (tests/image): that
+proves the runtime stage has every library the agent needs, the user, the
+HEALTHCHECK, the entry point and the labels. What a working image does not
+prove, this checks:
+- the runtime stage installs nothing more than one Debian package per
+  shared library the binary needs (readelf NEEDED, resolved by ldd, owned
+  per dpkg -S; less the ones the base image has, plus ca-certificates), and
+  no curl or wget;
+- the build stage installs only the build section of the package list
+  (which holds no test or packaging tool), and builds the shipped
+  configuration: Release, warnings as errors, no tests, the agent only.
+AGENT_BINARY is the image's own (PGCONN_RELEASE_AGENT, which scripts/test.sh
+copies out of the image) when set. Exit 1 with one line per problem.
 """
 import functools
-import json
 import os
 import re
 import shlex
@@ -162,69 +164,16 @@ def check(dockerfile_text, package_list, binary):
     for flag in RELEASE_FLAGS:
         if flag not in words:
             problems.append(f"build stage's cmake lacks {flag}")
-    if "--target" not in words or "pgconn-agent" not in words:
+    if not any(a == "--target" and b == "pgconn-agent"
+               for a, b in zip(words, words[1:])):
         problems.append("build stage does not build --target pgconn-agent")
-    if '-DPGCONN_REVISION=${PGCONN_REVISION}' not in words:
-        problems.append("build stage's cmake does not pass PGCONN_REVISION")
 
-    # Revision: an ARG in both stages, in the OCI label.
-    for name, stage in (("build", build), ("runtime", runtime)):
-        if not any(i == "ARG" and a.split("=")[0] == "PGCONN_REVISION"
-                   for i, a in stage):
-            problems.append(f"{name} stage has no ARG PGCONN_REVISION")
-    labels = " ".join(a for i, a in runtime if i == "LABEL")
-    if 'org.opencontainers.image.revision="${PGCONN_REVISION}"' not in labels:
-        problems.append("no org.opencontainers.image.revision label from "
-                        "PGCONN_REVISION")
-
-    # The user: group and user with one fixed id, named by USER.
-    runs = " && ".join(a for i, a in runtime if i == "RUN")
-    gid = re.search(r"groupadd\b[^&]*--gid (\d+) (\S+)", runs)
-    uid = re.search(r"useradd\b[^&]*--uid (\d+)[^&]*--gid (\d+)", runs)
-    user = [a for i, a in runtime if i == "USER"]
-    if not gid:
-        problems.append("runtime stage creates no group with a fixed --gid")
-    if not uid:
-        problems.append("runtime stage creates no user with fixed --uid and "
-                        "--gid")
-    if gid and uid and gid.group(1) != uid.group(2):
-        problems.append(f"useradd --gid {uid.group(2)} is not the group's "
-                        f"gid {gid.group(1)}")
-    if not user:
-        problems.append("runtime stage has no USER")
-    elif gid and uid:
-        want_user = f"{uid.group(1)}:{gid.group(1)}"
-        if user[-1] != want_user:
-            problems.append(f"USER {user[-1]} is not {want_user}")
-
-    # Health check: exec form, the installed binary's own probe.
-    copies = [a.split()[-1] for i, a in runtime if i == "COPY"]
-    checks = [a for i, a in runtime if i == "HEALTHCHECK"]
-    if not checks:
-        problems.append("runtime stage has no HEALTHCHECK")
-    else:
-        cmd = checks[-1].split("CMD", 1)
-        try:
-            argv = json.loads(cmd[1]) if len(cmd) == 2 else None
-        except json.JSONDecodeError:
-            argv = None
-        if not isinstance(argv, list):
-            problems.append("HEALTHCHECK is not CMD [\"...\"] exec form "
-                            "(the image has no need of a shell)")
-        elif argv[0] not in copies or "--health-check" not in argv[1:]:
-            problems.append(f"HEALTHCHECK {argv} does not run the copied "
-                            "agent with --health-check")
-    entry = [a for i, a in runtime if i == "ENTRYPOINT"]
-    if not entry or json.loads(entry[-1])[0] not in copies:
-        problems.append("ENTRYPOINT is not the copied agent")
-    if not any(i == "EXPOSE" and a == "9188" for i, a in runtime):
-        problems.append("runtime stage does not EXPOSE 9188")
     return problems
 
 
 def main():
     dockerfile, package_list, binary = sys.argv[1:4]
-    # scripts/test.sh's Release build, the Dockerfile's own configuration.
+    # The image's binary (scripts/test.sh copies it out of the image).
     binary = os.environ.get("PGCONN_RELEASE_AGENT") or binary
     print(f"check_dockerfile: binary {binary}")
     problems = check(open(dockerfile).read(), package_list, binary)

@@ -35,12 +35,20 @@ std::map<std::string, double> Samples(const Collector& c,
   return out;
 }
 
+// The server version PgBouncer reports (libpq's PQserverVersion).
+int VersionNum(const std::string& version) {
+  return 10000 + 100 * std::stoi(version.substr(2));
+}
+
 TEST(PgBouncerClientsCollectorTest, CountsByApplicationAndState) {
-  for (const std::string version : {"1.18", "1.24"}) {
+  for (const std::string version :
+       {"1.18", "1.19", "1.20", "1.21", "1.22", "1.23", "1.24", "1.25"}) {
     SCOPED_TRACE(version);
     auto c = Clients();
-    auto o = c->ParseIn(testing::LoadPgBouncerFixture(version, "show_clients"),
-                        CollectorContext{});
+    CollectorContext ctx;
+    ctx.server_version_num = VersionNum(version);
+    auto o =
+        c->ParseIn(testing::LoadPgBouncerFixture(version, "show_clients"), ctx);
     ASSERT_TRUE(o.ok()) << o.status().message();
     const auto s = Samples(*c, **o);
     const std::string m = "pgconn_pgbouncer_client_connections/";
@@ -50,10 +58,33 @@ TEST(PgBouncerClientsCollectorTest, CountsByApplicationAndState) {
     EXPECT_EQ(s.at(m + "app/worker/(unset)/waiting"), 0);  // every state
     EXPECT_EQ(s.at(m + "app/reporting/metabase/waiting_cancel_req"), 1);
     EXPECT_EQ(s.at(m + "pgbouncer/pgbouncer/pgconn-agent/active"), 1);
-    EXPECT_EQ(s.at(m + "shop/worker/say \"hi\"\\/active"), 1);
     EXPECT_EQ(s.at("pgconn_pgbouncer_client_applications_folded"), 0);
-    EXPECT_EQ(s.size(), 5u * 4 + 1);  // five groups, four states each
+    if (version == "1.25") {
+      // 1.25's "idle": the shop worker holds no server between
+      // transactions; every group has the fifth state.
+      EXPECT_EQ(s.at(m + "shop/worker/say \"hi\"\\/idle"), 1);
+      EXPECT_EQ(s.at(m + "shop/worker/say \"hi\"\\/active"), 0);
+      EXPECT_EQ(s.at(m + "app/worker/api/idle"), 0);
+      EXPECT_EQ(s.size(), 5u * 5 + 1);  // five groups, five states each
+    } else {
+      EXPECT_EQ(s.at(m + "shop/worker/say \"hi\"\\/active"), 1);
+      EXPECT_EQ(s.count(m + "app/worker/api/idle"), 0u);  // not a made-up 0
+      EXPECT_EQ(s.size(), 5u * 4 + 1);  // five groups, four states each
+    }
   }
+}
+
+TEST(PgBouncerClientsCollectorTest, AnIdleClientCountsWhateverTheVersionSays) {
+  // A 1.25 answer read as an unknown version: the idle client is still
+  // counted (as a state PgBouncer reported), but not zero-filled.
+  auto c = Clients();
+  auto o = c->ParseIn(testing::LoadPgBouncerFixture("1.25", "show_clients"),
+                      CollectorContext{});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  const auto s = Samples(*c, **o);
+  const std::string m = "pgconn_pgbouncer_client_connections/";
+  EXPECT_EQ(s.at(m + "shop/worker/say \"hi\"\\/idle"), 1);
+  EXPECT_EQ(s.count(m + "app/worker/api/idle"), 0u);
 }
 
 TEST(PgBouncerClientsCollectorTest, CapsApplications) {

@@ -3,11 +3,15 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <initializer_list>
+#include <map>
 #include <ostream>
+#include <set>
 
 #include "collect/collector.h"
 #include "pgbouncer/pgbouncer.h"
 #include "pgbouncer/registry.h"
+#include "pgbouncer/signals.h"
 #include "pgbouncer_fixtures.h"
 
 namespace pgconn {
@@ -118,8 +122,9 @@ TEST(PgBouncerStatsCollectorTest, AsksForStatsTotalsFromVersion1Point8) {
   }
 }
 
-// The same PgBouncer as seen by four versions: the same numbers, and
-// exactly the optional columns each version has.
+// The same PgBouncer as seen by every version from 1.18 (Debian 12) to
+// 1.25: the same numbers, exactly the optional columns each version has,
+// and no expected column reported missing.
 struct VersionCase {
   std::string version;
   bool has_server_assignments;  // 1.23+
@@ -140,6 +145,15 @@ TEST_P(PgBouncerVersionTest, ParsesEveryCommand) {
   const BouncerView& b = View(snap);
   EXPECT_TRUE(b.has_pools && b.has_databases && b.has_stats && b.has_lists &&
               b.has_config);
+  for (const PgBouncerMissingColumns* m :
+       std::initializer_list<const PgBouncerMissingColumns*>{
+           snap.Find<PgBouncerPools>(), snap.Find<PgBouncerDatabases>(),
+           snap.Find<PgBouncerStatsTotals>(), snap.Find<PgBouncerLists>(),
+           snap.Find<PgBouncerConfig>()}) {
+    ASSERT_NE(m, nullptr);
+    EXPECT_TRUE(m->missing_columns.empty())
+        << v.version << ": " << m->missing_columns.front();
+  }
 
   // SHOW POOLS: the admin console's pool is left out.
   ASSERT_EQ(b.pools.size(), 3u);
@@ -244,9 +258,13 @@ TEST_P(PgBouncerVersionTest, ParsesEveryCommand) {
 INSTANTIATE_TEST_SUITE_P(
     Versions, PgBouncerVersionTest,
     ::testing::Values(VersionCase{"1.18", false, false, false},
+                      VersionCase{"1.19", false, false, true},
+                      VersionCase{"1.20", false, false, true},
                       VersionCase{"1.21", false, false, true},
+                      VersionCase{"1.22", false, false, true},
                       VersionCase{"1.23", true, false, true},
-                      VersionCase{"1.24", true, true, true}),
+                      VersionCase{"1.24", true, true, true},
+                      VersionCase{"1.25", true, true, true}),
     [](const ::testing::TestParamInfo<VersionCase>& param) {
       std::string name = "PgBouncer" + param.param.version;
       std::replace(name.begin(), name.end(), '.', '_');
@@ -308,14 +326,15 @@ TEST(PgBouncerPoolsCollectorTest, MatchesColumnsByNameNotPosition) {
   }
 }
 
-TEST(PgBouncerStatsCollectorTest, ShowStatsGivesTheSameTotals) {
+TEST_P(PgBouncerVersionTest, ShowStatsGivesTheSameTotals) {
   // SHOW STATS spells the totals total_*; the parser takes both.
+  const std::string& version = GetParam().version;
   Snapshot totals, stats;
   ASSERT_TRUE(
-      ParseFixture("pgbouncer_stats", "1.18", "show_stats_totals", &totals)
+      ParseFixture("pgbouncer_stats", version, "show_stats_totals", &totals)
           .ok());
   ASSERT_TRUE(
-      ParseFixture("pgbouncer_stats", "1.18", "show_stats", &stats).ok());
+      ParseFixture("pgbouncer_stats", version, "show_stats", &stats).ok());
   ASSERT_EQ(View(stats).stats.size(), 2u);
   for (size_t i = 0; i < 2; ++i) {
     const PgBouncerStats a = View(totals).stats[i];
@@ -328,7 +347,40 @@ TEST(PgBouncerStatsCollectorTest, ShowStatsGivesTheSameTotals) {
     EXPECT_EQ(a.transaction_seconds, b.transaction_seconds);
     EXPECT_EQ(a.query_seconds, b.query_seconds);
     EXPECT_EQ(a.client_wait_seconds, b.client_wait_seconds);
+    EXPECT_EQ(a.server_assignments, b.server_assignments);
   }
+  EXPECT_TRUE(View(stats).stats.size() == 2 &&
+              stats.Find<PgBouncerStatsTotals>()->missing_columns.empty());
+}
+
+// SHOW SERVERS of each version describes the same server connections as
+// its SHOW POOLS: one row per sv_* count, in the state SHOW SERVERS calls
+// it ("new" for sv_login). The fixtures are one PgBouncer, and the state
+// names the docs map are the ones PgBouncer prints.
+TEST_P(PgBouncerVersionTest, ShowServersMatchesShowPools) {
+  const std::string& version = GetParam().version;
+  const ResultSet servers = LoadPgBouncerFixture(version, "show_servers");
+  const int c_db = servers.ColumnIndex({"database"});
+  const int c_user = servers.ColumnIndex({"user"});
+  const int c_state = servers.ColumnIndex({"state"});
+  ASSERT_TRUE(c_db >= 0 && c_user >= 0 && c_state >= 0);
+  std::map<std::string, int64_t> rows;
+  for (const auto& row : servers.rows()) {
+    std::string state = CellText(row, c_state);
+    if (state == "new") state = "login";
+    ++rows[CellText(row, c_db) + "/" + CellText(row, c_user) + "/" + state];
+  }
+  Snapshot snap;
+  ASSERT_TRUE(
+      ParseFixture("pgbouncer_pools", version, "show_pools", &snap).ok());
+  std::map<std::string, int64_t> pools;
+  for (const PgBouncerPool& p : View(snap).pools) {
+    for (const auto& [state, n] : p.servers) {
+      if (n > 0) pools[p.database + "/" + p.user + "/" + state] = n;
+    }
+  }
+  EXPECT_EQ(rows, pools);
+  EXPECT_EQ(servers.size(), 39u);  // physical_connections
 }
 
 TEST(PgBouncerStatsCollectorTest, ReadsShowStatsOfVersionsBefore1Point8) {
@@ -358,6 +410,131 @@ TEST(PgBouncerListsCollectorTest, ReadsRowsAndTheDocumentedColumnForm) {
             View(columns).lists.at("used_clients"));
 }
 
+// What the signal stage exports for one snapshot: "name/labels..." -> value.
+std::map<std::string, double> SignalSamples(Snapshot snap) {
+  const auto stage = NewPgBouncerSignalStage();
+  stage->Derive(&snap);
+  MetricsWriter w;
+  stage->Emit(snap, EmitContext{{{"target", "b"}}, true}, &w);
+  std::map<std::string, double> out;
+  for (const auto& f : w.Take()) {
+    for (const auto& m : f.metric) {
+      std::string key = f.name;
+      for (const auto& l : m.label) {
+        if (l.name != "target") key += "/" + l.value;
+      }
+      out[key] = m.gauge.value;
+    }
+  }
+  return out;
+}
+
+// Drops `column` from every row of `rs`.
+ResultSet Without(const ResultSet& rs, const std::string& column) {
+  const int drop = rs.ColumnIndex({column});
+  std::vector<std::string> cols;
+  for (int i = 0; i < static_cast<int>(rs.columns().size()); ++i) {
+    if (i != drop) cols.push_back(rs.columns()[i]);
+  }
+  ResultSet out(cols, {});
+  for (ResultSet::Row row : rs.rows()) {
+    if (drop >= 0) row.erase(row.begin() + drop);
+    out.AddRow(std::move(row));
+  }
+  return out;
+}
+
+TEST(PgBouncerCollectorsTest, AMissingExpectedColumnIsReportedNotAFailure) {
+  // A future PgBouncer that drops (or renames) a column every supported
+  // version has: the collector reads the rest, the metric of that column
+  // is absent, and pgconn_pgbouncer_missing_columns names it.
+  Snapshot snap;
+  ASSERT_TRUE(ParseInto(*Make("pgbouncer_pools"),
+                        Without(LoadPgBouncerFixture("1.25", "show_pools"),
+                                "cl_waiting"),
+                        &snap)
+                  .ok());
+  ASSERT_TRUE(
+      ParseInto(*Make("pgbouncer_databases"),
+                Without(Without(LoadPgBouncerFixture("1.25", "show_databases"),
+                                "pool_size"),
+                        "paused"),
+                &snap)
+          .ok());
+  ASSERT_TRUE(
+      ParseInto(*Make("pgbouncer_stats"),
+                Without(LoadPgBouncerFixture("1.25", "show_stats_totals"),
+                        "bytes_sent"),
+                &snap)
+          .ok());
+  ResultSet config({"key", "value"}, {{S("default_pool_size"), S("20")}});
+  ASSERT_TRUE(ParseInto(*Make("pgbouncer_config"), config, &snap).ok());
+  const BouncerView b = View(snap);
+  const PgBouncerPool* worker = FindPool(b, "app", "worker");
+  ASSERT_NE(worker, nullptr);
+  EXPECT_EQ(worker->clients.count("waiting"), 0u);
+  EXPECT_EQ(worker->clients.at("active"), 25);
+  EXPECT_EQ(FindDatabase(b, "app")->pool_size, std::nullopt);
+  EXPECT_EQ(FindDatabase(b, "app")->current_connections, 28);
+  EXPECT_EQ(FindStats(b, "app")->sent_bytes, std::nullopt);
+  EXPECT_EQ(FindStats(b, "app")->received_bytes, 98765432);
+  EXPECT_EQ(b.config.max_client_conn, std::nullopt);
+  EXPECT_EQ(b.config.default_pool_size, 20);
+
+  const auto s = SignalSamples(snap);
+  const std::string m = "pgconn_pgbouncer_missing_columns/";
+  EXPECT_EQ(s.at(m + "SHOW POOLS/cl_waiting"), 1);
+  EXPECT_EQ(s.at(m + "SHOW DATABASES/pool_size"), 1);
+  EXPECT_EQ(s.at(m + "SHOW DATABASES/paused"), 1);
+  EXPECT_EQ(s.at(m + "SHOW STATS_TOTALS/bytes_sent"), 1);
+  EXPECT_EQ(s.at(m + "SHOW CONFIG/max_client_conn"), 1);
+  EXPECT_EQ(s.at(m + "SHOW CONFIG/pool_mode"), 1);
+  size_t missing = 0;
+  for (const auto& [k, v] : s) missing += k.rfind(m, 0) == 0 ? 1 : 0;
+  EXPECT_EQ(missing, 10u);  // and the five other settings of SHOW CONFIG
+  // The pool's saturation falls back to default_pool_size (20): 25 / 20.
+  EXPECT_EQ(s.at("pgconn_pgbouncer_server_pool_utilization_ratio/app/worker"),
+            1.25);
+  // No client utilization without max_client_conn.
+  EXPECT_EQ(s.count("pgconn_pgbouncer_client_utilization_ratio"), 0u);
+
+  // The collectors' own metrics leave out what is missing, rather than 0.
+  MetricsWriter w;
+  Make("pgbouncer_pools")->Emit(*snap.Get("pgbouncer_pools"), {}, &w);
+  Make("pgbouncer_databases")->Emit(*snap.Get("pgbouncer_databases"), {}, &w);
+  std::set<std::string> families;
+  for (const auto& f : w.Take()) families.insert(f.name);
+  EXPECT_EQ(families.count("pgconn_pgbouncer_waiting_clients"), 0u);
+  EXPECT_EQ(families.count("pgconn_pgbouncer_logical_connections"), 1u);
+  EXPECT_EQ(families.count("pgconn_pgbouncer_database_paused"), 0u);
+  EXPECT_EQ(families.count("pgconn_pgbouncer_database_server_connections"), 1u);
+}
+
+TEST(PgBouncerCollectorsTest, NullsAndEmptyCellsAreNotSetNotErrors) {
+  // 1.24+ sends NULL where a value is not set (load_balance_hosts,
+  // pool_mode, force_user) and SHOW USERS an empty string for an unset
+  // pool size; neither is a number, neither is 0.
+  Snapshot snap;
+  ResultSet dbs(
+      {"name", "pool_size", "current_connections", "reserve_pool_size",
+       "max_connections", "paused", "disabled", "load_balance_hosts"},
+      {{S("app"), S(""), S("3"), kNull, S("0"), S("0"), S("0"), kNull}});
+  ASSERT_TRUE(ParseInto(*Make("pgbouncer_databases"), dbs, &snap).ok());
+  EXPECT_EQ(View(snap).databases.at(0).pool_size, std::nullopt);
+  EXPECT_EQ(View(snap).databases.at(0).reserve_pool_size, std::nullopt);
+  EXPECT_EQ(View(snap).databases.at(0).current_connections, 3);
+  EXPECT_TRUE(snap.Find<PgBouncerDatabases>()->missing_columns.empty());
+  ResultSet config({"key", "value", "default", "changeable"},
+                   {{S("max_client_conn"), S("100"), S("100"), S("yes")},
+                    {S("default_pool_size"), S("20"), S("20"), S("yes")},
+                    {S("max_db_connections"), kNull, kNull, S("yes")},
+                    {S("query_wait_timeout"), S(""), S("120"), S("yes")}});
+  ASSERT_TRUE(ParseInto(*Make("pgbouncer_config"), config, &snap).ok());
+  EXPECT_EQ(View(snap).config.max_db_connections, std::nullopt);
+  EXPECT_EQ(View(snap).config.query_wait_timeout_seconds, std::nullopt);
+  EXPECT_EQ(View(snap).config.max_client_conn, 100);
+}
+
 TEST(PgBouncerDatabasesCollectorTest, NullAndMissingOptionalColumnsAreAbsent) {
   Snapshot snap;
   ResultSet rs(
@@ -381,9 +558,11 @@ struct BadInput {
 
 TEST(PgBouncerCollectorsTest, RejectsMalformedAnswersAndLeavesNothingBehind) {
   const std::vector<BadInput> cases = {
+      // Without what identifies a row, nothing can be attributed.
       {"pgbouncer_pools",
-       ResultSet({"database", "user", "cl_active", "sv_active", "sv_idle"}, {}),
-       "pgbouncer_pools: missing column \"cl_waiting\""},
+       ResultSet(
+           {"database", "cl_active", "cl_waiting", "sv_active", "sv_idle"}, {}),
+       "pgbouncer_pools: missing column \"user\""},
       {"pgbouncer_pools",
        ResultSet({"database", "user", "cl_active", "cl_waiting", "sv_active",
                   "sv_idle"},
@@ -395,15 +574,15 @@ TEST(PgBouncerCollectorsTest, RejectsMalformedAnswersAndLeavesNothingBehind) {
             "sv_idle", "maxwait_us"},
            {{S("app"), S("w"), S("1"), S("0"), S("0"), S("0"), S("1.5")}}),
        "pgbouncer_pools: column \"maxwait_us\": \"1.5\" is not a whole number"},
-      {"pgbouncer_databases", ResultSet({"name", "pool_size"}, {}),
-       "pgbouncer_databases: missing column \"current_connections\""},
+      {"pgbouncer_databases", ResultSet({"pool_size"}, {}),
+       "pgbouncer_databases: missing column \"name\""},
       {"pgbouncer_databases",
        ResultSet({"name", "pool_size", "current_connections", "reserve_pool"},
                  {{S("app"), S("10"), S("1"), S("-")}}),
        "pgbouncer_databases: column \"reserve_pool\": \"-\" is not a whole "
        "number"},
-      {"pgbouncer_stats", ResultSet({"database", "xact_count"}, {}),
-       "pgbouncer_stats: missing column \"query_count\""},
+      {"pgbouncer_stats", ResultSet({"xact_count"}, {}),
+       "pgbouncer_stats: missing column \"database\""},
       {"pgbouncer_lists", ResultSet({"list", "items"}, {}),
        "pgbouncer_lists: no lists"},
       {"pgbouncer_lists", ResultSet({"used_clients"}, {{S("1")}, {S("2")}}),
@@ -412,9 +591,6 @@ TEST(PgBouncerCollectorsTest, RejectsMalformedAnswersAndLeavesNothingBehind) {
        "pgbouncer_lists: column \"items\": \"x\" is not a whole number"},
       {"pgbouncer_config", ResultSet({"key"}, {}),
        "pgbouncer_config: missing column \"value\""},
-      {"pgbouncer_config",
-       ResultSet({"key", "value"}, {{S("default_pool_size"), S("20")}}),
-       "pgbouncer_config: max_client_conn or default_pool_size missing"},
       {"pgbouncer_config",
        ResultSet({"key", "value"}, {{S("max_client_conn"), S("lots")},
                                     {S("default_pool_size"), S("20")}}),
