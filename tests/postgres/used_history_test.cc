@@ -22,8 +22,8 @@ TEST(UsedHistoryTest, KeepsAnHourAtOneSampleASecondAtMost) {
   EXPECT_EQ(s[0].used, 7);
   EXPECT_EQ(s[0].unix_ms, 1'000'600);
   EXPECT_EQ(s[1].used, 2);
-  // An hour and one second later the first sample is gone.
-  b.Add(1'000'600 + kUsedHistorySpanMs + 1000, 5);
+  // An hour and 0.6 s after it the first sample is gone, the second kept.
+  b.Add(1'000'600 + kUsedHistorySpanMs + 600, 5);
   s = b.Samples();
   ASSERT_EQ(s.size(), 2u);
   EXPECT_EQ(s[0].unix_ms, 1'001'100);
