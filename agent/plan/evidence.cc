@@ -108,9 +108,10 @@ Result<TargetEvidence> ReadTargetEvidence(PromQuerier& prometheus,
   Reader q(prometheus, request, &out);
   const std::string sel = "{target=" + PromQLString(target) + "}";
   const std::string w = "[" + PromQLDuration(request.window_seconds) + "]";
-  const std::string step = PromQLDuration(SubqueryStepSeconds(request.window_seconds));
-  const std::string sub = "[" + PromQLDuration(request.window_seconds) + ":" +
-                          step + "]";
+  const std::string step =
+      PromQLDuration(SubqueryStepSeconds(request.window_seconds));
+  const std::string sub =
+      "[" + PromQLDuration(request.window_seconds) + ":" + step + "]";
   auto last = [&](const std::string& metric) {
     return "max(last_over_time(" + metric + sel + w + "))";
   };
@@ -150,11 +151,11 @@ Result<TargetEvidence> ReadTargetEvidence(PromQuerier& prometheus,
        &out.near_limit_threshold},
       {"overhead_connections", last("pgconn_pool_overhead_connections"),
        &overhead},
-      {"first_sample", "min(min_over_time(timestamp(pgconn_up" + sel + ")" +
-                           sub + "))",
+      {"first_sample",
+       "min(min_over_time(timestamp(pgconn_up" + sel + ")" + sub + "))",
        &out.first_sample_unix},
-      {"last_sample", "max(max_over_time(timestamp(pgconn_up" + sel + ")" +
-                          sub + "))",
+      {"last_sample",
+       "max(max_over_time(timestamp(pgconn_up" + sel + ")" + sub + "))",
        &out.last_sample_unix},
       {"up_ratio", "avg(avg_over_time(pgconn_up" + sel + w + "))",
        &out.up_ratio},

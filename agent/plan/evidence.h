@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "plan/prometheus_client.h"
 #include "pgconn/status.h"
+#include "plan/prometheus_client.h"
 
 namespace pgconn {
 

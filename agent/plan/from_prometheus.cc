@@ -28,9 +28,8 @@ int RunFromPrometheus(const FromPrometheusRequest& request,
   } else {
     const SystemClock system;
     const Clock& clock = ctx.clock != nullptr ? *ctx.clock : system;
-    er.end_unix = std::chrono::duration<double>(
-                      clock.Now().time_since_epoch())
-                      .count();
+    er.end_unix =
+        std::chrono::duration<double>(clock.Now().time_since_epoch()).count();
     // Whole seconds: the output and the queries show a readable end.
     er.end_unix = static_cast<double>(static_cast<int64_t>(er.end_unix));
   }

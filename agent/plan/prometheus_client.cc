@@ -280,13 +280,15 @@ Result<std::vector<PromSample>> ParseQueryResponse(
   const std::string http = "HTTP " + std::to_string(status);
   if (looks_html) {
     return Status::InvalidData(
-        http + " answered HTML, not JSON: is the URL the Prometheus server "
-               "itself (not Grafana, a login page or a proxy's error page)?");
+        http +
+        " answered HTML, not JSON: is the URL the Prometheus server "
+        "itself (not Grafana, a login page or a proxy's error page)?");
   }
   nlohmann::json doc = nlohmann::json::parse(body, nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) {
-    return Status::InvalidData(http + " answered something that is not "
-                                      "a JSON object: " +
+    return Status::InvalidData(http +
+                               " answered something that is not "
+                               "a JSON object: " +
                                Excerpted(body));
   }
   const std::string state = doc.value("status", "");
@@ -371,7 +373,8 @@ Result<std::unique_ptr<PromQuerier>> NewPrometheusClient(
           "--bearer-token-file and basic auth (--basic-auth-user, or a user "
           "in the URL) exclude each other");
     }
-    auto token = ReadSecretFile(*options.bearer_token_file, "bearer-token-file");
+    auto token =
+        ReadSecretFile(*options.bearer_token_file, "bearer-token-file");
     if (!token.ok()) return token.status();
     bearer = *token;
   }
@@ -388,9 +391,9 @@ Result<std::unique_ptr<PromQuerier>> NewPrometheusClient(
   if (options.timeout <= Duration(0)) {
     return Status::InvalidArgument("--query-timeout must be positive");
   }
-  return std::unique_ptr<PromQuerier>(std::make_unique<HttpPrometheus>(
-      std::move(*url), described, options, std::move(basic),
-      std::move(bearer)));
+  return std::unique_ptr<PromQuerier>(
+      std::make_unique<HttpPrometheus>(std::move(*url), described, options,
+                                       std::move(basic), std::move(bearer)));
 }
 
 }  // namespace pgconn

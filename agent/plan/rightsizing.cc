@@ -76,8 +76,8 @@ PoolRuleResult ApplyPoolRule(const PoolRuleInput& in) {
   PoolRuleResult r;
   if (in.saturated) {
     // The peak is censored at the capacity: grow by the margin, at least 1.
-    r.pool_max = std::max(in.pool_max + 1,
-                          CeilDiv(SaturatingMul(in.pool_max, factor_ppm), kPpm));
+    r.pool_max = std::max(
+        in.pool_max + 1, CeilDiv(SaturatingMul(in.pool_max, factor_ppm), kPpm));
   } else {
     const int64_t peak = std::max<int64_t>(std::llround(in.busy_peak), 0);
     r.pool_max = std::max<int64_t>(
@@ -99,15 +99,16 @@ Result<TargetRightSizing> AssessTarget(const TargetEvidence& e,
   const std::string where = "target " + e.target;
   if (!s.max_connections && !e.max_connections) {
     return Status::InvalidArgument(
-        where + ": no pgconn_max_connections in the window (the agent never "
-                "polled it successfully); give --max-connections");
+        where +
+        ": no pgconn_max_connections in the window (the agent never "
+        "polled it successfully); give --max-connections");
   }
   t.max_connections = s.max_connections.value_or(e.max_connections.value_or(0));
-  t.reserved = s.reserved.value_or(e.reserved.value_or(
-      kPostgresDefaultSuperuserReserved));
+  t.reserved = s.reserved.value_or(
+      e.reserved.value_or(kPostgresDefaultSuperuserReserved));
   t.usable = std::max<int64_t>(t.max_connections - t.reserved, 0);
-  t.headroom = s.headroom.value_or(e.near_limit_threshold.value_or(
-      kDefaultHeadroom));
+  t.headroom =
+      s.headroom.value_or(e.near_limit_threshold.value_or(kDefaultHeadroom));
   t.overhead = s.overhead.value_or(e.overhead.value_or(0));
   t.monitoring_agents = s.monitoring_agents;
   t.headroom_connections = HeadroomConnections(t.usable, t.headroom);
@@ -130,13 +131,13 @@ Result<TargetRightSizing> AssessTarget(const TargetEvidence& e,
     if (a.last_sample_unix && e.last_sample_unix &&
         *a.last_sample_unix < *e.last_sample_unix - tolerance) {
       // Declared earlier in the window, not any more: nothing to size.
-      t.notes.push_back("application " + a.application +
-                        " was declared until " +
-                        FormatRfc3339(*a.last_sample_unix) +
-                        " only; it is left out");
+      t.notes.push_back(
+          "application " + a.application + " was declared until " +
+          FormatRfc3339(*a.last_sample_unix) + " only; it is left out");
       continue;
     }
-    if (a.replicas_min && a.replicas_max && *a.replicas_min != *a.replicas_max) {
+    if (a.replicas_min && a.replicas_max &&
+        *a.replicas_min != *a.replicas_max) {
       r.notes.push_back("replicas changed within the window (" +
                         std::to_string(*a.replicas_min) + " to " +
                         std::to_string(*a.replicas_max) +

@@ -36,7 +36,7 @@ struct PoolRuleInput {
   int64_t replicas = 1;
   int64_t pool_max = 1;
   int64_t pool_min = 0;
-  double busy_peak = 0;  // over the window, all replicas together
+  double busy_peak = 0;               // over the window, all replicas together
   std::optional<double> busy_median;  // none: pool_min is kept (capped)
   bool saturated = false;
   double margin = kDefaultMargin;  // in [0, 10]

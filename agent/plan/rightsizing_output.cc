@@ -50,9 +50,9 @@ std::string SaturatedText(const ApplicationRightSizing& a) {
 std::string EtaText(const TargetRightSizing& t) {
   const TargetEvidence& e = t.evidence;
   if (!e.used_slope_per_second) return "unknown (no used connections)";
-  const std::string slope =
-      (*e.used_slope_per_second >= 0 ? "+" : "") +
-      Number(*e.used_slope_per_second * 3600) + " connections/h";
+  const std::string slope = (*e.used_slope_per_second >= 0 ? "+" : "") +
+                            Number(*e.used_slope_per_second * 3600) +
+                            " connections/h";
   if (!t.exhaustion_eta_seconds) return "none (" + slope + ")";
   return HumanDuration(*t.exhaustion_eta_seconds) + " (" + slope + ")";
 }
@@ -105,8 +105,8 @@ void WriteTargetTable(const RightSizingRun& run, const TargetRightSizing& t,
           : "nothing is lowered: see below");
 
   out << "\n  " << Pad("application", 16) << Pad("replicas", 8)
-      << Pad("DB_POOL_MAX", 14) << Pad("DB_POOL_MIN", 14)
-      << Pad("busy peak", 9) << Pad("median", 7) << "saturated\n";
+      << Pad("DB_POOL_MAX", 14) << Pad("DB_POOL_MIN", 14) << Pad("busy peak", 9)
+      << Pad("median", 7) << "saturated\n";
   for (const ApplicationRightSizing& a : t.applications) {
     const ApplicationEvidence& ev = a.evidence;
     std::string max = Change(a.pool_max, a.recommended_pool_max);
@@ -162,23 +162,21 @@ void WriteTargetTable(const RightSizingRun& run, const TargetRightSizing& t,
       } else {
         line += "DB_POOL_MAX=" + std::to_string(*r.pool_max);
         if (static_cast<double>(*r.pool_max) < r.busy_peak_per_worker) {
-          line += " (below the busy peak of " +
-                  Number(r.busy_peak_per_worker) +
+          line += " (below the busy peak of " + Number(r.busy_peak_per_worker) +
                   " per worker: its workers would wait)";
         }
       }
       out << line << "\n";
     }
     const RaiseMaxConnectionsOption& m = p.raise_max_connections;
-    out << "  2. raise_max_connections  max_connections="
-        << m.max_connections << " (+" << m.additional_connections
-        << ", about +" << FormatMemory(m.additional_memory_bytes)
+    out << "  2. raise_max_connections  max_connections=" << m.max_connections
+        << " (+" << m.additional_connections << ", about +"
+        << FormatMemory(m.additional_memory_bytes)
         << " of server memory; needs a restart)\n";
     const PgBouncerOption& b = p.use_pgbouncer;
     out << "  3. use_pgbouncer  default_pool_size=" << b.pool_size
-        << " (the summed busy peaks with the margin): "
-        << b.server_connections << " connections to PostgreSQL, "
-        << VerdictName(b.verdict) << "\n";
+        << " (the summed busy peaks with the margin): " << b.server_connections
+        << " connections to PostgreSQL, " << VerdictName(b.verdict) << "\n";
   }
   out << "\n  Evidence (PromQL at " << FormatRfc3339(run.end_unix) << ")\n";
   for (const EvidenceQuery& q : e.queries) {
@@ -216,10 +214,12 @@ void ApplicationJson(JsonWriter& w, const ApplicationRightSizing& a) {
   w.Key("recommended_pool_max").Int(a.recommended_pool_max);
   w.Key("recommended_pool_min").Int(a.recommended_pool_min);
   w.Key("state").String(SizingStateName(a.state));
-  w.Key("rule_pool_max").OptionalInt(
-      a.rule ? std::optional<int64_t>(a.rule->pool_max) : std::nullopt);
-  w.Key("rule_pool_min").OptionalInt(
-      a.rule ? std::optional<int64_t>(a.rule->pool_min) : std::nullopt);
+  w.Key("rule_pool_max")
+      .OptionalInt(a.rule ? std::optional<int64_t>(a.rule->pool_max)
+                          : std::nullopt);
+  w.Key("rule_pool_min")
+      .OptionalInt(a.rule ? std::optional<int64_t>(a.rule->pool_min)
+                          : std::nullopt);
   w.Key("held_back").Bool(a.held_back);
   w.Key("busy_samples").Double(e.busy_samples);
   w.Key("insufficient_history");
@@ -371,8 +371,8 @@ void WriteRightSizingEnv(const RightSizingRun& run,
       out << "# " << e.application << " on target " << t.evidence.target
           << ": pgconn-agent plan --from-prometheus=" << run.source << "\n"
           << "# window " << HumanDuration(run.window_seconds) << " ending "
-          << FormatRfc3339(run.end_unix) << ", margin "
-          << Percent(run.margin) << ", " << a.replicas << " replicas\n";
+          << FormatRfc3339(run.end_unix) << ", margin " << Percent(run.margin)
+          << ", " << a.replicas << " replicas\n";
       if (a.state == SizingState::kZeroReplicas) {
         out << "# 0 replicas: not sized; the declaration is DB_POOL_MIN="
             << a.pool_min << " DB_POOL_MAX=" << a.pool_max << "\n";

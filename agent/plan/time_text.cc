@@ -108,8 +108,7 @@ std::string FormatRfc3339(double unix_seconds) {
 std::string HumanDuration(double seconds) {
   char buf[64];
   if (seconds < 60) {
-    std::snprintf(buf, sizeof(buf), "%g s",
-                  std::round(seconds * 10) / 10);
+    std::snprintf(buf, sizeof(buf), "%g s", std::round(seconds * 10) / 10);
     return buf;
   }
   int64_t s = std::llround(seconds);

@@ -4,8 +4,7 @@
 
 namespace pgconn {
 
-void PoolEvidenceLedger::Record(PeakWindow::TimePoint now,
-                                Duration peak_window,
+void PoolEvidenceLedger::Record(PeakWindow::TimePoint now, Duration peak_window,
                                 double poll_interval_seconds,
                                 std::vector<DeclaredPoolSignals>* declared) {
   MutexLock lock(&mu_);
@@ -29,7 +28,8 @@ void PoolEvidenceLedger::Record(PeakWindow::TimePoint now,
   }
 }
 
-void PoolEvidenceLedger::Fill(std::vector<DeclaredPoolSignals>* declared) const {
+void PoolEvidenceLedger::Fill(
+    std::vector<DeclaredPoolSignals>* declared) const {
   MutexLock lock(&mu_);
   for (DeclaredPoolSignals& d : *declared) {
     auto it = entries_.find(d.application);

@@ -205,8 +205,9 @@ class PoolBudgetStage final : public SignalStage {
 
   void Derive(Snapshot* snap) const override {
     const Activity* activity = snap->Find<Activity>();
-    PoolSignals s = DerivePoolSignals(
-        pools_, overhead_, snap->Find<ConnectionLimits>(), activity, threshold_);
+    PoolSignals s =
+        DerivePoolSignals(pools_, overhead_, snap->Find<ConnectionLimits>(),
+                          activity, threshold_);
     if (activity != nullptr) {
       ledger_->Record(clock_.Monotonic(), evidence_.peak_window,
                       evidence_.poll_interval_seconds, &s.declared);
@@ -238,9 +239,8 @@ class PoolBudgetStage final : public SignalStage {
 std::unique_ptr<SignalStage> NewPoolBudgetStage(
     std::vector<PoolDeclaration> pools, std::optional<int> overhead,
     double near_limit_threshold, PoolEvidenceSettings evidence) {
-  return std::make_unique<PoolBudgetStage>(std::move(pools), overhead,
-                                           near_limit_threshold,
-                                           std::move(evidence));
+  return std::make_unique<PoolBudgetStage>(
+      std::move(pools), overhead, near_limit_threshold, std::move(evidence));
 }
 
 }  // namespace pgconn

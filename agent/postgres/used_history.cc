@@ -50,7 +50,8 @@ class UsedHistoryStage final : public SignalStage {
     snap->Put(UsedHistory{buffer_->Samples(), poll_interval_seconds_});
   }
 
-  void Emit(const Snapshot&, const EmitContext&, MetricsWriter*) const override {}
+  void Emit(const Snapshot&, const EmitContext&,
+            MetricsWriter*) const override {}
 
  private:
   const Clock& clock_;

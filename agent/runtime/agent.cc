@@ -121,9 +121,9 @@ class Agent::Impl {
       PGCONN_REQUIRES(mu_) {
     auto r = std::make_unique<Runner>();
     r->target = t;
-    r->poller = std::make_unique<TargetPoller>(
-        t, options_, sessions_, clock_, logger_, &publisher_, r->stop.flag(),
-        Carried(t.name));
+    r->poller = std::make_unique<TargetPoller>(t, options_, sessions_, clock_,
+                                               logger_, &publisher_,
+                                               r->stop.flag(), Carried(t.name));
     r->poller->PublishInitial();
     return r;
   }
@@ -134,7 +134,8 @@ class Agent::Impl {
   // back by reloads keeps its counters too.
   CarriedState Carried(const std::string& target) PGCONN_REQUIRES(mu_) {
     CarriedState& c = carried_[target];
-    if (!c.pool_evidence) c.pool_evidence = std::make_shared<PoolEvidenceLedger>();
+    if (!c.pool_evidence)
+      c.pool_evidence = std::make_shared<PoolEvidenceLedger>();
     if (!c.used_history) c.used_history = std::make_shared<UsedHistoryBuffer>();
     return c;
   }

@@ -107,9 +107,8 @@ TargetPoller::TargetPoller(TargetConfig target, PollerOptions options,
       logger_(logger),
       publisher_(publisher),
       interrupt_(interrupt),
-      pipeline_(target_,
-                WithClock(ExportSettingsFor(target_, options_), clock,
-                          std::move(carried))),
+      pipeline_(target_, WithClock(ExportSettingsFor(target_, options_), clock,
+                                   std::move(carried))),
       backoff_(options_.poll_interval, options_.backoff_max, nullptr) {
   SessionOptions so;
   so.connect_timeout = options_.connect_timeout;

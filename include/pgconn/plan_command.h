@@ -28,8 +28,8 @@ inline constexpr int kPlanBadInput = 2;    // bad flag, file or variable, or
 class PromQuerier;
 struct PrometheusOptions;
 // Builds the client of --from-prometheus (agent/plan/prometheus_client.h).
-using PrometheusFactory =
-    std::function<Result<std::unique_ptr<PromQuerier>>(const PrometheusOptions&)>;
+using PrometheusFactory = std::function<Result<std::unique_ptr<PromQuerier>>(
+    const PrometheusOptions&)>;
 
 // What the command may touch, injected so tests need no process environment
 // and no database.

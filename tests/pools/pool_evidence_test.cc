@@ -32,8 +32,8 @@ Snapshot Polled(std::vector<ActivityGroup> groups) {
 
 // `busy` of the worker's connections active, the rest of `open` idle.
 Snapshot Worker(int64_t busy, int64_t open) {
-  return Polled({Group("worker", "active", busy),
-                 Group("worker", "idle", open - busy)});
+  return Polled(
+      {Group("worker", "active", busy), Group("worker", "idle", open - busy)});
 }
 
 PoolEvidenceSettings Settings(const FakeClock& clock,
@@ -107,8 +107,8 @@ TEST(PoolEvidenceTest, ZeroReplicasNeverSaturate) {
 
 TEST(PoolEvidenceTest, BusyPeakCoversThePeakWindowOnly) {
   FakeClock clock;
-  auto stage = NewPoolBudgetStage({Pool("worker", 1, 0, 20)}, std::nullopt,
-                                  0.8, Settings(clock, nullptr, seconds(3)));
+  auto stage = NewPoolBudgetStage({Pool("worker", 1, 0, 20)}, std::nullopt, 0.8,
+                                  Settings(clock, nullptr, seconds(3)));
   // A one-poll burst of 9 between quiet polls: seen for the window (3 s:
   // the polls at +1, +2 and +3 s still have it), gone after.
   const int64_t busy[] = {1, 9, 2, 1, 1, 1, 3};
@@ -121,16 +121,16 @@ TEST(PoolEvidenceTest, BusyPeakCoversThePeakWindowOnly) {
 
 TEST(PoolEvidenceTest, IdleInTransactionAndFastpathAreBusyUnknownIsNot) {
   FakeClock clock;
-  auto stage = NewPoolBudgetStage({Pool("worker", 1, 0, 20)}, std::nullopt,
-                                  0.8, Settings(clock, nullptr));
-  Snapshot s = Poll(
-      *stage, clock,
-      Polled({Group("worker", "active", 1),
-              Group("worker", "idle in transaction", 2),
-              Group("worker", "idle in transaction (aborted)", 3),
-              Group("worker", "fastpath function call", 4),
-              Group("worker", "idle", 5), Group("worker", "unknown", 6),
-              Group("worker", "disabled", 7)}));
+  auto stage = NewPoolBudgetStage({Pool("worker", 1, 0, 20)}, std::nullopt, 0.8,
+                                  Settings(clock, nullptr));
+  Snapshot s =
+      Poll(*stage, clock,
+           Polled({Group("worker", "active", 1),
+                   Group("worker", "idle in transaction", 2),
+                   Group("worker", "idle in transaction (aborted)", 3),
+                   Group("worker", "fastpath function call", 4),
+                   Group("worker", "idle", 5), Group("worker", "unknown", 6),
+                   Group("worker", "disabled", 7)}));
   EXPECT_EQ(EvidenceOf(s, "worker").busy_peak, 10);
 }
 
@@ -144,9 +144,9 @@ TEST(PoolEvidenceTest, AReloadThatKeepsTheApplicationKeepsItsCounters) {
   // The reload doubles the replicas and adds an application: a new stage
   // on the same ledger. Before its first poll (no activity) it exports the
   // counters as they were, not 0.
-  auto after = NewPoolBudgetStage(
-      {Pool("worker", 2, 0, 2), Pool("bot", 1, 0, 1)}, std::nullopt, 0.8,
-      Settings(clock, ledger));
+  auto after =
+      NewPoolBudgetStage({Pool("worker", 2, 0, 2), Pool("bot", 1, 0, 1)},
+                         std::nullopt, 0.8, Settings(clock, ledger));
   Snapshot empty;
   after->Derive(&empty);
   EXPECT_EQ(EvidenceOf(empty, "worker").saturated_seconds_total, 2);

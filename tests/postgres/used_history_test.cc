@@ -22,8 +22,8 @@ TEST(UsedHistoryTest, KeepsAnHourAtOneSampleASecondAtMost) {
   EXPECT_EQ(s[0].used, 7);
   EXPECT_EQ(s[0].unix_ms, 1'000'600);
   EXPECT_EQ(s[1].used, 2);
-  // An hour and 0.6 s after it the first sample is gone, the second kept.
-  b.Add(1'000'600 + kUsedHistorySpanMs + 600, 5);
+  // An hour and 0.4 s after it the first sample is gone, the second kept.
+  b.Add(1'000'600 + kUsedHistorySpanMs + 400, 5);
   s = b.Samples();
   ASSERT_EQ(s.size(), 2u);
   EXPECT_EQ(s[0].unix_ms, 1'001'100);
@@ -36,7 +36,8 @@ TEST(UsedHistoryTest, NeverMoreThanTheCapacity) {
   const auto s = b.Samples();
   ASSERT_EQ(s.size(), kUsedHistoryCapacity);
   EXPECT_EQ(s.back().used, 9'999);
-  EXPECT_EQ(s.front().used, 9'999 - static_cast<int64_t>(kUsedHistoryCapacity) + 1);
+  EXPECT_EQ(s.front().used,
+            9'999 - static_cast<int64_t>(kUsedHistoryCapacity) + 1);
   EXPECT_EQ(sizeof(UsedSample), 16u);
 }
 
@@ -67,8 +68,7 @@ TEST(UsedHistoryTest, TheStageRecordsSuccessfulPollsAndShares) {
   ASSERT_NE(failed.Find<UsedHistory>(), nullptr);
   ASSERT_EQ(failed.Find<UsedHistory>()->samples.size(), 1u);
   EXPECT_EQ(failed.Find<UsedHistory>()->samples[0].used, 12);
-  EXPECT_EQ(failed.Find<UsedHistory>()->samples[0].unix_ms,
-            1'700'000'000'000);
+  EXPECT_EQ(failed.Find<UsedHistory>()->samples[0].unix_ms, 1'700'000'000'000);
   EXPECT_EQ(failed.Find<UsedHistory>()->poll_interval_seconds, 2);
   // A second stage on the same buffer (a reload) sees the same history.
   auto again = NewUsedHistoryStage(clock, 2, buffer);
