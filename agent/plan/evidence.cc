@@ -142,7 +142,7 @@ Result<TargetEvidence> ReadTargetEvidence(PromQuerier& prometheus,
     std::string promql;
     std::optional<double>* into;
   };
-  std::optional<double> max_connections, reserved, usable, overhead;
+  std::optional<double> max_connections, reserved, usable, overhead, samples;
   const Scalar scalars[] = {
       {"usable_connections", last("pgconn_usable_connections"), &usable},
       {"max_connections", last("pgconn_max_connections"), &max_connections},
@@ -159,6 +159,7 @@ Result<TargetEvidence> ReadTargetEvidence(PromQuerier& prometheus,
        &out.last_sample_unix},
       {"up_ratio", "avg(avg_over_time(pgconn_up" + sel + w + "))",
        &out.up_ratio},
+      {"samples", "max(count_over_time(pgconn_up" + sel + w + "))", &samples},
       {"scrape_up_ratio",
        "avg(avg_over_time(up" + w +
            ") and on(job, instance) group by (job, instance) "
@@ -183,6 +184,7 @@ Result<TargetEvidence> ReadTargetEvidence(PromQuerier& prometheus,
   out.reserved = Whole(reserved);
   out.usable = Whole(usable);
   out.overhead = Whole(overhead);
+  out.samples = samples.value_or(0);
 
   struct PerApp {
     const char* quantity;

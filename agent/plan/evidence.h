@@ -51,6 +51,9 @@ struct TargetEvidence {
   // agent's scrapes that succeeded (Prometheus' up).
   std::optional<double> first_sample_unix, last_sample_unix;
   std::optional<double> up_ratio, scrape_up_ratio;
+  // pgconn_up samples in the window: with the first and last, the scrape
+  // interval.
+  double samples = 0;
   // The least-squares line of pgconn_used_connections over the window: its
   // slope (connections per second, deriv) and its value at the window's
   // end (predict_linear(..., 0)); the last value and the peak seen.

@@ -113,8 +113,17 @@ Result<TargetRightSizing> AssessTarget(const TargetEvidence& e,
   t.monitoring_agents = s.monitoring_agents;
   t.headroom_connections = HeadroomConnections(t.usable, t.headroom);
 
+  // How late the first sample and how early the last may be: 1 % of the
+  // window, and never less than two subquery steps or two scrape intervals
+  // (the data's own resolution).
   const double step = SubqueryStepSeconds(s.window_seconds);
-  const double tolerance = std::max(s.window_seconds / 100, 2 * step);
+  double scrape_interval = 0;
+  if (e.samples > 1 && e.first_sample_unix && e.last_sample_unix) {
+    scrape_interval =
+        (*e.last_sample_unix - *e.first_sample_unix) / (e.samples - 1);
+  }
+  const double tolerance =
+      std::max({s.window_seconds / 100, 2 * step, 2 * scrape_interval});
   t.insufficient = TargetCoverage(e, s, tolerance);
   const double start = s.end_unix - s.window_seconds;
 

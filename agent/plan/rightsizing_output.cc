@@ -47,14 +47,23 @@ std::string SaturatedText(const ApplicationRightSizing& a) {
   return "yes (peak at capacity)";
 }
 
-std::string EtaText(const TargetRightSizing& t) {
-  const TargetEvidence& e = t.evidence;
-  if (!e.used_slope_per_second) return "unknown (no used connections)";
-  const std::string slope = (*e.used_slope_per_second >= 0 ? "+" : "") +
-                            Number(*e.used_slope_per_second * 3600) +
-                            " connections/h";
-  if (!t.exhaustion_eta_seconds) return "none (" + slope + ")";
-  return HumanDuration(*t.exhaustion_eta_seconds) + " (" + slope + ")";
+// The slope of the least-squares line: "+6 connections/h".
+std::string SlopeText(const TargetEvidence& e) {
+  if (!e.used_slope_per_second) return "no used connections in the window";
+  return (*e.used_slope_per_second >= 0 ? "+" : "") +
+         Number(*e.used_slope_per_second * 3600) + " connections/h";
+}
+
+// "10 × 4 + 1 × 7": the pools of the budget, as declared or recommended.
+std::string PoolsSum(const TargetRightSizing& t, bool recommended) {
+  std::string out;
+  for (const ApplicationRightSizing& a : t.applications) {
+    if (a.replicas <= 0) continue;
+    if (!out.empty()) out += " + ";
+    out += std::to_string(a.replicas) + " \u00d7 " +
+           std::to_string(recommended ? a.recommended_pool_max : a.pool_max);
+  }
+  return out.empty() ? "0" : out;
 }
 
 // One row of the Budget part.
@@ -76,9 +85,9 @@ void WriteTargetTable(const RightSizingRun& run, const TargetRightSizing& t,
           std::string(VerdictName(t.declared_verdict)) + ", " +
           std::to_string(t.declared_total) + ")");
   Row(out, "recommended total", std::to_string(t.recommended_total),
-      "Σ replicas × recommended DB_POOL_MAX" + fixed);
+      "replicas \u00d7 recommended DB_POOL_MAX: " + PoolsSum(t, true) + fixed);
   Row(out, "declared total", std::to_string(t.declared_total),
-      "Σ replicas × declared DB_POOL_MAX" + fixed);
+      "replicas \u00d7 declared DB_POOL_MAX: " + PoolsSum(t, false) + fixed);
   Row(out, "usable connections", std::to_string(t.usable),
       "max_connections " + std::to_string(t.max_connections) + " - reserved " +
           std::to_string(t.reserved));
@@ -96,9 +105,9 @@ void WriteTargetTable(const RightSizingRun& run, const TargetRightSizing& t,
           ? "the least-squares line of used connections reaches " +
                 std::to_string(t.usable) + " at " +
                 FormatRfc3339(run.end_unix + *t.exhaustion_eta_seconds) + " (" +
-                EtaText(t) + ")"
-          : "the least-squares line of used connections does not rise: " +
-                EtaText(t));
+                SlopeText(e) + ")"
+          : "the least-squares line of used connections does not rise (" +
+                SlopeText(e) + ")");
   Row(out, "history", t.evidence_complete ? "complete" : "too short",
       t.evidence_complete
           ? "samples cover the window; polls and scrapes succeeded"
@@ -142,8 +151,8 @@ void WriteTargetTable(const RightSizingRun& run, const TargetRightSizing& t,
       findings.push_back(app + ": the rule gives DB_POOL_MAX " +
                          std::to_string(a.rule->pool_max) + ", DB_POOL_MIN " +
                          std::to_string(a.rule->pool_min) +
-                         "; held at the declared values until the history "
-                         "covers the window");
+                         "; nothing is lowered until the history covers the "
+                         "window");
     }
     for (const std::string& n : a.notes) findings.push_back(app + ": " + n);
   }
@@ -393,7 +402,8 @@ void WriteRightSizingEnv(const RightSizingRun& run,
             << (e.busy_median ? Number(*e.busy_median) : std::string("-"))
             << "\n";
         if (a.held_back) {
-          out << "# held at the declared values: too little history\n";
+          out << "# too little history: nothing lowered below the declared "
+                 "values\n";
         }
       }
       out << "DB_POOL_MIN=" << a.recommended_pool_min << "\n"

@@ -70,6 +70,7 @@ std::vector<FakePrometheus::Rule> Week() {
       {"min(min_over_time(timestamp(pgconn_up", {One(start + 15)}},
       {"max(max_over_time(timestamp(pgconn_up", {One(kEnd - 5)}},
       {"avg(avg_over_time(pgconn_up", {One(1)}},
+      {"max(count_over_time(pgconn_up", {One(40320)}},
       {"avg(avg_over_time(up", {One(1)}},
       {"deriv(pgconn_used_connections", {One(1.0 / 3600)}},
       {"predict_linear(pgconn_used_connections", {One(61)}},
