@@ -3,12 +3,25 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <initializer_list>
 #include <map>
+#include <string_view>
 
 namespace pgconn {
 namespace {
 
 constexpr char kDeclared[] = "pgconn_pool_declared_replicas";
+
+// The parts, appended (a chain of + on temporaries trips GCC 12's false
+// -Wrestrict at -O3, as in postgres/activity_scan.cc).
+std::string Cat(std::initializer_list<std::string_view> parts) {
+  size_t n = 0;
+  for (std::string_view p : parts) n += p.size();
+  std::string out;
+  out.reserve(n);
+  for (std::string_view p : parts) out.append(p);
+  return out;
+}
 
 std::optional<int64_t> Whole(const std::optional<double>& v) {
   if (!v || !std::isfinite(*v)) return std::nullopt;
@@ -86,8 +99,8 @@ Result<std::vector<std::string>> DiscoverTargets(PromQuerier& prometheus,
                                                  const EvidenceRequest& request,
                                                  EvidenceQuery* ran) {
   ran->quantity = "targets";
-  ran->promql = "count by (target) (last_over_time(" + std::string(kDeclared) +
-                "[" + PromQLDuration(request.window_seconds) + "]))";
+  ran->promql = Cat({"count by (target) (last_over_time(", kDeclared, "[",
+                     PromQLDuration(request.window_seconds), "]))"});
   auto r = prometheus.Query(ran->promql, request.end_unix);
   if (!r.ok()) return r.status();
   std::vector<std::string> out;
@@ -106,36 +119,37 @@ Result<TargetEvidence> ReadTargetEvidence(PromQuerier& prometheus,
   TargetEvidence out;
   out.target = target;
   Reader q(prometheus, request, &out);
-  const std::string sel = "{target=" + PromQLString(target) + "}";
-  const std::string w = "[" + PromQLDuration(request.window_seconds) + "]";
+  const std::string sel = Cat({"{target=", PromQLString(target), "}"});
+  const std::string w = Cat({"[", PromQLDuration(request.window_seconds), "]"});
   const std::string step =
       PromQLDuration(SubqueryStepSeconds(request.window_seconds));
   const std::string sub =
-      "[" + PromQLDuration(request.window_seconds) + ":" + step + "]";
+      Cat({"[", PromQLDuration(request.window_seconds), ":", step, "]"});
   auto last = [&](const std::string& metric) {
-    return "max(last_over_time(" + metric + sel + w + "))";
+    return Cat({"max(last_over_time(", metric, sel, w, "))"});
   };
   Status s;
   // The peak window first: it decides the range of the peak queries.
-  if (s = q.One("peak_window_seconds",
-                "max(max_over_time(pgconn_peak_window_seconds" + sel + w + "))",
-                &out.peak_window_seconds);
+  if (s = q.One(
+          "peak_window_seconds",
+          Cat({"max(max_over_time(pgconn_peak_window_seconds", sel, w, "))"}),
+          &out.peak_window_seconds);
       !s.ok()) {
     return s;
   }
   const double peak_window = out.peak_window_seconds.value_or(0);
   if (out.peak_window_seconds && request.window_seconds <= peak_window) {
     return Status::InvalidArgument(
-        "--window=" + PromQLDuration(request.window_seconds) +
-        " is not longer than the peak window of target " + target + " (" +
-        PromQLDuration(peak_window) +
-        ", pgconn_peak_window_seconds): give a longer window");
+        Cat({"--window=", PromQLDuration(request.window_seconds),
+             " is not longer than the peak window of target ", target, " (",
+             PromQLDuration(peak_window),
+             ", pgconn_peak_window_seconds): give a longer window"}));
   }
   // The agent's peak gauge at time t covers (t - peak_window, t]: over the
   // samples of (end - window + peak_window, end] it covers (end - window,
   // end] exactly, and no older peak leaks in.
   const std::string pw =
-      "[" + PromQLDuration(request.window_seconds - peak_window) + "]";
+      Cat({"[", PromQLDuration(request.window_seconds - peak_window), "]"});
 
   struct Scalar {
     const char* quantity;
@@ -152,29 +166,30 @@ Result<TargetEvidence> ReadTargetEvidence(PromQuerier& prometheus,
       {"overhead_connections", last("pgconn_pool_overhead_connections"),
        &overhead},
       {"first_sample",
-       "min(min_over_time(timestamp(pgconn_up" + sel + ")" + sub + "))",
+       Cat({"min(min_over_time(timestamp(pgconn_up", sel, ")", sub, "))"}),
        &out.first_sample_unix},
       {"last_sample",
-       "max(max_over_time(timestamp(pgconn_up" + sel + ")" + sub + "))",
+       Cat({"max(max_over_time(timestamp(pgconn_up", sel, ")", sub, "))"}),
        &out.last_sample_unix},
-      {"up_ratio", "avg(avg_over_time(pgconn_up" + sel + w + "))",
+      {"up_ratio", Cat({"avg(avg_over_time(pgconn_up", sel, w, "))"}),
        &out.up_ratio},
-      {"samples", "max(count_over_time(pgconn_up" + sel + w + "))", &samples},
+      {"samples", Cat({"max(count_over_time(pgconn_up", sel, w, "))"}),
+       &samples},
       {"scrape_up_ratio",
-       "avg(avg_over_time(up" + w +
-           ") and on(job, instance) group by (job, instance) "
-           "(last_over_time(pgconn_up" +
-           sel + w + ")))",
+       Cat({"avg(avg_over_time(up", w,
+            ") and on(job, instance) group by (job, instance) "
+            "(last_over_time(pgconn_up",
+            sel, w, ")))"}),
        &out.scrape_up_ratio},
       {"used_slope_per_second",
-       "max(deriv(pgconn_used_connections" + sel + w + "))",
+       Cat({"max(deriv(pgconn_used_connections", sel, w, "))"}),
        &out.used_slope_per_second},
       {"used_line_at_end",
-       "max(predict_linear(pgconn_used_connections" + sel + w + ", 0))",
+       Cat({"max(predict_linear(pgconn_used_connections", sel, w, ", 0))"}),
        &out.used_line_at_end},
       {"used_last", last("pgconn_used_connections"), &out.used_last},
       {"used_peak",
-       "max(max_over_time(pgconn_used_connections_peak" + sel + pw + "))",
+       Cat({"max(max_over_time(pgconn_used_connections_peak", sel, pw, "))"}),
        &out.used_peak},
   };
   for (const Scalar& x : scalars) {
@@ -193,39 +208,41 @@ Result<TargetEvidence> ReadTargetEvidence(PromQuerier& prometheus,
   };
   const std::string by = "max by (application) (";
   PerApp apps[] = {
-      {"replicas", by + "last_over_time(" + kDeclared + sel + w + "))", {}},
+      {"replicas", Cat({by, "last_over_time(", kDeclared, sel, w, "))"}), {}},
       {"replicas_min",
-       "min by (application) (min_over_time(" + std::string(kDeclared) + sel +
-           w + "))",
+       Cat({"min by (application) (min_over_time(", kDeclared, sel, w, "))"}),
        {}},
-      {"replicas_max", by + "max_over_time(" + kDeclared + sel + w + "))", {}},
+      {"replicas_max",
+       Cat({by, "max_over_time(", kDeclared, sel, w, "))"}),
+       {}},
       {"pool_max",
-       by + "last_over_time(pgconn_pool_declared_worker_max_connections" + sel +
-           w + "))",
+       Cat({by, "last_over_time(pgconn_pool_declared_worker_max_connections",
+            sel, w, "))"}),
        {}},
       {"pool_min",
-       by + "last_over_time(pgconn_pool_declared_worker_min_connections" + sel +
-           w + "))",
+       Cat({by, "last_over_time(pgconn_pool_declared_worker_min_connections",
+            sel, w, "))"}),
        {}},
       {"busy_peak_connections",
-       by + "max_over_time(pgconn_pool_busy_peak_connections" + sel + pw + "))",
+       Cat({by, "max_over_time(pgconn_pool_busy_peak_connections", sel, pw,
+            "))"}),
        {}},
       {"busy_median_connections",
-       by + "quantile_over_time(0.5, pgconn_pool_busy_connections" + sel + w +
-           "))",
+       Cat({by, "quantile_over_time(0.5, pgconn_pool_busy_connections", sel, w,
+            "))"}),
        {}},
       {"saturated_seconds",
-       by + "increase(pgconn_pool_saturated_seconds_total" + sel + w + "))",
+       Cat({by, "increase(pgconn_pool_saturated_seconds_total", sel, w, "))"}),
        {}},
       {"busy_samples",
-       by + "count_over_time(pgconn_pool_busy_connections" + sel + w + "))",
+       Cat({by, "count_over_time(pgconn_pool_busy_connections", sel, w, "))"}),
        {}},
       {"application_first_sample",
-       "min by (application) (min_over_time(timestamp(" +
-           std::string(kDeclared) + sel + ")" + sub + "))",
+       Cat({"min by (application) (min_over_time(timestamp(", kDeclared, sel,
+            ")", sub, "))"}),
        {}},
       {"application_last_sample",
-       by + "max_over_time(timestamp(" + kDeclared + sel + ")" + sub + "))",
+       Cat({by, "max_over_time(timestamp(", kDeclared, sel, ")", sub, "))"}),
        {}},
   };
   for (PerApp& a : apps) {

@@ -89,10 +89,13 @@ Result<ParsedUrl> ParseUrl(std::string_view url) {
 // the file and the flag, never the content.
 Result<std::string> ReadSecretFile(const std::string& path,
                                    std::string_view flag) {
+  std::string where = "--";
+  where += flag;
+  where += "=";
+  where += path;
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return Status::InvalidArgument("--" + std::string(flag) + "=" + path +
-                                   ": cannot be read");
+    return Status::InvalidArgument(where + ": cannot be read");
   }
   std::string line;
   std::getline(in, line);
@@ -100,8 +103,7 @@ Result<std::string> ReadSecretFile(const std::string& path,
     line.pop_back();
   }
   if (line.empty()) {
-    return Status::InvalidArgument("--" + std::string(flag) + "=" + path +
-                                   ": the file is empty");
+    return Status::InvalidArgument(where + ": the file is empty");
   }
   return line;
 }

@@ -50,8 +50,10 @@ std::string SaturatedText(const ApplicationRightSizing& a) {
 // The slope of the least-squares line: "+6 connections/h".
 std::string SlopeText(const TargetEvidence& e) {
   if (!e.used_slope_per_second) return "no used connections in the window";
-  return (*e.used_slope_per_second >= 0 ? "+" : "") +
-         Number(*e.used_slope_per_second * 3600) + " connections/h";
+  std::string out = *e.used_slope_per_second >= 0 ? "+" : "";
+  out += Number(*e.used_slope_per_second * 3600);
+  out += " connections/h";
+  return out;
 }
 
 // "10 × 4 + 1 × 7": the pools of the budget, as declared or recommended.

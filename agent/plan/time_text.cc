@@ -23,10 +23,12 @@ bool Digits(std::string_view s, size_t at, size_t n, int* out) {
 }  // namespace
 
 Result<double> ParseTimeText(std::string_view text) {
-  const Status bad = Status::InvalidArgument(
-      "\"" + Excerpt(text) +
+  std::string message = "\"";
+  message += Excerpt(text);
+  message +=
       "\" is not a time (RFC 3339 such as 2026-12-07T14:00:00Z, or Unix "
-      "seconds)");
+      "seconds)";
+  const Status bad = Status::InvalidArgument(message);
   if (auto v = ParseDouble(text); v.ok()) {
     if (*v < 0) return bad;
     return *v;
