@@ -429,6 +429,7 @@ constexpr char kStyle[] =
     ".legend{color:#555;font-size:90%;max-width:60em}"
     "svg.history{border:1px solid #999;background:#fafafa;max-width:100%}"
     "svg .used{fill:none;stroke:#0969da;stroke-width:1.5}"
+    "svg circle.used{fill:#0969da}"
     "svg .usable{stroke:#cf222e}svg .headroom{stroke:#9a6700;"
     "stroke-dasharray:6 4}svg text{font-size:10px;fill:#555}";
 
@@ -697,6 +698,13 @@ void UsedHistoryHtml(std::string& out, const UsedHistoryStatus& h,
     if (!points.empty()) {
       points.pop_back();
       lines += "<polyline class=\"used\" points=\"" + points + "\"/>";
+      // A run of one point draws no line: mark it.
+      if (points.find(' ') == std::string::npos) {
+        const size_t comma = points.find(',');
+        lines += "<circle class=\"used\" r=\"2\" cx=\"" +
+                 points.substr(0, comma) + "\" cy=\"" +
+                 points.substr(comma + 1) + "\"/>";
+      }
     }
     points.clear();
     bucket = -1;

@@ -254,10 +254,10 @@ TEST_F(StatusPageBrowserTest, RenderedPageShowsTheMetricsAndEscapesNames) {
   const std::regex chart(
       "<svg class=\"history\" data-field=\"used_history\" "
       "data-samples=\"([0-9]+)\" data-highest=\"([0-9]+)\"");
-  std::smatch m;
-  ASSERT_TRUE(std::regex_search(dom, m, chart)) << dom;
-  EXPECT_GE(std::stoi(m[1]), 1);
-  EXPECT_EQ(m[2].str(), metric("pgconn_used_connections"));
+  std::smatch drawn;
+  ASSERT_TRUE(std::regex_search(dom, drawn, chart)) << dom;
+  EXPECT_GE(std::stoi(drawn[1]), 1);
+  EXPECT_EQ(drawn[2].str(), metric("pgconn_used_connections"));
   EXPECT_NE(dom.find("<polyline class=\"used\" points=\""), std::string::npos);
   EXPECT_EQ(Fields(dom, "used_highest"),
             std::vector<std::string>{metric("pgconn_used_connections")});
