@@ -159,6 +159,19 @@ Result<TargetRightSizing> AssessTarget(const TargetEvidence& e,
       t.applications.push_back(std::move(r));
       continue;
     }
+    if (!a.pool_max || *a.pool_max <= 0) {
+      // An agent older than pgconn_pool_declared_worker_max_connections:
+      // without DB_POOL_MAX there is neither capacity nor rule.
+      r.state = SizingState::kNoSamples;
+      r.insufficient.push_back(
+          "no pgconn_pool_declared_worker_max_connections in the window (an "
+          "older agent): the declared pool is kept");
+      t.notes.push_back("application " + a.application +
+                        ": DB_POOL_MAX unknown, so the budget counts none of "
+                        "its connections; upgrade the agent");
+      t.applications.push_back(std::move(r));
+      continue;
+    }
     if (a.busy_samples <= 0 || !a.busy_peak) {
       r.state = SizingState::kNoSamples;
       r.insufficient.push_back(

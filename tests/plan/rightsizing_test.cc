@@ -175,6 +175,18 @@ TEST(AssessTargetTest, AnApplicationWithoutSamplesKeepsItsDeclaration) {
   EXPECT_EQ(t->recommended_total, 51);
 }
 
+TEST(AssessTargetTest, AnOlderAgentWithoutPoolSizesKeepsTheDeclaration) {
+  TargetEvidence e = Week({App("worker", 4, 10, 2, 6, 2, 0)});
+  e.applications[0].pool_max.reset();
+  auto t = AssessTarget(e, Settings());
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->applications[0].state, SizingState::kNoSamples);
+  EXPECT_FALSE(t->applications[0].saturated);
+  EXPECT_FALSE(t->evidence_complete);
+  ASSERT_EQ(t->notes.size(), 1u);
+  EXPECT_NE(t->notes[0].find("DB_POOL_MAX unknown"), std::string::npos);
+}
+
 TEST(AssessTargetTest, TooLittleHistoryLowersNothing) {
   // The data starts two days into the week.
   TargetEvidence e = Week({App("worker", 10, 10, 2, 30, 8, 0)});
