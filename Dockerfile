@@ -33,7 +33,7 @@ LABEL org.opencontainers.image.title="pgconn-agent" \
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libpq5 libprometheus-cpp-core1.0 libssl3 libcrypt1 libyaml-cpp0.7 \
-      zlib1g libcpp-httplib0.11 ca-certificates \
+      libcpp-httplib0.11 zlib1g ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 pgconn \
  && useradd --system --uid 10001 --gid 10001 --no-create-home \
