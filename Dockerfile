@@ -41,7 +41,7 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libpq5 libprometheus-cpp-core1.0 libssl3 libcrypt1 libyaml-cpp0.7 \
-      zlib1g ca-certificates \
+      libcpp-httplib0.11 zlib1g ca-certificates \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
  && groupadd --system --gid 10001 pgconn \
  && useradd --system --uid 10001 --gid 10001 --no-create-home \

@@ -196,8 +196,9 @@ int main(int argc, char** argv) {
   if (!args.empty() && args[0] == "plan") {
     pgconn::SystemClock clock;
     pgconn::PgSessionFactory sessions;
+    // A null `prometheus`: --from-prometheus uses the HTTP client.
     const pgconn::PlanCommandContext context{pgconn::ProcessEnvironment(),
-                                             &sessions, &clock};
+                                             &sessions, &clock, nullptr};
     return pgconn::RunPlanCommand({args.begin() + 1, args.end()}, context,
                                   std::cout, std::cerr);
   }

@@ -10,7 +10,9 @@
 #include "config/dsn.h"
 #include "config/guide_env.h"
 #include "plan/env_file.h"
+#include "plan/from_prometheus.h"
 #include "plan/planner.h"
+#include "plan/time_text.h"
 #include "postgres/observations.h"
 #include "postgres/registry.h"
 #include "util/flags.h"
@@ -35,7 +37,15 @@ struct PlanFlags {
       scale_table;
   bool offline = false;
   bool json = false;
+  bool env_output = false;  // --output=env (--from-prometheus only)
   bool help = false;
+  // --from-prometheus and the flags that only it reads.
+  std::optional<std::string> from_prometheus;
+  std::optional<double> window_seconds, end_unix, margin;
+  std::vector<std::string> targets;  // every --target
+  std::optional<std::string> basic_auth_user, basic_auth_password_file,
+      bearer_token_file, tls_ca_file;
+  std::optional<Duration> query_timeout;
 };
 
 // A flag value that the number parser refused. Only the form is checked
@@ -64,7 +74,12 @@ Result<PlanFlags> ParsePlanFlags(const std::vector<std::string>& args) {
       {{"env-file", &PlanFlags::env_file},
        {"config.file", &PlanFlags::config_file},
        {"target", &PlanFlags::target},
-       {"application", &PlanFlags::application}};
+       {"application", &PlanFlags::application},
+       {"from-prometheus", &PlanFlags::from_prometheus},
+       {"basic-auth-user", &PlanFlags::basic_auth_user},
+       {"basic-auth-password-file", &PlanFlags::basic_auth_password_file},
+       {"bearer-token-file", &PlanFlags::bearer_token_file},
+       {"tls-ca-file", &PlanFlags::tls_ca_file}};
   FlagReader r(args, "plan --help");
   while (true) {
     auto more = r.Next();
@@ -89,6 +104,39 @@ Result<PlanFlags> ParsePlanFlags(const std::vector<std::string>& args) {
       auto v = r.Value();
       if (!v.ok()) return v.status();
       f.*(st->second) = *v;
+      if (name == "target") f.targets.push_back(*v);
+    } else if (name == "window" || name == "query-timeout") {
+      auto v = r.Value();
+      if (!v.ok()) return v.status();
+      auto d = ParseDuration(*v);
+      if (!d.ok() || *d <= Duration(0)) {
+        return Status::InvalidArgument(
+            "flag --" + name + "=" + Excerpt(*v) +
+            ": not a positive duration (such as 7d, 36h, 90s)");
+      }
+      if (name == "window") {
+        f.window_seconds = std::chrono::duration<double>(*d).count();
+      } else {
+        f.query_timeout = *d;
+      }
+    } else if (name == "end") {
+      auto v = r.Value();
+      if (!v.ok()) return v.status();
+      auto t = ParseTimeText(*v);
+      if (!t.ok()) {
+        return Status::InvalidArgument("flag --end: " + t.status().message());
+      }
+      f.end_unix = *t;
+    } else if (name == "margin") {
+      auto v = r.Value();
+      if (!v.ok()) return v.status();
+      auto m = ParseDoubleInRange(*v, 0, 10);
+      if (!m.ok()) {
+        return Status::InvalidArgument("flag --margin=" + Excerpt(*v) +
+                                       ": not a ratio in [0, 10] (0.25 "
+                                       "is 25 %)");
+      }
+      f.margin = *m;
     } else if (name == "headroom") {
       auto v = r.Value();
       if (!v.ok()) return v.status();
@@ -107,11 +155,12 @@ Result<PlanFlags> ParsePlanFlags(const std::vector<std::string>& args) {
     } else if (name == "output") {
       auto v = r.Value();
       if (!v.ok()) return v.status();
-      if (*v != "table" && *v != "json") {
-        return Status::InvalidArgument("flag --output=" + *v +
-                                       ": not one of table, json");
+      if (*v != "table" && *v != "json" && *v != "env") {
+        return Status::InvalidArgument("flag --output=" + Excerpt(*v) +
+                                       ": not one of table, json, env");
       }
       f.json = *v == "json";
+      f.env_output = *v == "env";
     } else {
       return r.Unknown();
     }
@@ -863,6 +912,92 @@ void WriteScaleJson(const std::vector<ScaleRow>& rows, const Inputs& in,
   out << w.Take();
 }
 
+// --from-prometheus sizes the declared pools from the history: the flags
+// that describe one fleet by hand do not apply to it, and its own flags
+// need it.
+Status CheckFlagCombination(const PlanFlags& f) {
+  if (f.from_prometheus) {
+    const std::pair<bool, const char*> by_hand[] = {
+        {f.workers.has_value(), "--workers"},
+        {f.pool_max.has_value(), "--pool-max"},
+        {f.pool_min.has_value(), "--pool-min"},
+        {f.env_file.has_value(), "--env-file"},
+        {f.config_file.has_value(), "--config.file"},
+        {f.application.has_value(), "--application"},
+        {f.scale_table.has_value(), "--scale-table"},
+        {f.offline, "--offline"},
+        {f.pgbouncer_pool_max.has_value(), "--pgbouncer-pool-max"},
+    };
+    for (const auto& [given, flag] : by_hand) {
+      if (given) {
+        return Status::InvalidArgument(
+            std::string(flag) +
+            " does not apply with --from-prometheus: the pools, replicas "
+            "and limits come from the agent's metrics (use --target to "
+            "choose targets)");
+      }
+    }
+    return Status::Ok();
+  }
+  const std::pair<bool, const char*> needs_prometheus[] = {
+      {f.window_seconds.has_value(), "--window"},
+      {f.end_unix.has_value(), "--end"},
+      {f.margin.has_value(), "--margin"},
+      {f.env_output, "--output=env"},
+      {f.basic_auth_user.has_value(), "--basic-auth-user"},
+      {f.basic_auth_password_file.has_value(), "--basic-auth-password-file"},
+      {f.bearer_token_file.has_value(), "--bearer-token-file"},
+      {f.tls_ca_file.has_value(), "--tls-ca-file"},
+      {f.query_timeout.has_value(), "--query-timeout"},
+  };
+  for (const auto& [given, flag] : needs_prometheus) {
+    if (given) {
+      return Status::InvalidArgument(std::string(flag) +
+                                     " needs --from-prometheus=URL");
+    }
+  }
+  if (f.targets.size() > 1) {
+    return Status::InvalidArgument(
+        "--target is given more than once; only --from-prometheus plans "
+        "several targets");
+  }
+  return Status::Ok();
+}
+
+FromPrometheusRequest FromPrometheus(const PlanFlags& f) {
+  FromPrometheusRequest r;
+  r.prometheus.url = *f.from_prometheus;
+  r.prometheus.basic_auth_user = f.basic_auth_user;
+  r.prometheus.basic_auth_password_file = f.basic_auth_password_file;
+  r.prometheus.bearer_token_file = f.bearer_token_file;
+  r.prometheus.ca_file = f.tls_ca_file;
+  if (f.query_timeout) r.prometheus.timeout = *f.query_timeout;
+  r.window_seconds = f.window_seconds;
+  r.end_unix = f.end_unix;
+  r.targets = f.targets;
+  std::sort(r.targets.begin(), r.targets.end());
+  r.targets.erase(std::unique(r.targets.begin(), r.targets.end()),
+                  r.targets.end());
+  RightSizingSettings& s = r.settings;
+  s.margin = f.margin.value_or(kDefaultMargin);
+  s.headroom = f.headroom;
+  if (f.monitoring_agents) s.monitoring_agents = *f.monitoring_agents;
+  s.overhead = f.overhead;
+  s.max_connections = f.max_connections;
+  s.reserved = f.reserved;
+  if (f.memory_per_connection) {
+    s.memory_per_connection_bytes = *f.memory_per_connection;
+  }
+  s.pgbouncer_pool_size = f.pgbouncer_pool_size;
+  if (f.pgbouncer_max_client_conn) {
+    s.pgbouncer_max_client_conn = *f.pgbouncer_max_client_conn;
+  }
+  r.format = f.json         ? RightSizingFormat::kJson
+             : f.env_output ? RightSizingFormat::kEnv
+                            : RightSizingFormat::kTable;
+  return r;
+}
+
 }  // namespace
 
 int RunPlanCommand(const std::vector<std::string>& args,
@@ -877,6 +1012,10 @@ int RunPlanCommand(const std::vector<std::string>& args,
   if (flags->help) {
     out << PlanHelp("pgconn-agent");
     return kPlanFits;
+  }
+  if (Status s = CheckFlagCombination(*flags); !s.ok()) return bad_input(s);
+  if (flags->from_prometheus) {
+    return RunFromPrometheus(FromPrometheus(*flags), ctx, out, err);
   }
   std::optional<std::vector<int64_t>> counts;
   if (flags->scale_table) {
@@ -956,8 +1095,31 @@ std::string PlanHelp(std::string_view program) {
        "--pool-max)\n"
     << "  --pgbouncer-max-client-conn=N  max_client_conn (default 1000, as "
        "in the guide)\n\n"
+    << "Right-sizing from the history (Prometheus, Thanos, Mimir, "
+       "VictoriaMetrics):\n"
+    << "  --from-prometheus=URL       read the agent's metrics through the "
+       "query API and\n"
+    << "                              recommend DB_POOL_MAX and DB_POOL_MIN "
+       "per declared pool\n"
+    << "  --window=DURATION           history to read (default 7d)\n"
+    << "  --end=TIME                  its end: RFC 3339 or Unix seconds "
+       "(default now)\n"
+    << "  --target=NAME               repeatable (default every target with "
+       "declared pools)\n"
+    << "  --margin=RATIO              above the busy peak (default 0.25)\n"
+    << "  --basic-auth-user=NAME, --basic-auth-password-file=FILE\n"
+    << "  --bearer-token-file=FILE    Authorization: Bearer, from the file\n"
+    << "  --tls-ca-file=FILE          trust this CA for https\n"
+    << "  --query-timeout=DURATION    per connect, read and write (default "
+       "30s)\n"
+    << "  --headroom, --monitoring-agents, --overhead, --max-connections,\n"
+    << "  --reserved, --memory-per-connection, --pgbouncer-pool-size and\n"
+    << "  --pgbouncer-max-client-conn override what the history says\n\n"
     << "Output:\n"
-    << "  --output=table|json         (default table)\n"
+    << "  --output=table|json|env     (default table; env: the DB_POOL_MIN "
+       "and\n"
+    << "                              DB_POOL_MAX lines, --from-prometheus "
+       "only)\n"
     << "  --scale-table[=COUNTS]      the workers x DB_POOL_MAX table for "
        "worker counts\n"
     << "                              such as 1-10 or 1,5,10,20 (the "

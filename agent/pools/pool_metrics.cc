@@ -33,6 +33,47 @@ constexpr ApplicationGauge kDeclared[] = {
      [](const DeclaredPoolSignals& d) -> std::optional<double> {
        return static_cast<double>(d.declared_min);
      }},
+    {"pgconn_pool_declared_worker_max_connections",
+     "Declared pool size of one worker process of the application "
+     "(pools[].pool_max, the guide's DB_POOL_MAX), from the configuration.",
+     [](const DeclaredPoolSignals& d) -> std::optional<double> {
+       return static_cast<double>(d.pool_max);
+     }},
+    {"pgconn_pool_declared_worker_min_connections",
+     "Declared minimum pool of one worker process of the application "
+     "(pools[].pool_min, the guide's DB_POOL_MIN), from the configuration.",
+     [](const DeclaredPoolSignals& d) -> std::optional<double> {
+       return static_cast<double>(d.pool_min);
+     }},
+};
+
+// The evidence counters: seconds at capacity and busy connection-seconds,
+// summed over the agent's polls. Exported with or without a snapshot, from
+// 0, so that rate() and increase() see the first second; they never go down
+// while the agent runs (a reload that keeps the application keeps them).
+struct ApplicationCounter {
+  std::string_view name;
+  std::string_view help;
+  double (*value)(const DeclaredPoolSignals&);
+};
+constexpr ApplicationCounter kEvidenceCounters[] = {
+    {"pgconn_pool_saturated_seconds_total",
+     "Seconds during which the application's busy client backends (active, "
+     "idle in transaction, fastpath) were at or above its declared replicas "
+     "x pool_max: workers waited for their pool. Each successful poll that "
+     "sees it adds the poll interval (the interval that ends at that poll); "
+     "0 replicas never count.",
+     [](const DeclaredPoolSignals& d) {
+       return d.evidence.saturated_seconds_total;
+     }},
+    {"pgconn_pool_busy_seconds_total",
+     "Busy client backends of the application (active, idle in "
+     "transaction, fastpath) times the poll interval, summed over successful "
+     "polls: connection-seconds checked out. Its rate is the mean number of "
+     "busy connections.",
+     [](const DeclaredPoolSignals& d) {
+       return d.evidence.busy_seconds_total;
+     }},
 };
 
 // The declarations against pg_stat_activity; only with activity data.
@@ -48,6 +89,20 @@ constexpr ApplicationGauge kObserved[] = {
      "near 1 workers wait for a connection (pool exhaustion). Absent for 0 "
      "replicas.",
      [](const DeclaredPoolSignals& d) { return d.busy_ratio; }},
+    {"pgconn_pool_busy_connections",
+     "Client backends of the application that are checked out (active, "
+     "idle in transaction, aborted or not, fastpath) at the last poll; "
+     "quantile_over_time of it gives the busy median.",
+     [](const DeclaredPoolSignals& d) -> std::optional<double> {
+       return static_cast<double>(d.busy);
+     }},
+    {"pgconn_pool_busy_peak_connections",
+     "Highest pgconn_pool_busy_connections any successful poll saw within "
+     "the peak window (pgconn_peak_window_seconds): a burst between two "
+     "scrapes still shows.",
+     [](const DeclaredPoolSignals& d) -> std::optional<double> {
+       return d.evidence.busy_peak;
+     }},
     {"pgconn_pool_excess_connections",
      "Client backends of the application beyond its declared replicas x "
      "pool_max (more replicas or a larger pool than declared), floored at 0.",
@@ -119,21 +174,47 @@ void AppendPoolMetrics(const Labels& t, const PoolSignals& s, bool has_activity,
              t, *s.overcommitted ? 1 : 0);
   }
   AppendPerApplication(t, s, kDeclared, w);
+  for (const ApplicationCounter& c : kEvidenceCounters) {
+    for (const DeclaredPoolSignals& d : s.declared) {
+      w->Counter(c.name, c.help, WithLabel(t, "application", d.application),
+                 c.value(d));
+    }
+  }
   if (!has_activity) return;
   AppendPerApplication(t, s, kObserved, w);
   AppendUndeclared(t, s, w);
 }
 
+const Clock& DefaultClock() {
+  static const SystemClock kSystemClock;
+  return kSystemClock;
+}
+
 class PoolBudgetStage final : public SignalStage {
  public:
   PoolBudgetStage(std::vector<PoolDeclaration> pools,
-                  std::optional<int> overhead, double threshold)
-      : pools_(std::move(pools)), overhead_(overhead), threshold_(threshold) {}
+                  std::optional<int> overhead, double threshold,
+                  PoolEvidenceSettings evidence)
+      : pools_(std::move(pools)),
+        overhead_(overhead),
+        threshold_(threshold),
+        evidence_(std::move(evidence)),
+        clock_(evidence_.clock != nullptr ? *evidence_.clock : DefaultClock()),
+        ledger_(evidence_.ledger ? evidence_.ledger
+                                 : std::make_shared<PoolEvidenceLedger>()) {}
 
   void Derive(Snapshot* snap) const override {
-    snap->Put(DerivePoolSignals(pools_, overhead_,
-                                snap->Find<ConnectionLimits>(),
-                                snap->Find<Activity>(), threshold_));
+    const Activity* activity = snap->Find<Activity>();
+    PoolSignals s =
+        DerivePoolSignals(pools_, overhead_, snap->Find<ConnectionLimits>(),
+                          activity, threshold_);
+    if (activity != nullptr) {
+      ledger_->Record(clock_.Monotonic(), evidence_.peak_window,
+                      evidence_.poll_interval_seconds, &s.declared);
+    } else {
+      ledger_->Fill(&s.declared);
+    }
+    snap->Put(std::move(s));
   }
 
   void Emit(const Snapshot& snap, const EmitContext& ctx,
@@ -148,15 +229,18 @@ class PoolBudgetStage final : public SignalStage {
   const std::vector<PoolDeclaration> pools_;
   const std::optional<int> overhead_;
   const double threshold_;
+  const PoolEvidenceSettings evidence_;
+  const Clock& clock_;
+  const std::shared_ptr<PoolEvidenceLedger> ledger_;  // thread-safe
 };
 
 }  // namespace
 
 std::unique_ptr<SignalStage> NewPoolBudgetStage(
     std::vector<PoolDeclaration> pools, std::optional<int> overhead,
-    double near_limit_threshold) {
-  return std::make_unique<PoolBudgetStage>(std::move(pools), overhead,
-                                           near_limit_threshold);
+    double near_limit_threshold, PoolEvidenceSettings evidence) {
+  return std::make_unique<PoolBudgetStage>(
+      std::move(pools), overhead, near_limit_threshold, std::move(evidence));
 }
 
 }  // namespace pgconn

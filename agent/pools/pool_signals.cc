@@ -40,6 +40,8 @@ PoolSignals DerivePoolSignals(const std::vector<PoolDeclaration>& pools,
     DeclaredPoolSignals& d = declared[p.application];
     d.application = p.application;
     d.replicas = p.replicas;
+    d.pool_max = p.pool_max;
+    d.pool_min = p.pool_min;
     d.declared_max = static_cast<int64_t>(p.replicas) * p.pool_max;
     d.declared_min = static_cast<int64_t>(p.replicas) * p.pool_min;
   }

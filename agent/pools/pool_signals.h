@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "collect/collector.h"
+#include "pgconn/clock.h"
 #include "pgconn/config.h"
+#include "pools/pool_evidence.h"
 #include "postgres/observations.h"
 
 namespace pgconn {
@@ -21,6 +23,8 @@ namespace pgconn {
 struct DeclaredPoolSignals {
   std::string application;
   int64_t replicas = 0;
+  int64_t pool_max = 0;      // per worker process (DB_POOL_MAX)
+  int64_t pool_min = 0;      // per worker process (DB_POOL_MIN)
   int64_t declared_max = 0;  // replicas × pool_max
   int64_t declared_min = 0;  // replicas × pool_min
   int64_t connections = 0;   // client backends with this application_name
@@ -32,6 +36,8 @@ struct DeclaredPoolSignals {
   std::optional<double> busy_ratio;  // busy / declared_max, likewise
   int64_t excess = 0;                // max(connections - declared_max, 0)
   int64_t idle_above_min = 0;        // max(idle - declared_min, 0)
+  // Across polls; filled in by the pool-budget stage (pool_evidence.h).
+  PoolEvidence evidence;
 };
 
 // An application that holds connections but is not declared; "(other)",
@@ -70,11 +76,21 @@ PoolSignals DerivePoolSignals(const std::vector<PoolDeclaration>& pools,
                               const Activity* activity,
                               double near_limit_threshold);
 
+// How the pool-budget stage keeps its evidence across polls.
+struct PoolEvidenceSettings {
+  Duration peak_window{60000};
+  double poll_interval_seconds = 5;
+  const Clock* clock = nullptr;  // null: the system clock
+  // Null: the stage keeps a ledger of its own (lost when it is rebuilt).
+  std::shared_ptr<PoolEvidenceLedger> ledger;
+};
+
 // The pool-budget stage of a target that declares pools or an overhead:
-// derives PoolSignals and emits pgconn_pool_* and pgconn_undeclared_*.
+// derives PoolSignals, records the evidence of each successful poll, and
+// emits pgconn_pool_* and pgconn_undeclared_*.
 std::unique_ptr<SignalStage> NewPoolBudgetStage(
     std::vector<PoolDeclaration> pools, std::optional<int> overhead,
-    double near_limit_threshold);
+    double near_limit_threshold, PoolEvidenceSettings evidence = {});
 
 }  // namespace pgconn
 

@@ -10,7 +10,9 @@
 #include "config/dsn.h"
 #include "expose/metrics_writer.h"
 #include "pgbouncer/registry.h"
+#include "pools/pool_evidence.h"
 #include "postgres/registry.h"
+#include "postgres/used_history.h"
 #include "runtime/poller.h"
 #include "runtime/publisher.h"
 #include "runtime/target_pipeline.h"
@@ -119,10 +121,23 @@ class Agent::Impl {
       PGCONN_REQUIRES(mu_) {
     auto r = std::make_unique<Runner>();
     r->target = t;
-    r->poller = std::make_unique<TargetPoller>(
-        t, options_, sessions_, clock_, logger_, &publisher_, r->stop.flag());
+    r->poller = std::make_unique<TargetPoller>(t, options_, sessions_, clock_,
+                                               logger_, &publisher_,
+                                               r->stop.flag(), Carried(t.name));
     r->poller->PublishInitial();
     return r;
+  }
+
+  // The state of `target` that outlives its pollers, created on first use.
+  // Kept for every name the agent ever polled (names come from the
+  // configuration, not from clients), so that a target removed and added
+  // back by reloads keeps its counters too.
+  CarriedState Carried(const std::string& target) PGCONN_REQUIRES(mu_) {
+    CarriedState& c = carried_[target];
+    if (!c.pool_evidence)
+      c.pool_evidence = std::make_shared<PoolEvidenceLedger>();
+    if (!c.used_history) c.used_history = std::make_shared<UsedHistoryBuffer>();
+    return c;
   }
 
   const SessionFactory& sessions_;
@@ -136,6 +151,7 @@ class Agent::Impl {
   bool running_ PGCONN_GUARDED_BY(mu_) = false;
   bool stopped_ PGCONN_GUARDED_BY(mu_) = false;
   double last_success_unix_ PGCONN_GUARDED_BY(mu_) = 0;
+  std::map<std::string, CarriedState> carried_ PGCONN_GUARDED_BY(mu_);
 };
 
 Agent::Agent(const Config& config, const SessionFactory& sessions,

@@ -28,8 +28,10 @@ std::function<double()> DefaultUniform() {
   };
 }
 
-ExportSettings WithClock(ExportSettings s, const Clock& clock) {
+ExportSettings WithClock(ExportSettings s, const Clock& clock,
+                         CarriedState carried) {
   s.clock = &clock;
+  s.carried = std::move(carried);
   return s;
 }
 
@@ -97,15 +99,16 @@ ExportSettings ExportSettingsFor(const TargetConfig& target,
 TargetPoller::TargetPoller(TargetConfig target, PollerOptions options,
                            const SessionFactory& sessions, const Clock& clock,
                            const Logger& logger, Publisher* publisher,
-                           const std::atomic<bool>* interrupt)
+                           const std::atomic<bool>* interrupt,
+                           CarriedState carried)
     : target_(std::move(target)),
       options_(options),
       clock_(clock),
       logger_(logger),
       publisher_(publisher),
       interrupt_(interrupt),
-      pipeline_(target_,
-                WithClock(ExportSettingsFor(target_, options_), clock)),
+      pipeline_(target_, WithClock(ExportSettingsFor(target_, options_), clock,
+                                   std::move(carried))),
       backoff_(options_.poll_interval, options_.backoff_max, nullptr) {
   SessionOptions so;
   so.connect_timeout = options_.connect_timeout;

@@ -77,7 +77,8 @@ class TargetPoller {
   TargetPoller(TargetConfig target, PollerOptions options,
                const SessionFactory& sessions, const Clock& clock,
                const Logger& logger, Publisher* publisher,
-               const std::atomic<bool>* interrupt = nullptr);
+               const std::atomic<bool>* interrupt = nullptr,
+               CarriedState carried = {});
   TargetPoller(const TargetPoller&) = delete;
   TargetPoller& operator=(const TargetPoller&) = delete;
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <utility>
 
 #include "pgbouncer/pgbouncer.h"
@@ -133,9 +134,20 @@ PoolBudgetStatus Pools(const PoolSignals& p) {
   b.budget = p.budget;
   b.budget_ratio = p.budget_ratio;
   b.overcommitted = p.overcommitted;
+  b.monitoring_agents = p.monitoring_agents;
   for (const DeclaredPoolSignals& d : p.declared) {
-    b.declared.push_back(
-        {d.application, d.replicas, d.declared_max, d.connections, d.excess});
+    DeclaredPoolStatus s;
+    s.application = d.application;
+    s.replicas = d.replicas;
+    s.declared_max = d.declared_max;
+    s.connections = d.connections;
+    s.excess = d.excess;
+    s.pool_max = d.pool_max;
+    s.pool_min = d.pool_min;
+    s.busy = d.busy;
+    s.busy_peak = d.evidence.busy_peak;
+    s.saturated_seconds = d.evidence.saturated_seconds_total;
+    b.declared.push_back(std::move(s));
   }
   return b;
 }
@@ -263,6 +275,9 @@ TargetStatus Target(const TargetReport& r) {
     }
     if (const auto* p = s.Find<PoolSignals>(); p != nullptr)
       t.pools = Pools(*p);
+    if (const auto* h = s.Find<UsedHistory>(); h != nullptr) {
+      t.history = UsedHistoryStatus{h->samples, h->poll_interval_seconds};
+    }
     const auto* bp = s.Find<PgBouncerPools>();
     const auto* bs = s.Find<PgBouncerSignals>();
     if (bp != nullptr || bs != nullptr) t.pgbouncer = Bouncer(bp, bs);
@@ -342,6 +357,7 @@ void PoolsJson(JsonWriter& w, const PoolBudgetStatus& p) {
   } else {
     w.Null();
   }
+  w.Key("monitoring_agents").Int(p.monitoring_agents);
   w.Key("declared").BeginArray();
   for (const DeclaredPoolStatus& d : p.declared) {
     w.BeginObject();
@@ -350,6 +366,11 @@ void PoolsJson(JsonWriter& w, const PoolBudgetStatus& p) {
     w.Key("declared_max_connections").Int(d.declared_max);
     w.Key("connections").Int(d.connections);
     w.Key("excess_connections").Int(d.excess);
+    w.Key("pool_max").Int(d.pool_max);
+    w.Key("pool_min").Int(d.pool_min);
+    w.Key("busy_connections").Int(d.busy);
+    w.Key("busy_peak_connections").Double(d.busy_peak);
+    w.Key("saturated_seconds_total").Double(d.saturated_seconds);
     w.EndObject();
   }
   w.EndArray();
@@ -401,7 +422,16 @@ constexpr char kStyle[] =
     "td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}"
     "td:first-child,th:first-child{text-align:left}"
     ".critical{color:#cf222e}.warning{color:#9a6700}.info{color:#0969da}"
-    "li{margin:.3em 0}footer{margin-top:2em;color:#666}";
+    "li{margin:.3em 0}footer{margin-top:2em;color:#666}"
+    ".seg{position:relative}.peak{position:absolute;left:0;top:0;bottom:0;"
+    "background:rgba(0,0,0,.35);border-right:2px solid #000}"
+    ".seg.fixed{background:#8c959f}.line.usable{border-left:2px solid #222}"
+    ".legend{color:#555;font-size:90%;max-width:60em}"
+    "svg.history{border:1px solid #999;background:#fafafa;max-width:100%}"
+    "svg .used{fill:none;stroke:#0969da;stroke-width:1.5}"
+    "svg circle.used{fill:#0969da}"
+    "svg .usable{stroke:#cf222e}svg .headroom{stroke:#9a6700;"
+    "stroke-dasharray:6 4}svg text{font-size:10px;fill:#555}";
 
 void Append(std::string& out, std::string_view a) { out.append(a); }
 
@@ -502,16 +532,227 @@ void PoolsHtml(std::string& out, const PoolBudgetStatus& p) {
              Field("budget_ratio", p.budget_ratio ? Percent(*p.budget_ratio)
                                                   : std::string("-")) +
              "</dl>\n<table class=\"pools\"><thead><tr><th>Application"
-             "</th><th>Replicas</th><th>Declared max</th><th>Connections"
-             "</th><th>Excess</th></tr></thead><tbody>\n");
+             "</th><th>Replicas</th><th>DB_POOL_MAX</th><th>DB_POOL_MIN"
+             "</th><th>Declared max</th><th>Connections</th><th>Busy</th>"
+             "<th>Busy peak</th><th>Peak per worker</th><th>Full for</th>"
+             "<th>Excess</th></tr></thead><tbody>\n");
   for (const DeclaredPoolStatus& d : p.declared) {
-    Append(out, "<tr><td>" + HtmlEscape(d.application) + "</td><td>" +
+    const std::string per_worker =
+        d.replicas > 0 ? Fixed(d.busy_peak / static_cast<double>(d.replicas), 1)
+                       : std::string("-");
+    Append(out, "<tr data-application=\"" + HtmlEscape(d.application) +
+                    "\"><td>" + HtmlEscape(d.application) + "</td><td>" +
                     std::to_string(d.replicas) + "</td><td>" +
+                    std::to_string(d.pool_max) + "</td><td>" +
+                    std::to_string(d.pool_min) + "</td><td>" +
                     std::to_string(d.declared_max) + "</td><td>" +
                     std::to_string(d.connections) + "</td><td>" +
+                    std::to_string(d.busy) +
+                    "</td><td data-field=\"busy_peak_connections\">" +
+                    Fixed(d.busy_peak, 0) + "</td><td>" + per_worker +
+                    "</td><td data-field=\"saturated_seconds\">" +
+                    Seconds(d.saturated_seconds) + "</td><td>" +
                     std::to_string(d.excess) + "</td></tr>\n");
   }
   Append(out, "</tbody></table>\n");
+}
+
+// --- Capacity: the declared pools against the usable slots, and the last
+// hour of used connections (issue 20) ----------------------------------
+
+// The chart's size in SVG user units, and its time buckets: an hour in at
+// most 360 points (the highest sample of each 10 s), so that the page stays
+// a few kilobytes whatever the poll interval; the JSON has every sample.
+constexpr int kChartWidth = 600;
+constexpr int kChartHeight = 120;
+constexpr int64_t kChartBucketMs = 10'000;
+
+void UsedHistoryJson(JsonWriter& w, const UsedHistoryStatus& h) {
+  w.BeginObject();
+  w.Key("poll_interval_seconds").Double(h.poll_interval_seconds);
+  w.Key("span_seconds").Int(kUsedHistorySpanMs / 1000);
+  w.Key("samples").BeginArray();
+  for (const UsedSample& s : h.samples) {
+    w.BeginArray().Int(s.unix_ms).Int(s.used).EndArray();
+  }
+  w.EndArray();
+  w.EndObject();
+}
+
+std::string ClockTime(int64_t unix_ms) {
+  const time_t t = static_cast<time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%H:%M:%S UTC", &tm);
+  return buf;
+}
+
+// The guide's picture: each declared pool's workers × DB_POOL_MAX stacked,
+// then the overhead and pgconn's own slot, against the usable slots (the
+// bar's solid end line) and the headroom line (dashed); inside each pool,
+// the darker part is its busy peak within the peak window.
+void PoolPictureHtml(std::string& out, const PoolBudgetStatus& p,
+                     const ConnectionStatus& c) {
+  const double scale =
+      static_cast<double>(std::max<int64_t>({c.usable, p.budget, 1}));
+  Append(out,
+         "<h4>Workers \u00d7 DB_POOL_MAX against the usable slots</h4>\n"
+         "<div class=\"bar pools\" data-field=\"pool_picture\" "
+         "data-usable=\"" +
+             std::to_string(c.usable) + "\" data-budget=\"" +
+             std::to_string(p.budget) + "\">");
+  for (const DeclaredPoolStatus& d : p.declared) {
+    if (d.declared_max <= 0) continue;
+    const std::string name = HtmlEscape(d.application);
+    const double peak_share =
+        std::min(d.busy_peak / static_cast<double>(d.declared_max), 1.0);
+    Append(out,
+           "<span class=\"seg pool\" style=\"width:" +
+               Fixed(100.0 * static_cast<double>(d.declared_max) / scale, 2) +
+               "%;background:hsl(" + std::to_string(Hue(d.application)) +
+               ",55%,45%)\" data-application=\"" + name +
+               "\" data-declared-max=\"" + std::to_string(d.declared_max) +
+               "\" data-busy-peak=\"" + Fixed(d.busy_peak, 0) + "\" title=\"" +
+               name + ": " + std::to_string(d.replicas) +
+               " \u00d7 DB_POOL_MAX " + std::to_string(d.pool_max) + " = " +
+               std::to_string(d.declared_max) + "; busy peak " +
+               Fixed(d.busy_peak, 0) +
+               "\"><span class=\"peak\" style=\"width:" +
+               Fixed(100.0 * peak_share, 2) + "%\"></span>" + name + " " +
+               std::to_string(d.replicas) + "\u00d7" +
+               std::to_string(d.pool_max) + "</span>");
+  }
+  if (p.overhead > 0) {
+    Append(out, "<span class=\"seg fixed\" style=\"width:" +
+                    Fixed(100.0 * static_cast<double>(p.overhead) / scale, 2) +
+                    "%\" title=\"overhead " + std::to_string(p.overhead) +
+                    "\">overhead</span>");
+  }
+  if (p.monitoring_agents > 0) {
+    Append(
+        out,
+        "<span class=\"seg fixed\" style=\"width:" +
+            Fixed(100.0 * static_cast<double>(p.monitoring_agents) / scale, 2) +
+            "%\" title=\"pgconn's own session\"></span>");
+  }
+  Append(out, "<span class=\"line\" style=\"left:" +
+                  Fixed(100.0 * c.headroom_connections / scale, 2) +
+                  "%\" title=\"headroom: " + Percent(c.near_limit_threshold) +
+                  " of usable\"></span><span class=\"line usable\" "
+                  "style=\"left:" +
+                  Fixed(100.0 * static_cast<double>(c.usable) / scale, 2) +
+                  "%\" title=\"usable: " + std::to_string(c.usable) +
+                  "\"></span></div>\n<p class=\"legend\">Budget " +
+                  std::to_string(p.budget) + " of " + std::to_string(c.usable) +
+                  " usable (dashed: " + Percent(c.near_limit_threshold) +
+                  " headroom line, " + Fixed(c.headroom_connections, 1) +
+                  "); the darker part of each pool is its busy peak. "
+                  "<code>pgconn-agent plan --from-prometheus</code> sizes "
+                  "the pools from a week of it.</p>\n");
+}
+
+// The last hour of used connections as an inline SVG: one line per run of
+// polls without a gap (a gap of more than 3 poll intervals breaks it),
+// the usable slots (solid) and the headroom line (dashed).
+void UsedHistoryHtml(std::string& out, const UsedHistoryStatus& h,
+                     const ConnectionStatus& c) {
+  Append(out, "<h3>Used connections, last hour</h3>\n");
+  if (h.samples.empty()) {
+    Append(out,
+           "<p data-field=\"used_history\" data-samples=\"0\">No poll "
+           "yet.</p>\n");
+    return;
+  }
+  const int64_t end = h.samples.back().unix_ms;
+  const int64_t start = end - kUsedHistorySpanMs;
+  int64_t top = std::max<int64_t>(c.usable, 1);
+  const UsedSample* highest = &h.samples.front();
+  for (const UsedSample& s : h.samples) {
+    top = std::max(top, s.used);
+    if (s.used >= highest->used) highest = &s;
+  }
+  const double plot = kChartHeight - 20;
+  auto x = [&](int64_t ms) {
+    return Fixed(static_cast<double>(ms - start) * kChartWidth /
+                     static_cast<double>(kUsedHistorySpanMs),
+                 1);
+  };
+  auto y = [&](double v) {
+    return Fixed(kChartHeight - 10 - v * plot / static_cast<double>(top), 1);
+  };
+  const int64_t gap = std::max<int64_t>(
+      static_cast<int64_t>(3000 * h.poll_interval_seconds), 2500);
+  std::string lines;
+  std::string points;
+  int64_t previous = 0;
+  int64_t bucket = -1;
+  UsedSample best{};
+  auto flush_point = [&] {
+    if (bucket >= 0) {
+      points += x(best.unix_ms) + "," + y(static_cast<double>(best.used)) + " ";
+    }
+  };
+  auto flush_line = [&] {
+    flush_point();
+    if (!points.empty()) {
+      points.pop_back();
+      lines += "<polyline class=\"used\" points=\"" + points + "\"/>";
+      // A run of one point draws no line: mark it.
+      if (points.find(' ') == std::string::npos) {
+        const size_t comma = points.find(',');
+        lines += "<circle class=\"used\" r=\"2\" cx=\"" +
+                 points.substr(0, comma) + "\" cy=\"" +
+                 points.substr(comma + 1) + "\"/>";
+      }
+    }
+    points.clear();
+    bucket = -1;
+  };
+  for (const UsedSample& s : h.samples) {
+    if (bucket >= 0 && s.unix_ms - previous > gap) flush_line();
+    // Buckets aligned to the clock, so that the points stay put from one
+    // reload of the page to the next.
+    const int64_t b = s.unix_ms / kChartBucketMs;
+    if (b != bucket) {
+      flush_point();
+      bucket = b;
+      best = s;
+    } else if (s.used >= best.used) {
+      best = s;
+    }
+    previous = s.unix_ms;
+  }
+  flush_line();
+  Append(out,
+         "<svg class=\"history\" data-field=\"used_history\" data-samples=\"" +
+             std::to_string(h.samples.size()) + "\" data-highest=\"" +
+             std::to_string(highest->used) + "\" viewBox=\"0 0 " +
+             std::to_string(kChartWidth) + " " + std::to_string(kChartHeight) +
+             "\" width=\"" + std::to_string(kChartWidth) + "\" height=\"" +
+             std::to_string(kChartHeight) +
+             "\" role=\"img\" aria-label=\"used connections over the last "
+             "hour\"><line class=\"usable\" x1=\"0\" x2=\"" +
+             std::to_string(kChartWidth) + "\" y1=\"" +
+             y(static_cast<double>(c.usable)) + "\" y2=\"" +
+             y(static_cast<double>(c.usable)) +
+             "\"/><line class=\"headroom\" x1=\"0\" x2=\"" +
+             std::to_string(kChartWidth) + "\" y1=\"" +
+             y(c.headroom_connections) + "\" y2=\"" +
+             y(c.headroom_connections) + "\"/>" + lines +
+             "<text x=\"4\" y=\"12\">" + std::to_string(top) +
+             "</text><text x=\"4\" y=\"" + std::to_string(kChartHeight - 1) +
+             "\">" + ClockTime(start) + "</text><text x=\"" +
+             std::to_string(kChartWidth - 4) + "\" y=\"" +
+             std::to_string(kChartHeight - 1) + "\" text-anchor=\"end\">" +
+             ClockTime(end) + "</text></svg>\n");
+  Append(out, "<p class=\"legend\">Highest <b data-field=\"used_highest\">" +
+                  std::to_string(highest->used) + "</b> at " +
+                  ClockTime(highest->unix_ms) + "; red: the " +
+                  std::to_string(c.usable) +
+                  " usable slots, dashed: the headroom line. One sample per "
+                  "poll (at most one a second), " +
+                  std::to_string(h.samples.size()) + " kept in memory.</p>\n");
 }
 
 void BouncerHtml(std::string& out, const BouncerStatus& b) {
@@ -620,6 +861,12 @@ std::string RenderStatusJson(const StatusModel& model) {
     } else {
       w.Null();
     }
+    w.Key("used_history");
+    if (t.history) {
+      UsedHistoryJson(w, *t.history);
+    } else {
+      w.Null();
+    }
     w.Key("warnings").BeginArray();
     for (const WarningSign& ws : t.warnings) {
       w.BeginObject();
@@ -660,7 +907,13 @@ std::string RenderStatusHtml(const StatusModel& model, int refresh_seconds) {
                     "\" data-field=\"up\">" + state + "</span></h2>\n");
     WarningsHtml(out, t.warnings);
     if (t.connections) ConnectionsHtml(out, *t.connections);
-    if (t.pools) PoolsHtml(out, *t.pools);
+    if (t.pools) {
+      PoolsHtml(out, *t.pools);
+      if (t.connections) PoolPictureHtml(out, *t.pools, *t.connections);
+    }
+    if (t.history && t.connections) {
+      UsedHistoryHtml(out, *t.history, *t.connections);
+    }
     if (t.pgbouncer) BouncerHtml(out, *t.pgbouncer);
     Append(out, "</section>\n");
   }

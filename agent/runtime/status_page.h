@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "pgconn/publisher.h"
+#include "postgres/used_history.h"
 #include "runtime/report.h"
 
 namespace pgconn {
@@ -47,6 +48,13 @@ struct DeclaredPoolStatus {
   int64_t declared_max = 0;
   int64_t connections = 0;
   int64_t excess = 0;
+  int64_t pool_max = 0;  // per worker (DB_POOL_MAX)
+  int64_t pool_min = 0;  // per worker (DB_POOL_MIN)
+  int64_t busy = 0;      // checked out at the last poll
+  // The highest busy count any poll saw within the peak window, and the
+  // seconds at capacity since the agent started (pool_evidence.h).
+  double busy_peak = 0;
+  double saturated_seconds = 0;
 };
 
 struct PoolBudgetStatus {
@@ -55,7 +63,14 @@ struct PoolBudgetStatus {
   int64_t budget = 0;
   std::optional<double> budget_ratio;  // budget / usable
   std::optional<bool> overcommitted;
+  int64_t monitoring_agents = 1;
   std::vector<DeclaredPoolStatus> declared;
+};
+
+// The last hour of used connections (postgres/used_history.h).
+struct UsedHistoryStatus {
+  std::vector<UsedSample> samples;  // oldest first
+  double poll_interval_seconds = 0;
 };
 
 struct BouncerPoolStatus {
@@ -106,6 +121,7 @@ struct TargetStatus {
   std::optional<ConnectionStatus> connections;
   std::optional<PoolBudgetStatus> pools;
   std::optional<BouncerStatus> pgbouncer;
+  std::optional<UsedHistoryStatus> history;
   std::vector<WarningSign> warnings;  // most severe first
 };
 

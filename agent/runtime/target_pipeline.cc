@@ -8,6 +8,7 @@
 #include "postgres/peak_stage.h"
 #include "postgres/registry.h"
 #include "postgres/signals.h"
+#include "postgres/used_history.h"
 
 namespace pgconn {
 namespace {
@@ -30,9 +31,18 @@ std::vector<std::unique_ptr<SignalStage>> StagesFor(
   stages.push_back(
       NewPostgresPeakStage(settings.peak_window, ClockOf(settings)));
   stages.push_back(NewConnectionsOpenedStage());
+  stages.push_back(NewUsedHistoryStage(ClockOf(settings),
+                                       settings.poll_interval_seconds,
+                                       settings.carried.used_history));
   if (!target.pools.empty() || target.overhead) {
+    PoolEvidenceSettings evidence;
+    evidence.peak_window = settings.peak_window;
+    evidence.poll_interval_seconds = settings.poll_interval_seconds;
+    evidence.clock = &ClockOf(settings);
+    evidence.ledger = settings.carried.pool_evidence;
     stages.push_back(NewPoolBudgetStage(target.pools, target.overhead,
-                                        settings.near_limit_threshold));
+                                        settings.near_limit_threshold,
+                                        std::move(evidence)));
   }
   return stages;
 }

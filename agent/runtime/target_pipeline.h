@@ -17,6 +17,19 @@
 
 namespace pgconn {
 
+class PoolEvidenceLedger;
+class UsedHistoryBuffer;
+
+// State of a target that outlives its pipeline: the agent keeps one per
+// target name while it runs, so that a reload that rebuilds the target's
+// pipeline (a changed declaration, a changed connection) keeps the
+// evidence counters, the busy peaks and the status page's history. Null
+// members: the pipeline keeps its own.
+struct CarriedState {
+  std::shared_ptr<PoolEvidenceLedger> pool_evidence;
+  std::shared_ptr<UsedHistoryBuffer> used_history;
+};
+
 // What the exposition of a target needs from the configuration.
 struct ExportSettings {
   double poll_interval_seconds = 5;
@@ -27,6 +40,7 @@ struct ExportSettings {
   // system clock).
   Duration peak_window{60000};
   const Clock* clock = nullptr;
+  CarriedState carried;
 };
 
 // Immutable after construction, so thread-safe.

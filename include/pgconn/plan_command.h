@@ -4,6 +4,8 @@
 #ifndef PGCONN_PLAN_COMMAND_H_
 #define PGCONN_PLAN_COMMAND_H_
 
+#include <functional>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -23,12 +25,20 @@ inline constexpr int kPlanBadInput = 2;    // bad flag, file or variable, or
                                            // the configured database could
                                            // not be read
 
+class PromQuerier;
+struct PrometheusOptions;
+// Builds the client of --from-prometheus (agent/plan/prometheus_client.h).
+using PrometheusFactory = std::function<Result<std::unique_ptr<PromQuerier>>(
+    const PrometheusOptions&)>;
+
 // What the command may touch, injected so tests need no process environment
 // and no database.
 struct PlanCommandContext {
   EnvLookup env;                             // the process environment
   const SessionFactory* sessions = nullptr;  // to read a live target
   const Clock* clock = nullptr;
+  // Null: the HTTP client of the Prometheus query API.
+  PrometheusFactory prometheus;
 };
 
 // `args` are the words after "plan". Writes the plan (or help) to `out` and

@@ -110,6 +110,19 @@ EXTRA_LABELS.update({
     "pgconn_pgbouncer_client_connections": dict(
         _PGBOUNCER_POOL, application=["worker"], state=["active", "waiting"]),
 })
+# The right-sizing evidence of issue 20.
+EXTRA_LABELS.update({
+    name: {"application": ["worker"]}
+    for name in ("pgconn_pool_declared_worker_max_connections",
+                 "pgconn_pool_declared_worker_min_connections",
+                 "pgconn_pool_busy_connections",
+                 "pgconn_pool_busy_peak_connections",
+                 "pgconn_pool_saturated_seconds_total",
+                 "pgconn_pool_busy_seconds_total")
+})
+# Rule files whose recording rules (pgconn:...) the dashboards read.
+RECORDING_RULE_FILES = ["alerts/pgconn-capacity.rules.yml"]
+REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
 # Series that Prometheus itself makes: the alerts the dashboards show.
 PROMETHEUS_SERIES = [
     'ALERTS{alertname="PgconnConnectionsNearLimit", alertstate="firing", '
@@ -193,7 +206,8 @@ def main(argv=None):
             json.dump({"groups": [{"name": "dashboard-queries",
                                    "rules": rules}]}, f, indent=1)
         with open(test_file, "w", encoding="utf-8") as f:
-            json.dump({"rule_files": [rule_file],
+            json.dump({"rule_files": [rule_file] + [
+                           os.path.join(REPO, r) for r in RECORDING_RULE_FILES],
                        "evaluation_interval": "15s",
                        "tests": [{"interval": "15s",
                                   "input_series": synthetic_series(contract),

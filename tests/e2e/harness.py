@@ -27,6 +27,7 @@ import urllib.parse
 import urllib.request
 
 PROMETHEUS = "/usr/bin/prometheus"
+PROMTOOL = "/usr/bin/promtool"
 PSQL = "/usr/bin/psql"
 PGBOUNCER = "/usr/sbin/pgbouncer"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -310,14 +311,22 @@ class Agent:
 
 class Prometheus:
     """A Prometheus scraping the given targets (host:port strings) under one
-    job, or the scrape_configs given as YAML text, with rule files."""
+    job, or the scrape_configs given as YAML text, with rule files.
+    `backfill`: an OpenMetrics file (with timestamps) turned into blocks of
+    its TSDB before it starts (promtool tsdb create-blocks-from
+    openmetrics), so that it holds a known history."""
 
     def __init__(self, root, targets=(), rule_files=(), scrape_interval="1s",
                  evaluation_interval="1s", scrape_configs=None, job="pgconn",
-                 extra_config="", args=(), name="prometheus"):
+                 extra_config="", args=(), name="prometheus", backfill=None):
         require(PROMETHEUS)
         self.dir = os.path.join(root, name)
         os.mkdir(self.dir)
+        if backfill is not None:
+            require(PROMTOOL)
+            subprocess.run([PROMTOOL, "tsdb", "create-blocks-from",
+                            "openmetrics", backfill, f"{self.dir}/data"],
+                           check=True, stdout=subprocess.DEVNULL)
         self.port = free_port()
         self.log_path = os.path.join(self.dir, "prometheus.log")
         self.config = os.path.join(self.dir, "prometheus.yml")

@@ -19,6 +19,9 @@ The plan is a JSON list of phases, run in order, each lasting "seconds":
   {"seconds": 5, "burst": 4, "hold": 1.5}
       at the phase's start, 4 tasks each take a connection once and run
       SELECT pg_sleep(hold); the pool is left alone for the rest.
+  {"seconds": 8, "busy": 1, "hold": 0.3, "burst": 3, "burst_hold": 1.2}
+      both: the busy loop for the whole phase, and a burst at its start
+      (burst_hold, default hold, for the burst's tasks).
   {"seconds": 5}
       nothing: the pool keeps what it holds (DB_POOL_MIN at least).
 Replicas started with the same --start-at run their phases in lockstep.
@@ -73,9 +76,11 @@ async def run_phase(pool, phase, deadline, stats):
         tasks = [asyncio.create_task(
             loop_until(deadline, pool, hold, transaction, stats))
             for _ in range(int(phase["busy"]))]
-    elif "burst" in phase:
-        tasks = [asyncio.create_task(use_once(pool, hold, transaction, stats))
-                 for _ in range(int(phase["burst"]))]
+    if "burst" in phase:
+        burst_hold = float(phase.get("burst_hold", hold))
+        tasks += [asyncio.create_task(
+            use_once(pool, burst_hold, transaction, stats))
+            for _ in range(int(phase["burst"]))]
     if tasks:
         await asyncio.gather(*tasks)
     remaining = deadline - time.time()

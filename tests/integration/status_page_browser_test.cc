@@ -1,6 +1,8 @@
 // The live status page in a real browser: headless Chromium loads / from a
 // real agent polling a real PostgreSQL, and the rendered DOM must show the
-// numbers that /metrics shows, with a hostile application name as text.
+// numbers that /metrics shows, with a hostile application name as text:
+// the connections, the declared pool's picture (workers × DB_POOL_MAX
+// against the usable slots, its busy peak on it) and the last hour's chart.
 // A screenshot of the page is saved in the build directory
 // (status-page.png; docs/images/status-page.png is one of them).
 #include <gtest/gtest.h>
@@ -148,6 +150,8 @@ TEST_F(StatusPageBrowserTest, RenderedPageShowsTheMetricsAndEscapesNames) {
     ASSERT_TRUE(c.ok()) << c.status().ToString();
     clients.push_back(std::move(*c));
   }
+  // One of the worker's connections is checked out: its busy peak is 1.
+  ASSERT_TRUE(clients[0]->Exec("BEGIN").ok());
   auto hostile = TestClient::Open(url, kHostile);
   ASSERT_TRUE(hostile.ok()) << hostile.status().ToString();
   ASSERT_TRUE((*hostile)->Exec("BEGIN").ok());  // idle in transaction
@@ -159,7 +163,10 @@ TEST_F(StatusPageBrowserTest, RenderedPageShowsTheMetricsAndEscapesNames) {
                         "targets:\n  - name: browser\n    host: 127.0.0.1\n"
                         "    port: "
                      << pg_->port()
-                     << "\n    user: postgres\n    dbname: postgres\n";
+                     << "\n    user: postgres\n    dbname: postgres\n"
+                        "    overhead: 2\n    pools:\n"
+                        "      - application: worker\n        replicas: 2\n"
+                        "        pool_min: 1\n        pool_max: 3\n";
   Agent agent({"--config.file=" + cfg,
                "--web.listen-address=127.0.0.1:" + std::to_string(port)});
   ASSERT_TRUE(agent.started());
@@ -179,7 +186,9 @@ TEST_F(StatusPageBrowserTest, RenderedPageShowsTheMetricsAndEscapesNames) {
       for (const char* name :
            {"pgconn_connections{", "pgconn_used_connections{",
             "pgconn_usable_connections{", "pgconn_available_connections{",
-            "pgconn_used_connections_peak{"}) {
+            "pgconn_used_connections_peak{",
+            "pgconn_pool_busy_peak_connections{",
+            "pgconn_pool_budget_connections{"}) {
         if (series.rfind(name, 0) == 0) out[series] = v;
       }
     }
@@ -222,6 +231,37 @@ TEST_F(StatusPageBrowserTest, RenderedPageShowsTheMetricsAndEscapesNames) {
             metric("pgconn_used_connections_peak"))
       << peak[0];
 
+  // The declared pool: 2 workers × DB_POOL_MAX 3 against the 17 usable
+  // slots, its busy peak as pgconn_pool_busy_peak_connections has it.
+  const std::string busy_peak = Number(before.at(
+      "pgconn_pool_busy_peak_connections{target=\"browser\",application="
+      "\"worker\"}"));
+  EXPECT_EQ(busy_peak, "1");
+  EXPECT_NE(dom.find("data-field=\"pool_picture\" data-usable=\"17\" "
+                     "data-budget=\"" +
+                     metric("pgconn_pool_budget_connections") + "\""),
+            std::string::npos)
+      << dom;
+  EXPECT_NE(dom.find("data-application=\"worker\" data-declared-max=\"6\" "
+                     "data-busy-peak=\"" +
+                     busy_peak + "\""),
+            std::string::npos)
+      << dom;
+  EXPECT_EQ(Fields(dom, "busy_peak_connections"),
+            std::vector<std::string>{busy_peak});
+  // The last hour: at least one poll, its highest the used connections
+  // (the sessions have not changed since the agent started).
+  const std::regex chart(
+      "<svg class=\"history\" data-field=\"used_history\" "
+      "data-samples=\"([0-9]+)\" data-highest=\"([0-9]+)\"");
+  std::smatch drawn;
+  ASSERT_TRUE(std::regex_search(dom, drawn, chart)) << dom;
+  EXPECT_GE(std::stoi(drawn[1]), 1);
+  EXPECT_EQ(drawn[2].str(), metric("pgconn_used_connections"));
+  EXPECT_NE(dom.find("<polyline class=\"used\" points=\""), std::string::npos);
+  EXPECT_EQ(Fields(dom, "used_highest"),
+            std::vector<std::string>{metric("pgconn_used_connections")});
+
   // Per application: the sum over states of pgconn_connections.
   std::map<std::string, double> by_app;
   const std::regex series(
@@ -253,11 +293,12 @@ TEST_F(StatusPageBrowserTest, RenderedPageShowsTheMetricsAndEscapesNames) {
             std::string::npos)
       << json->body;
 
-  // Small: one target is a few kilobytes, style included.
+  // Small: one target with a declared pool and its chart is a few
+  // kilobytes, style included (the chart has 360 points at most).
   auto page = http.Get("/");
   ASSERT_TRUE(page);
   EXPECT_EQ(page->get_header_value("Content-Type"), "text/html; charset=utf-8");
-  EXPECT_LT(page->body.size(), 8u * 1024);
+  EXPECT_LT(page->body.size(), 12u * 1024);
   std::printf("status page: %zu bytes of HTML, %zu bytes of JSON\n",
               page->body.size(), json->body.size());
 

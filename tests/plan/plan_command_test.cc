@@ -334,7 +334,7 @@ TEST(PlanCommandTest, ExitCodesAndErrors) {
       {"bad output",
        {"--pool-max", "5", "--output", "xml"},
        kPlanBadInput,
-       "pgconn-agent plan: flag --output=xml: not one of table, json\n"},
+       "pgconn-agent plan: flag --output=xml: not one of table, json, env\n"},
       {"bad headroom",
        {"--pool-max", "5", "--headroom", "most"},
        kPlanBadInput,
@@ -729,7 +729,10 @@ TEST(PlanCommandTest, HelpListsEveryFlag) {
         "--max-connections", "--reserved", "--headroom",
         "--memory-per-connection", "--config.file", "--target", "--application",
         "--offline", "--pgbouncer-pool-size", "--pgbouncer-pool-max",
-        "--pgbouncer-max-client-conn", "--output", "--scale-table"}) {
+        "--pgbouncer-max-client-conn", "--output", "--scale-table",
+        "--from-prometheus", "--window", "--end", "--margin",
+        "--basic-auth-user", "--basic-auth-password-file",
+        "--bearer-token-file", "--tls-ca-file", "--query-timeout"}) {
     EXPECT_NE(o.out.find(flag), std::string::npos) << flag;
   }
 }

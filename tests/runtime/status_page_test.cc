@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "fakes/activity.h"
+#include "fakes/fake_clock.h"
 #include "golden_file.h"
 #include "pgbouncer/pgbouncer.h"
 #include "postgres/observations.h"
@@ -17,9 +18,12 @@ namespace {
 constexpr char kHostile[] = "<img src=x onerror=alert(1)>";
 
 ExportSettings Settings() {
+  // A fixed wall clock: the history's times are in the golden files.
+  static const FakeClock kClock;
   ExportSettings s;
   s.poll_interval_seconds = 5;
   s.near_limit_threshold = 0.8;
+  s.clock = &kClock;
   return s;
 }
 
@@ -262,6 +266,87 @@ TEST(StatusPageTest, PublisherBuildsThePageOncePerChange) {
   EXPECT_NE(second->json().find("\"used_connections\": 12"), std::string::npos);
   // A reader of the old page still holds it intact.
   EXPECT_NE(first->json().find("\"used_connections\": 10"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pgconn
+
+namespace pgconn {
+namespace {
+
+// A report whose snapshot holds `history`, 17 usable slots.
+TargetReport WithHistory(std::vector<UsedSample> history) {
+  TargetReport r = Postgres(Typical());
+  Snapshot snap = *r.snapshot;
+  snap.Put(UsedHistory{std::move(history), 1});
+  r.snapshot = std::make_shared<const Snapshot>(std::move(snap));
+  return r;
+}
+
+int Count(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (size_t at = text.find(what); at != std::string::npos;
+       at = text.find(what, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+TEST(StatusPageTest, TheLastHourIsAChartWithGapsAndTenSecondPoints) {
+  std::vector<UsedSample> h;
+  const int64_t t0 = 1'700'000'000'000;
+  // A minute at one poll a second, used 1..60; 30 s without a poll; 20 s.
+  for (int i = 0; i < 60; ++i) h.push_back({t0 + i * 1000, i + 1});
+  for (int i = 0; i < 20; ++i) h.push_back({t0 + 90'000 + i * 1000, 5});
+  const std::string html =
+      RenderStatusHtml(BuildStatusModel({WithHistory(h)}), 5);
+  EXPECT_NE(html.find("data-field=\"used_history\" data-samples=\"80\" "
+                      "data-highest=\"60\""),
+            std::string::npos)
+      << html;
+  EXPECT_EQ(Count(html, "<polyline class=\"used\""), 2);
+  // One point per 10 s bucket, the bucket's highest: 6 then 2 (+1 for a
+  // bucket boundary inside the 20 s).
+  const size_t first = html.find("points=\"");
+  const std::string points =
+      html.substr(first + 8, html.find('"', first + 8) - first - 8);
+  EXPECT_EQ(Count(points, ","), 6) << points;
+  EXPECT_NE(html.find("Highest <b data-field=\"used_highest\">60</b> at "
+                      "22:14:19 UTC"),
+            std::string::npos);
+  // Every sample in the JSON.
+  const std::string json = RenderStatusJson(BuildStatusModel({WithHistory(h)}));
+  EXPECT_NE(json.find("\"used_history\": {\n"), std::string::npos) << json;
+  EXPECT_EQ(Count(json, "1700000"), 80 + 1) << json;  // + last_success
+  // An hour at one poll a second stays a few kilobytes of HTML.
+  std::vector<UsedSample> hour;
+  for (int i = 0; i < 3600; ++i) hour.push_back({t0 + i * 1000, i % 17});
+  const std::string big =
+      RenderStatusHtml(BuildStatusModel({WithHistory(hour)}), 5);
+  EXPECT_LT(big.size(), 16u * 1024);
+  EXPECT_EQ(Count(big, "<polyline"), 1);
+}
+
+TEST(StatusPageTest, ThePoolPictureStacksWorkersTimesPoolMax) {
+  // worker: 2 × 4 = 8 of 17 usable, busy peak 3 (the 3 active ones).
+  const TargetReport r = Postgres(Typical(), /*declare=*/true);
+  const std::string html = RenderStatusHtml(BuildStatusModel({r}), 5);
+  EXPECT_NE(html.find("data-field=\"pool_picture\" data-usable=\"17\" "
+                      "data-budget=\"11\""),
+            std::string::npos)
+      << html;
+  EXPECT_NE(html.find("style=\"width:47.06%;"), std::string::npos);
+  EXPECT_NE(html.find("data-application=\"worker\" data-declared-max=\"8\" "
+                      "data-busy-peak=\"3\""),
+            std::string::npos);
+  EXPECT_NE(html.find("<span class=\"peak\" style=\"width:37.50%\">"),
+            std::string::npos);
+  EXPECT_NE(html.find("<span class=\"line\" style=\"left:80.00%\""),
+            std::string::npos);
+  const std::string json = RenderStatusJson(BuildStatusModel({r}));
+  EXPECT_NE(json.find("\"busy_peak_connections\": 3"), std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"pool_max\": 4"), std::string::npos);
 }
 
 }  // namespace
