@@ -22,7 +22,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import prometheus_e2e_test as e2e  # noqa: E402  (PostgreSQL, helpers)
+import harness as e2e  # noqa: E402  (PostgreSQL, Prometheus, helpers)
 
 Failure = e2e.Failure
 
@@ -50,28 +50,18 @@ class Prometheus(e2e.Prometheus):
     """Prometheus with the two discovery jobs and nothing else."""
 
     def __init__(self, root, agent_port):
-        self.dir = os.path.join(root, "prometheus")
-        os.mkdir(self.dir)
-        self.port = e2e.free_port()
         self.agent_address = f"127.0.0.1:{agent_port}"
-        config = os.path.join(self.dir, "prometheus.yml")
         url = f"http://127.0.0.1:{agent_port}/discovery"
-        with open(config, "w") as f:
-            # refresh_interval: how soon a target added on the agent shows
-            # up (default 60s); the test does not wait that long.
-            f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-                    "scrape_configs:\n"
-                    "  - job_name: sd-only\n    http_sd_configs:\n"
-                    f"      - url: {url}\n        refresh_interval: 1s\n"
-                    "  - job_name: sd-honor\n    honor_labels: true\n"
-                    "    http_sd_configs:\n"
-                    f"      - url: {url}\n        refresh_interval: 1s\n")
-        self.log = open(os.path.join(self.dir, "prometheus.log"), "w")
-        self.proc = subprocess.Popen(
-            [e2e.PROMETHEUS, f"--config.file={config}",
-             f"--storage.tsdb.path={self.dir}/data",
-             f"--web.listen-address=127.0.0.1:{self.port}"],
-            stdout=self.log, stderr=subprocess.STDOUT)
+        # refresh_interval: how soon a target added on the agent shows up
+        # (default 60s); the test does not wait that long.
+        super().__init__(root, scrape_configs=(
+            "scrape_configs:\n"
+            "  - job_name: sd-only\n    scrape_timeout: 1s\n"
+            "    http_sd_configs:\n"
+            f"      - url: {url}\n        refresh_interval: 1s\n"
+            "  - job_name: sd-honor\n    scrape_timeout: 1s\n"
+            "    honor_labels: true\n    http_sd_configs:\n"
+            f"      - url: {url}\n        refresh_interval: 1s\n"))
 
 
 def active_targets(prom):

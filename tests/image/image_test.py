@@ -40,7 +40,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 import image  # noqa: E402
-import prometheus_e2e_test as e2e  # noqa: E402  (PostgreSQL, sessions)
+import harness as e2e  # noqa: E402  (PostgreSQL, sessions)
 
 Failure = e2e.Failure
 MAX_OVER_BASE = 60 * 1000 * 1000  # bytes, as podman counts sizes
