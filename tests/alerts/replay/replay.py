@@ -1,0 +1,517 @@
+#!/usr/bin/python3
+"""Judges pgconn's alerting rules on recorded incidents.
+
+    replay.py [--rules GLOB] [--incidents DIR] [--scenario NAME ...]
+              [--table] [--markdown FILE]
+
+For every recorded incident (incidents/<scenario>.json and its fixtures,
+written by record.py), promtool evaluates the rules (default alerts/*.yml,
+every file there, whatever it holds) on the recorded series at every
+sample, and this script reads which alert fired when: promtool runs the
+fixture with one PromQL test per sample on
+`count by (alertname, severity, target, alertstate) (ALERTS)` that expects
+nothing, and every evaluation where an alert is pending or firing comes back
+as a failure listing them.
+
+Then it checks, for every fixture:
+  1. no page after recovery: no warning or critical alert starts firing once
+     the scrapes show the incident's load stopped (the first sample polled
+     after the stop, by pgconn_last_poll_success_timestamp_seconds). An
+     incident that no scrape saw while it lasted (a spike between two
+     scrapes) may start alerts at that first sample, not later;
+  2. every alert that fires during an incident resolves within the time
+     docs/alerts.md states for it ("Resolves after"), counted from the stop;
+  3. expectations.yml: the alerts that must fire in that scenario, in which
+     window and how often, and when they must have resolved; every alert it
+     does not list must stay silent.
+
+--table prints every alert episode; --markdown writes a table of the fire
+and resolve times per alert and fixture. Exits 1 when a check fails.
+"""
+import argparse
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
+PROBE = "count by (alertname, severity, target, alertstate) (ALERTS)"
+PAGING = ("warning", "critical")
+DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400,
+                  "w": 604800, "y": 31536000}
+
+
+class ReplayError(Exception):
+    pass
+
+
+# ------------------------------------------------------------------ helpers
+def parse_duration(text):
+    """Prometheus' duration notation (1h2m3s, 500ms) in seconds."""
+    total, pos = 0.0, 0
+    for m in re.finditer(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)", text):
+        if m.start() != pos:
+            raise ReplayError(f"bad duration {text!r}")
+        total += float(m.group(1)) * DURATION_UNITS[m.group(2)]
+        pos = m.end()
+    if pos != len(text) or not text:
+        raise ReplayError(f"bad duration {text!r}")
+    return total
+
+
+def expand(values):
+    """promtool's expanding notation to a list of floats, None for a missing
+    sample and "stale" for a staleness marker."""
+    out = []
+    for tok in values.split():
+        m = re.fullmatch(r"_x(\d+)", tok)
+        if m:
+            out.extend([None] * int(m.group(1)))
+            continue
+        if tok == "_":
+            out.append(None)
+            continue
+        if tok == "stale":
+            out.append("stale")
+            continue
+        m = re.fullmatch(r"([-+]?[^-+x]+(?:e[-+]?\d+)?)([-+])([^x]+)x(\d+)",
+                         tok)
+        if m:
+            a, b = float(m.group(1)), float(m.group(3))
+            if m.group(2) == "-":
+                b = -b
+            out.extend(a + i * b for i in range(int(m.group(4)) + 1))
+            continue
+        out.append(float(tok))
+    return out
+
+
+def parse_selector(text):
+    m = re.fullmatch(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\}", text)
+    if not m:
+        raise ReplayError(f"bad series {text!r}")
+    return m.group(1), dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"',
+                                       m.group(2)))
+
+
+def latest(samples, k):
+    """The value Prometheus' lookback sees at sample k (None after a
+    staleness marker or before the first sample)."""
+    for i in range(k, -1, -1):
+        v = samples[i]
+        if v == "stale":
+            return None
+        if v is not None:
+            return v
+    return None
+
+
+# ------------------------------------------------------------ documentation
+def documented_bounds(path):
+    """{(alertname, severity): (fires after, resolves after)} as the text of
+    docs/alerts.md's table cells."""
+    bounds = {}
+    header = None
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if not line.startswith("|"):
+                header = None
+                continue
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if header is None:
+                header = [c.lower() for c in cells]
+                continue
+            if set(cells[0]) <= {"-", " ", ":"}:
+                continue
+            row = dict(zip(header, cells))
+            if "fires after" in row and "resolves after" in row:
+                bounds[(row["alert"], row["severity"])] = (
+                    row["fires after"], row["resolves after"])
+    return bounds
+
+
+def bound_seconds(text, cycle, peak_window):
+    """The longest of the ';'-separated alternatives of a "Resolves after"
+    cell, each a sum of durations (2m), cycles (1 cycle) and peak_window."""
+    best = None
+    for alt in text.split(";"):
+        alt = alt.replace("`", "")
+        total, found = 0.0, False
+        for m in re.finditer(r"\b(\d+(?:\.\d+)?)(ms|s|m|h)\b", alt):
+            total += float(m.group(1)) * DURATION_UNITS[m.group(2)]
+            found = True
+        for m in re.finditer(r"(?:\b(\d+)\s*)?\bcycles?\b", alt):
+            total += int(m.group(1) or 1) * cycle
+            found = True
+        if "peak_window" in alt:
+            total += peak_window
+            found = True
+        if found:
+            best = total if best is None else max(best, total)
+    return best
+
+
+# ---------------------------------------------------------------- evaluation
+def load_fixture(path):
+    with open(path, encoding="utf-8") as f:
+        doc = yaml.safe_load(f)
+    test = doc["tests"][0]
+    return doc, test
+
+
+def probe_alerts(promtool, rule_files, fixture_path, step, samples, workdir):
+    """{(alertname, severity, target): [state at each sample]} with state
+    "firing", "pending" or None."""
+    doc, test = load_fixture(fixture_path)
+    probe = {
+        "rule_files": rule_files,
+        "evaluation_interval": f"{step}s",
+        "tests": [{
+            "name": test["name"],
+            "interval": test["interval"],
+            "input_series": test["input_series"],
+            "promql_expr_test": [
+                {"expr": PROBE, "eval_time": f"{k * step}s", "exp_samples": []}
+                for k in range(samples)],
+        }],
+    }
+    path = os.path.join(workdir, os.path.basename(fixture_path))
+    with open(path, "w") as f:
+        yaml.safe_dump(probe, f, sort_keys=False)
+    run = subprocess.run([promtool, "test", "rules", path],
+                         capture_output=True, text=True)
+    out = run.stdout + run.stderr
+    states = {}
+    times = re.findall(r'expr: "[^"]*ALERTS\)", time: (\S+),\n\s+exp: .*\n'
+                       r'\s+got: (.*)', out)
+    if run.returncode != 0 and not times:
+        raise ReplayError(f"promtool failed on {fixture_path}:\n{out[-3000:]}")
+    unexplained = out.count("expr: ") - len(times)
+    if unexplained:
+        raise ReplayError(f"promtool printed {unexplained} failure(s) this "
+                          f"script cannot read:\n{out[-3000:]}")
+    for when, got in times:
+        k = int(round(parse_duration(when) / step))
+        for labels in re.findall(r"\{([^}]*)\}", got):
+            lab = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', labels))
+            key = (lab.get("alertname"), lab.get("severity", ""),
+                   lab.get("target", ""))
+            states.setdefault(key, [None] * samples)
+            if states[key][k] != "firing":
+                states[key][k] = lab.get("alertstate")
+    return states
+
+
+def episodes(states, step):
+    """[(start seconds, end seconds or None)] of the firing state; end is
+    the first sample at which it no longer fires."""
+    out, start = [], None
+    for k, s in enumerate(states):
+        if s == "firing" and start is None:
+            start = k
+        elif s != "firing" and start is not None:
+            out.append((start * step, k * step))
+            start = None
+    if start is not None:
+        out.append((start * step, None))
+    return out
+
+
+# ------------------------------------------------------------ expectations
+def time_expr(text, events, cycle, peak_window):
+    """'exhaustion.stop + 1m + 2 cycles' in fixture seconds."""
+    total = 0.0
+    parts = re.split(r"\s+([-+])\s+", text.strip())
+    for sign, term in [("+", parts[0])] + list(zip(parts[1::2], parts[2::2])):
+        term = term.strip()
+        m = re.fullmatch(r"([\w-]+)\.(\w+)", term)
+        if m:
+            inc = events.get(m.group(1))
+            if inc is None:
+                raise ReplayError(f"unknown incident {m.group(1)!r} in {text!r}")
+            moments = dict(inc["moments"], start=inc["start"], stop=inc["stop"],
+                           visible_stop=inc["visible_stop"])
+            if m.group(2) not in moments:
+                raise ReplayError(f"incident {m.group(1)} has no moment "
+                                  f"{m.group(2)!r} ({text!r})")
+            value = moments[m.group(2)]
+        elif re.fullmatch(r"(\d+\s*)?cycles?", term):
+            value = int(term.split()[0]) * cycle if term[0].isdigit() else cycle
+        elif term == "peak_window":
+            value = peak_window
+        else:
+            value = parse_duration(term)
+        total += -value if sign == "-" else value
+    return total
+
+
+def fmt(t):
+    return "never" if t is None else f"{t:.0f}s"
+
+
+def judge(name, suffix, info, timeline, fixture_path, states, bounds,
+          expectations):
+    """The list of problems, and the episodes for the tables."""
+    problems = []
+    step = info["step"]
+    t0 = info["t0"]
+    n = info["samples"]
+    end = (n - 1) * step
+    setup = timeline["setup"]
+    cycle = setup["poll_interval"] + 2 * step
+    peak_window = setup["peak_window"]
+    where = f"{name}-{suffix}"
+
+    _, test = load_fixture(fixture_path)
+    series = {}
+    for s in test["input_series"]:
+        metric, labels = parse_selector(s["series"])
+        series.setdefault(metric, []).append((labels, expand(s["values"])))
+
+    def target_series(metric, target):
+        for labels, values in series.get(metric, []):
+            if labels.get("target") == target:
+                return values
+        return [None] * n
+
+    incidents = []
+    for inc in timeline["incidents"]:
+        start, stop = inc["start"] - t0, inc["stop"] - t0
+        polled = target_series("pgconn_last_poll_success_timestamp_seconds",
+                               inc["target"])
+        up = target_series("pgconn_up", inc["target"])
+        scrape_up = series.get("up", [({}, [None] * n)])[0][1]
+        visible, visible_stop = False, None
+        for k in range(n):
+            t = k * step
+            p = latest(polled, k)
+            if p is not None and start <= p <= stop and polled[k] is not None:
+                visible = True
+            if start <= t <= stop and (up[k] == 0 or scrape_up[k] == 0):
+                visible = True
+            if visible_stop is None and p is not None and p > stop \
+                    and polled[k] is not None:
+                visible_stop = t
+        if visible_stop is None:
+            problems.append(f"{where}: the recording ends before a poll after "
+                            f"incident {inc['name']} stopped")
+            visible_stop = end
+        moments = {k: v - t0 for k, v in inc.get("events", {}).items()}
+        incidents.append(dict(inc, start=start, stop=stop, visible=visible,
+                              visible_stop=visible_stop, moments=moments))
+    events = {i["name"]: i for i in incidents}
+
+    runs = {key: episodes(st, step) for key, st in states.items()}
+    runs = {k: v for k, v in runs.items() if v}
+
+    # 1. No page after recovery.
+    for (alert, sev, target), eps in sorted(runs.items()):
+        if sev not in PAGING:
+            continue
+        for i, inc in enumerate(incidents):
+            until = incidents[i + 1]["start"] if i + 1 < len(incidents) else end + 1
+            for start, _ in eps:
+                late = (start >= inc["visible_stop"] if inc["visible"]
+                        else start > inc["visible_stop"])
+                if late and start < until:
+                    problems.append(
+                        f"{where}: {alert} ({sev}, target {target}) starts "
+                        f"firing at {fmt(start)}, after the scrapes showed "
+                        f"incident {inc['name']} over at "
+                        f"{fmt(inc['visible_stop'])} (load stopped at "
+                        f"{fmt(inc['stop'])})")
+
+    # 2. Resolves within the documented time.
+    for (alert, sev, target), eps in sorted(runs.items()):
+        for inc in incidents:
+            for start, stop in eps:
+                if start > inc["visible_stop"] or (stop is not None and
+                                                   stop <= inc["stop"]):
+                    continue
+                doc = bounds.get((alert, sev))
+                if doc is None:
+                    problems.append(f"docs/alerts.md: no \"Resolves after\" "
+                                    f"for {alert} ({sev})")
+                    continue
+                limit = bound_seconds(doc[1], cycle, peak_window)
+                if limit is None:
+                    problems.append(f"docs/alerts.md: cannot read the "
+                                    f"\"Resolves after\" of {alert} ({sev}): "
+                                    f"{doc[1]!r}")
+                    continue
+                deadline = inc["stop"] + limit
+                if stop is None and end < deadline:
+                    problems.append(f"{where}: the recording ends before "
+                                    f"{alert} ({sev}) must have resolved")
+                elif stop is None or stop > deadline:
+                    problems.append(
+                        f"{where}: {alert} ({sev}, target {target}) resolves "
+                        f"{fmt(None if stop is None else stop - inc['stop'])} "
+                        f"after incident {inc['name']} stopped; docs/alerts.md "
+                        f"says {doc[1]!r} = {limit:.0f}s here")
+
+    # 3. The scenario's expectations.
+    spec = expectations.get(name)
+    if spec is None:
+        problems.append(f"expectations.yml: no entry for scenario {name}")
+        spec = {}
+    expected = {}
+    for e in spec.get("expect", []) or []:
+        variants = e.get("only")
+        if variants and suffix not in variants:
+            continue
+        expected.setdefault((e["alert"], e.get("severity", "")), []).append(e)
+    for (alert, sev, target), eps in sorted(runs.items()):
+        if (alert, sev) not in expected:
+            problems.append(
+                f"{where}: {alert} ({sev}, target {target}) fires at "
+                + ", ".join(f"{fmt(a)}-{fmt(b)}" for a, b in eps)
+                + " but expectations.yml does not expect it")
+    for (alert, sev), es in sorted(expected.items()):
+        eps = [ep for (a, s, _), e in runs.items() if (a, s) == (alert, sev)
+               for ep in e]
+        eps.sort()
+        want = sum(int(e.get("episodes", 1)) for e in es)
+        if len(eps) != want:
+            problems.append(
+                f"{where}: {alert} ({sev}) fires {len(eps)} time(s) ("
+                + ", ".join(f"{fmt(a)}-{fmt(b)}" for a, b in eps)
+                + f"), expected {want}")
+            continue
+        for e, (start, stop) in zip(es, eps):
+            lo, hi = (time_expr(x, events, cycle, peak_window)
+                      for x in e["fires"])
+            if not lo <= start <= hi:
+                problems.append(
+                    f"{where}: {alert} ({sev}) starts firing at {fmt(start)}, "
+                    f"expected between {e['fires'][0]} ({lo:.0f}s) and "
+                    f"{e['fires'][1]} ({hi:.0f}s)")
+            by = time_expr(e["resolved_by"], events, cycle, peak_window)
+            if stop is None or stop > by:
+                problems.append(
+                    f"{where}: {alert} ({sev}) resolves at {fmt(stop)}, "
+                    f"expected by {e['resolved_by']} ({by:.0f}s)")
+    return problems, runs, incidents
+
+
+# -------------------------------------------------------------------- tables
+def relative(ep, incidents):
+    """An episode as (incident name, seconds after its load started, seconds
+    after its load stopped): the last incident that started before it."""
+    start, stop = ep
+    owner = incidents[0]
+    for inc in incidents:
+        if inc["start"] <= start:
+            owner = inc
+    return (owner["name"], start - owner["start"],
+            None if stop is None else stop - owner["stop"])
+
+
+def describe(eps, incidents):
+    parts = []
+    for ep in eps:
+        name, fire, resolve = relative(ep, incidents)
+        r = "still firing at the end" if resolve is None else f"{resolve:+.0f}s"
+        parts.append(f"{fire:+.0f}s / {r}")
+    return "; ".join(parts)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rules", default=os.path.join(ROOT, "alerts", "*.yml"),
+                        help="glob of the rule files (default alerts/*.yml)")
+    parser.add_argument("--incidents", default=os.path.join(HERE, "incidents"))
+    parser.add_argument("--expectations",
+                        default=os.path.join(HERE, "expectations.yml"))
+    parser.add_argument("--docs", default=os.path.join(ROOT, "docs", "alerts.md"))
+    parser.add_argument("--scenario", action="append")
+    parser.add_argument("--table", action="store_true",
+                        help="print every alert episode")
+    parser.add_argument("--markdown", help="write the fire/resolve table here")
+    args = parser.parse_args()
+
+    promtool = os.environ.get("PROMTOOL", "promtool")
+    rule_files = sorted(os.path.abspath(p) for p in glob.glob(args.rules))
+    if not rule_files:
+        raise ReplayError(f"no rule files match {args.rules}")
+    timelines = sorted(glob.glob(os.path.join(args.incidents, "*.json")))
+    if args.scenario:
+        timelines = [t for t in timelines
+                     if os.path.basename(t)[:-5] in args.scenario]
+    if not timelines:
+        raise ReplayError(f"no recorded incidents in {args.incidents}")
+    bounds = documented_bounds(args.docs)
+    with open(args.expectations, encoding="utf-8") as f:
+        expectations = yaml.safe_load(f) or {}
+
+    # Every metric the rules read must be in the recordings, or the replays
+    # would judge those rules on nothing.
+    sys.path.insert(0, HERE)
+    from record import metrics_read
+    needed = set(metrics_read(rule_files))
+
+    problems, rows, columns = [], {}, []
+    with tempfile.TemporaryDirectory(prefix="pgconn-replay-") as work:
+        for path in timelines:
+            with open(path, encoding="utf-8") as f:
+                timeline = json.load(f)
+            name = timeline["scenario"]
+            for suffix, info in sorted(timeline["fixtures"].items(),
+                                       key=lambda kv: -kv[1]["step"]):
+                fixture = os.path.join(os.path.dirname(path), info["file"])
+                _, test = load_fixture(fixture)
+                present = {parse_selector(s["series"])[0]
+                           for s in test["input_series"]}
+                missing = sorted(needed - present - {"up"})
+                if missing:
+                    problems.append(
+                        f"{name}-{suffix}: the rules read {', '.join(missing)}, "
+                        "which this recording lacks: re-record with "
+                        "tests/alerts/replay/record.py")
+                states = probe_alerts(promtool, rule_files, fixture,
+                                      info["step"], info["samples"], work)
+                found, runs, incidents = judge(
+                    name, suffix, info, timeline, fixture, states, bounds,
+                    expectations)
+                problems += found
+                column = f"{name} ({suffix})"
+                columns.append(column)
+                print(f"replay {column}: {len(runs)} alert(s) fired, "
+                      f"{len(found)} problem(s)")
+                for (alert, sev, target), eps in sorted(runs.items()):
+                    rows.setdefault((alert, sev), {})[column] = describe(
+                        eps, incidents)
+                    if args.table:
+                        print(f"    {alert} ({sev}, {target}): "
+                              + describe(eps, incidents)
+                              + "   [fires after the load started / "
+                              "resolves after it stopped]")
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write("| Alert | Severity | " + " | ".join(columns) + " |\n")
+            f.write("| --- | --- |" + " --- |" * len(columns) + "\n")
+            for (alert, sev), cells in sorted(rows.items()):
+                f.write(f"| {alert} | {sev} | "
+                        + " | ".join(cells.get(c, "–") for c in columns)
+                        + " |\n")
+    for p in problems:
+        print(p)
+    if problems:
+        print(f"replay: {len(problems)} problem(s)")
+        return 1
+    print(f"replay: {len(columns)} recorded incidents, every check passed")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except ReplayError as e:
+        print(f"replay: {e}", file=sys.stderr)
+        sys.exit(1)
