@@ -57,6 +57,7 @@ POLL_INTERVAL = 1.0
 PEAK_WINDOW = 60.0
 # (job, scrape interval in seconds, fixture suffix)
 JOBS = (("pgconn", 15, "15s"), ("pgconn-fast", 1, "1s"))
+APP_ROLE = "app"                # the workers' PostgreSQL role
 INSTANCE = "pgconn-agent:9188"  # the fixtures' instance label
 JOB = "pgconn"                  # the fixtures' job label
 QUIET_BEFORE = 60               # seconds recorded before the first load
@@ -124,6 +125,9 @@ class Recording:
         self.pg = stack.add(harness.Postgres(stack.root, MAX_CONNECTIONS,
                                              RESERVED))
         self.pg.start()
+        # The workers' role: an ordinary one, refused once only the
+        # superuser-reserved slots are left, as applications are.
+        self.pg.sql(f"CREATE ROLE {APP_ROLE} LOGIN")
         self.bouncer = None
         if pgbouncer is not None:
             self.bouncer = stack.add(harness.PgBouncer(stack.root, self.pg,
@@ -179,9 +183,12 @@ class Recording:
 # ----------------------------------------------------------------- scenarios
 def fleet(rec, app, replicas, pool_min, pool_max, plan, start_at=None,
           server=None, env=None):
+    """Workers of `app` on PostgreSQL as APP_ROLE, or through `server`
+    (PgBouncer, whose only user is postgres)."""
     return rec.stack.add(harness.Workers(
         server or rec.pg, app, replicas, pool_min, pool_max, plan,
-        start_at=start_at, env=env))
+        start_at=start_at, env=env,
+        user="postgres" if server else APP_ROLE))
 
 
 def phases_at(start_at, plan):
@@ -321,16 +328,16 @@ def scenario_restart(rec):
 
 
 SCENARIOS = {
-    "exhaustion": (scenario_exhaustion, {}, LONG_TAIL),
-    "short-exhaustion": (lambda rec: scenario_exhaustion(rec, short=True), {},
-                         LONG_TAIL),
-    "spike": (scenario_spike, {}, LONG_TAIL),
-    "slow-growth": (scenario_slow_growth, {}, SHORT_TAIL),
+    "exhaustion": (scenario_exhaustion, None, LONG_TAIL),
+    "short-exhaustion": (lambda rec: scenario_exhaustion(rec, short=True),
+                         None, LONG_TAIL),
+    "spike": (scenario_spike, None, LONG_TAIL),
+    "slow-growth": (scenario_slow_growth, None, SHORT_TAIL),
     "pgbouncer-overload": (scenario_pgbouncer, {
         "pool_mode": "transaction", "default_pool_size": 4,
         "max_db_connections": 10, "max_client_conn": 48,
         "query_wait_timeout": 45}, LONG_TAIL // 2),
-    "restart": (scenario_restart, {}, SHORT_TAIL),
+    "restart": (scenario_restart, None, SHORT_TAIL),
 }
 
 

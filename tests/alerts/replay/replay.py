@@ -21,7 +21,10 @@ Then it checks, for every fixture:
      scrapes) may start alerts at that first sample, not later;
   2. every alert that fires during an incident resolves within the time
      docs/alerts.md states for it ("Resolves after"), counted from the stop;
-  3. expectations.yml: the alerts that must fire in that scenario, in which
+  3. nor does an alert that the Alertmanager example
+     (alerts/alertmanager/alertmanager.example.yml) muted come back unmuted
+     after that stop: what mutes it outlives it;
+  4. expectations.yml: the alerts that must fire in that scenario, in which
      window and how often, and when they must have resolved; every alert it
      does not list must stay silent.
 
@@ -41,7 +44,11 @@ import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
-PROBE = "count by (alertname, severity, target, alertstate) (ALERTS)"
+# The labels an alert is told apart by here: its identity for the checks,
+# and the labels the Alertmanager example's inhibit rules compare.
+KEY_LABELS = ("alertname", "severity", "target", "database", "user",
+              "application")
+PROBE = f"count by ({', '.join(KEY_LABELS)}, alertstate) (ALERTS)"
 PAGING = ("warning", "critical")
 DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400,
                   "w": 604800, "y": 31536000}
@@ -166,8 +173,8 @@ def load_fixture(path):
 
 
 def probe_alerts(promtool, rule_files, fixture_path, step, samples, workdir):
-    """{(alertname, severity, target): [state at each sample]} with state
-    "firing", "pending" or None."""
+    """{KEY_LABELS values: [state at each sample]} with state "firing",
+    "pending" or None."""
     doc, test = load_fixture(fixture_path)
     probe = {
         "rule_files": rule_files,
@@ -200,8 +207,7 @@ def probe_alerts(promtool, rule_files, fixture_path, step, samples, workdir):
         k = int(round(parse_duration(when) / step))
         for labels in re.findall(r"\{([^}]*)\}", got):
             lab = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', labels))
-            key = (lab.get("alertname"), lab.get("severity", ""),
-                   lab.get("target", ""))
+            key = tuple(lab.get(name, "") for name in KEY_LABELS)
             states.setdefault(key, [None] * samples)
             if states[key][k] != "firing":
                 states[key][k] = lab.get("alertstate")
@@ -256,7 +262,7 @@ def fmt(t):
 
 
 def judge(name, suffix, info, timeline, fixture_path, states, bounds,
-          expectations):
+          expectations, inhibitions):
     """The list of problems, and the episodes for the tables."""
     problems = []
     step = info["step"]
@@ -311,7 +317,7 @@ def judge(name, suffix, info, timeline, fixture_path, states, bounds,
     runs = {k: v for k, v in runs.items() if v}
 
     # 1. No page after recovery.
-    for (alert, sev, target), eps in sorted(runs.items()):
+    for (alert, sev, target, *_), eps in sorted(runs.items()):
         if sev not in PAGING:
             continue
         for i, inc in enumerate(incidents):
@@ -328,7 +334,7 @@ def judge(name, suffix, info, timeline, fixture_path, states, bounds,
                         f"{fmt(inc['stop'])})")
 
     # 2. Resolves within the documented time.
-    for (alert, sev, target), eps in sorted(runs.items()):
+    for (alert, sev, target, *_), eps in sorted(runs.items()):
         for inc in incidents:
             for start, stop in eps:
                 if start > inc["visible_stop"] or (stop is not None and
@@ -356,7 +362,26 @@ def judge(name, suffix, info, timeline, fixture_path, states, bounds,
                         f"after incident {inc['name']} stopped; docs/alerts.md "
                         f"says {doc[1]!r} = {limit:.0f}s here")
 
-    # 3. The scenario's expectations.
+    # 3. Nor does an alert that Alertmanager muted come back on its own
+    # once the incident is over (its inhibitor resolved first).
+    for key, k in unmuted_again(states, inhibitions):
+        alert, sev, target = key[:3]
+        if sev not in PAGING:
+            continue
+        for i, inc in enumerate(incidents):
+            until = incidents[i + 1]["start"] if i + 1 < len(incidents) else end + 1
+            t = k * step
+            late = (t >= inc["visible_stop"] if inc["visible"]
+                    else t > inc["visible_stop"])
+            if late and t < until:
+                problems.append(
+                    f"{where}: {alert} ({sev}, target {target}) was muted by "
+                    "the Alertmanager example's inhibit rules and fires "
+                    f"unmuted from {fmt(t)}, after the scrapes showed "
+                    f"incident {inc['name']} over at {fmt(inc['visible_stop'])}:"
+                    " Alertmanager would page it after recovery")
+
+    # 4. The scenario's expectations.
     spec = expectations.get(name)
     if spec is None:
         problems.append(f"expectations.yml: no entry for scenario {name}")
@@ -367,14 +392,14 @@ def judge(name, suffix, info, timeline, fixture_path, states, bounds,
         if variants and suffix not in variants:
             continue
         expected.setdefault((e["alert"], e.get("severity", "")), []).append(e)
-    for (alert, sev, target), eps in sorted(runs.items()):
+    for (alert, sev, target, *_), eps in sorted(runs.items()):
         if (alert, sev) not in expected:
             problems.append(
                 f"{where}: {alert} ({sev}, target {target}) fires at "
                 + ", ".join(f"{fmt(a)}-{fmt(b)}" for a, b in eps)
                 + " but expectations.yml does not expect it")
     for (alert, sev), es in sorted(expected.items()):
-        eps = [ep for (a, s, _), e in runs.items() if (a, s) == (alert, sev)
+        eps = [ep for (a, s, *_), e in runs.items() if (a, s) == (alert, sev)
                for ep in e]
         eps.sort()
         want = sum(int(e.get("episodes", 1)) for e in es)
@@ -398,6 +423,62 @@ def judge(name, suffix, info, timeline, fixture_path, states, bounds,
                     f"{where}: {alert} ({sev}) resolves at {fmt(stop)}, "
                     f"expected by {e['resolved_by']} ({by:.0f}s)")
     return problems, runs, incidents
+
+
+# ---------------------------------------------------------------- inhibition
+def matcher(text):
+    """An Alertmanager matcher ('alertname =~ "A|B"') as a predicate on a
+    label dict."""
+    m = re.fullmatch(r'\s*(\w+)\s*(=~|!~|!=|=)\s*"?(.*?)"?\s*', text)
+    if not m:
+        raise ReplayError(f"cannot read the matcher {text!r}")
+    name, op, value = m.groups()
+    if op in ("=~", "!~"):
+        rx = re.compile(f"(?:{value})")
+        return lambda labels: bool(rx.fullmatch(labels.get(name, ""))) == (op == "=~")
+    return lambda labels: (labels.get(name, "") == value) == (op == "=")
+
+
+def inhibit_rules(path):
+    """[(source predicate, target predicate, equal labels)] of an
+    Alertmanager configuration."""
+    with open(path, encoding="utf-8") as f:
+        config = yaml.safe_load(f)
+    rules = []
+    for r in config.get("inhibit_rules", []) or []:
+        src = [matcher(m) for m in r.get("source_matchers", [])]
+        dst = [matcher(m) for m in r.get("target_matchers", [])]
+        rules.append((lambda l, ms=src: all(m(l) for m in ms),
+                      lambda l, ms=dst: all(m(l) for m in ms),
+                      tuple(r.get("equal", []))))
+    return rules
+
+
+def unmuted_again(states, rules):
+    """[(key, sample)]: where an alert that Alertmanager muted (a source of
+    an inhibit rule fired with the same `equal` labels) fires on, unmuted,
+    before it resolves: from there Alertmanager sends it on its own."""
+    out = []
+    labelled = [(key, dict(zip(KEY_LABELS, key)), st)
+                for key, st in states.items()]
+    for key, labels, st in labelled:
+        muted_once = False
+        for k, s in enumerate(st):
+            if s != "firing":
+                muted_once = False
+                continue
+            muted = any(
+                dst(labels) and src(other) and okey != key
+                and all(other.get(e, "") == labels.get(e, "") for e in equal)
+                and ost[k] == "firing"
+                for src, dst, equal in rules
+                for okey, other, ost in labelled)
+            if muted:
+                muted_once = True
+            elif muted_once:
+                out.append((key, k))
+                muted_once = False
+    return out
 
 
 # -------------------------------------------------------------------- tables
@@ -430,6 +511,8 @@ def main():
     parser.add_argument("--expectations",
                         default=os.path.join(HERE, "expectations.yml"))
     parser.add_argument("--docs", default=os.path.join(ROOT, "docs", "alerts.md"))
+    parser.add_argument("--alertmanager", default=os.path.join(
+        ROOT, "alerts", "alertmanager", "alertmanager.example.yml"))
     parser.add_argument("--scenario", action="append")
     parser.add_argument("--table", action="store_true",
                         help="print every alert episode")
@@ -447,6 +530,7 @@ def main():
     if not timelines:
         raise ReplayError(f"no recorded incidents in {args.incidents}")
     bounds = documented_bounds(args.docs)
+    inhibitions = inhibit_rules(args.alertmanager)
     with open(args.expectations, encoding="utf-8") as f:
         expectations = yaml.safe_load(f) or {}
 
@@ -456,6 +540,8 @@ def main():
     from record import metrics_read
     needed = set(metrics_read(rule_files))
 
+    not_recorded = expectations.get("_not_recorded", {}) or {}
+    recorded = set()
     problems, rows, columns = [], {}, []
     with tempfile.TemporaryDirectory(prefix="pgconn-replay-") as work:
         for path in timelines:
@@ -466,25 +552,26 @@ def main():
                                        key=lambda kv: -kv[1]["step"]):
                 fixture = os.path.join(os.path.dirname(path), info["file"])
                 _, test = load_fixture(fixture)
-                present = {parse_selector(s["series"])[0]
-                           for s in test["input_series"]}
-                missing = sorted(needed - present - {"up"})
-                if missing:
-                    problems.append(
-                        f"{name}-{suffix}: the rules read {', '.join(missing)}, "
-                        "which this recording lacks: re-record with "
-                        "tests/alerts/replay/record.py")
+                recorded |= {parse_selector(s["series"])[0]
+                             for s in test["input_series"]}
                 states = probe_alerts(promtool, rule_files, fixture,
                                       info["step"], info["samples"], work)
                 found, runs, incidents = judge(
                     name, suffix, info, timeline, fixture, states, bounds,
-                    expectations)
+                    expectations, inhibitions)
                 problems += found
                 column = f"{name} ({suffix})"
                 columns.append(column)
                 print(f"replay {column}: {len(runs)} alert(s) fired, "
                       f"{len(found)} problem(s)")
-                for (alert, sev, target), eps in sorted(runs.items()):
+                if args.table:
+                    for inc in incidents:
+                        print(f"    incident {inc['name']}: load "
+                              f"{inc['start']:.1f}-{inc['stop']:.1f} s, "
+                              + ("seen by the scrapes" if inc["visible"]
+                                 else "seen by no scrape")
+                              + f", shown over at {inc['visible_stop']:.0f} s")
+                for (alert, sev, target, *_), eps in sorted(runs.items()):
                     rows.setdefault((alert, sev), {})[column] = describe(
                         eps, incidents)
                     if args.table:
@@ -492,6 +579,22 @@ def main():
                               + describe(eps, incidents)
                               + "   [fires after the load started / "
                               "resolves after it stopped]")
+    if not args.scenario:
+        missing = sorted(needed - recorded - set(not_recorded))
+        if missing:
+            problems.append(
+                "the rules read " + ", ".join(missing) + ", which no "
+                "recording has: record an incident that exports them "
+                "(tests/alerts/replay/record.py), or say under _not_recorded "
+                "in expectations.yml why none can")
+        stale = sorted(set(not_recorded) & recorded)
+        if stale:
+            problems.append("expectations.yml: _not_recorded lists "
+                            + ", ".join(stale) + ", which a recording has")
+        unread = sorted(set(not_recorded) - needed)
+        if unread:
+            problems.append("expectations.yml: _not_recorded lists "
+                            + ", ".join(unread) + ", which no rule reads")
     if args.markdown:
         with open(args.markdown, "w") as f:
             f.write("| Alert | Severity | " + " | ".join(columns) + " |\n")
