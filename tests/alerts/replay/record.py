@@ -147,14 +147,19 @@ class Recording:
         self.incidents = []
         self.notes = []
 
-    def incident(self, name, start, stop, target="main", events=None,
-                 **extra):
+    def incident(self, name, start, stop, released=None, target="main",
+                 events=None, **extra):
         """An incident's load on `target` from `start` to `stop` (wall
-        clock); `events` names other moments of it (wall clock) that the
-        expectations can refer to."""
+        clock: when the workers begin and end the phase that makes it);
+        `released`, when what it held was given back (the workers' pools
+        closed, their processes exited); `events` names other moments of it
+        that the expectations can refer to."""
+        released = stop if released is None else released
         self.incidents.append(dict(name=name, target=target, start=start,
-                                   stop=stop, events=events or {}, **extra))
-        log(self.name, f"incident {name}: {stop - start:.1f} s of load")
+                                   stop=stop, released=released,
+                                   events=events or {}, **extra))
+        log(self.name, f"incident {name}: {stop - start:.1f} s of load, "
+            f"released {released - stop:.1f} s later")
 
     def sleep_until(self, t):
         while time.time() < t:
@@ -192,12 +197,12 @@ def fleet(rec, app, replicas, pool_min, pool_max, plan, start_at=None,
 
 
 def phases_at(start_at, plan):
-    """The wall-clock start of each phase of a lockstep plan."""
+    """The wall-clock start of each phase of a lockstep plan, and its end."""
     out, t = [], start_at
     for phase in plan:
         out.append(t)
         t += phase["seconds"]
-    return out
+    return out + [t]
 
 
 def scenario_exhaustion(rec, short=False):
@@ -213,10 +218,10 @@ def scenario_exhaustion(rec, short=False):
             {"seconds": seconds, "busy": 10, "hold": 0.5}]
     start_at = time.time() + 5
     workers = fleet(rec, "worker", 10, 2, 10, plan, start_at)
-    stop, reports = rec.run_fleet(workers)
-    load = phases_at(start_at, plan)[1]
+    exited, reports = rec.run_fleet(workers)
+    _, load, stop = phases_at(start_at, plan)
     refused = sum(sum(r.get("errors", {}).values()) for r in reports)
-    rec.incident("exhaustion", load, stop, worker_errors=refused)
+    rec.incident("exhaustion", load, stop, exited, worker_errors=refused)
     rec.check("every usable slot taken",
               'min_over_time(pgconn_available_connections{job="$JOB"}[30m]) == 0')
     rec.check("refusals counted in the server log",
@@ -225,10 +230,10 @@ def scenario_exhaustion(rec, short=False):
     if short:
         return
     plan2 = [{"seconds": 120, "busy": 17, "hold": 0.5}]
-    start2 = stop + 20
+    start2 = exited + 20
     near = fleet(rec, "report", 5, 1, 17, plan2, start2)
-    stop2, _ = rec.run_fleet(near)
-    rec.incident("near-limit", start2, stop2)
+    exited2, _ = rec.run_fleet(near)
+    rec.incident("near-limit", start2, phases_at(start2, plan2)[-1], exited2)
     rec.check("about 86 of 97 slots used in the near-limit episode",
               f'max_over_time(pgconn_used_connections{{job="$JOB"}}'
               f'[{int(time.time() - start2)}s]) >= 85')
@@ -247,10 +252,11 @@ def scenario_spike(rec):
         start_at += 15
     start_at += 4
     workers = fleet(rec, "burst", 10, 0, 10, plan, start_at)
-    stop, reports = rec.run_fleet(workers)
+    exited, reports = rec.run_fleet(workers)
     refused = sum(sum(r.get("errors", {}).values()) for r in reports)
-    rec.incident("spike", start_at, stop, worker_errors=refused)
-    rec.sleep_until(stop + 20)
+    rec.incident("spike", start_at, phases_at(start_at, plan)[-1], exited,
+                 worker_errors=refused)
+    rec.sleep_until(exited + 20)
     rec.check("the spike in the peak gauge",
               'max_over_time(pgconn_used_connections_peak{job="$JOB"}[5m]) >= 97',
               job="pgconn")
@@ -274,10 +280,10 @@ def scenario_slow_growth(rec):
     plan_b = steps + [{"seconds": 30 + 660, "busy": 8, "hold": 0.5}]
     a = fleet(rec, "worker-a", 5, 1, 8, plan_a, start_a)
     b = fleet(rec, "worker-b", 5, 1, 8, plan_b, start_a + 30)
-    stop_a, _ = rec.run_fleet(a)
-    stop_b, _ = rec.run_fleet(b)
-    crossed = phases_at(start_a + 30, plan_b)[-1]
-    rec.incident("growth", start_a, max(stop_a, stop_b),
+    exited_a, _ = rec.run_fleet(a)
+    exited_b, _ = rec.run_fleet(b)
+    *_, crossed, stop = phases_at(start_a + 30, plan_b)
+    rec.incident("growth", start_a, stop, max(exited_a, exited_b),
                  events={"threshold_crossed": crossed})
     rec.check("past 80 % and below 90 % of 97 slots at the top",
               '(max_over_time(pgconn_used_connections{job="$JOB"}[30m])'
@@ -286,23 +292,28 @@ def scenario_slow_growth(rec):
 
 def scenario_pgbouncer(rec):
     """4 workers × DB_POOL_MAX 10 connect through PgBouncer (transaction
-    mode, default_pool_size 4, max_client_conn 48, query_wait_timeout 45 s)
+    mode, default_pool_size 4, max_client_conn 48, query_wait_timeout 40 s)
     and every task runs 3 s queries: 40 clients share 4 server connections
-    and wait about 27 s each, for 12 minutes."""
-    plan = [{"seconds": 60, "busy": 1, "hold": 0.5},
+    and wait up to about 25 s each, for 12 minutes."""
+    # A quiet minute first: the pools open their DB_POOL_MIN connections
+    # and run nothing (a busy task per worker would already keep the 4
+    # server connections busy).
+    plan = [{"seconds": 60},
             {"seconds": 720, "busy": 10, "hold": 3}]
     start_at = time.time() + 5
     workers = fleet(rec, "worker", 4, 2, 10, plan, start_at,
                     server=rec.bouncer)
-    stop, reports = rec.run_fleet(workers)
-    load = phases_at(start_at, plan)[1]
+    exited, reports = rec.run_fleet(workers)
+    _, load, stop = phases_at(start_at, plan)
     errors = sum(sum(r.get("errors", {}).values()) for r in reports)
-    rec.incident("overload", load, stop, target="bouncer",
+    rec.incident("overload", load, stop, exited, target="bouncer",
                  worker_errors=errors)
     rec.check("clients waiting in PgBouncer",
               'max_over_time(pgconn_pgbouncer_clients{job="$JOB",state="waiting"}[30m]) >= 30')
     rec.check("waits past half of query_wait_timeout",
-              'max_over_time(pgconn_pgbouncer_max_wait_seconds{job="$JOB"}[30m]) >= 23')
+              'max_over_time(pgconn_pgbouncer_max_wait_seconds{job="$JOB"}[30m]) >= 22')
+    rec.check("the client connections past 80 % of max_client_conn",
+              'max_over_time(pgconn_pgbouncer_client_utilization_ratio{job="$JOB"}[30m]) >= 0.8')
 
 
 def scenario_restart(rec):
@@ -336,7 +347,7 @@ SCENARIOS = {
     "pgbouncer-overload": (scenario_pgbouncer, {
         "pool_mode": "transaction", "default_pool_size": 4,
         "max_db_connections": 10, "max_client_conn": 48,
-        "query_wait_timeout": 45}, LONG_TAIL // 2),
+        "query_wait_timeout": 40}, LONG_TAIL // 2),
     "restart": (scenario_restart, None, SHORT_TAIL),
 }
 
@@ -440,7 +451,8 @@ def write_fixture(path, scenario, doc, suffix, step, t0, n, series, timeline):
                  f"{step} s):")
     for inc in timeline["incidents"]:
         lines.append(f"#   {inc['name']} on target {inc['target']}: load "
-                     f"{inc['start'] - t0:.1f} s to {inc['stop'] - t0:.1f} s")
+                     f"{inc['start'] - t0:.1f} s to {inc['stop'] - t0:.1f} s, "
+                     f"released at {inc['released'] - t0:.1f} s")
     lines.append(f"#   end of the recording: {(n - 1) * step} s")
     lines.append("#")
     lines.append("# replay.py evaluates alerts/*.yml on these series at every "
@@ -469,7 +481,7 @@ def record(name, binary, out_dir, metrics, tail=None):
         log(name, f"servers up; {QUIET_BEFORE} s quiet")
         rec.sleep_until(rec.began + QUIET_BEFORE)
         func(rec)
-        end = max(i["stop"] for i in rec.incidents) + tail
+        end = max(i["released"] for i in rec.incidents) + tail
         log(name, f"load over; {tail} s tail")
         rec.sleep_until(end)
         timeline = {
