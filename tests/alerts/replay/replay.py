@@ -33,6 +33,7 @@ Then it checks, for every fixture:
 and resolve times per alert and fixture. Exits 1 when a check fails.
 """
 import argparse
+import concurrent.futures
 import glob
 import json
 import os
@@ -552,48 +553,55 @@ def main():
     not_recorded = expectations.get("_not_recorded", {}) or {}
     recorded = set()
     problems, rows, columns, episodes_out = [], {}, [], []
-    with tempfile.TemporaryDirectory(prefix="pgconn-replay-") as work:
-        for path in timelines:
-            with open(path, encoding="utf-8") as f:
-                timeline = json.load(f)
-            name = timeline["scenario"]
-            for suffix, info in sorted(timeline["fixtures"].items(),
-                                       key=lambda kv: -kv[1]["step"]):
-                fixture = os.path.join(os.path.dirname(path), info["file"])
-                _, test = load_fixture(fixture)
-                recorded |= {parse_selector(s["series"])[0]
-                             for s in test["input_series"]}
-                states = probe_alerts(promtool, rule_files, fixture,
-                                      info["step"], info["samples"], work)
-                found, runs, incidents = judge(
-                    name, suffix, info, timeline, fixture, states, bounds,
-                    expectations, inhibitions)
-                problems += found
-                column = f"{name} ({suffix})"
-                columns.append(column)
-                print(f"replay {column}: {len(runs)} alert(s) fired, "
-                      f"{len(found)} problem(s)")
+    fixtures = []  # (scenario, suffix, info, timeline, path)
+    for path in timelines:
+        with open(path, encoding="utf-8") as f:
+            timeline = json.load(f)
+        for suffix, info in sorted(timeline["fixtures"].items(),
+                                   key=lambda kv: -kv[1]["step"]):
+            fixtures.append((timeline["scenario"], suffix, info, timeline,
+                             os.path.join(os.path.dirname(path), info["file"])))
+    with tempfile.TemporaryDirectory(prefix="pgconn-replay-") as work, \
+            concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+        # One promtool per fixture, as many at once as there are cores.
+        probes = [pool.submit(probe_alerts, promtool, rule_files, fixture,
+                              info["step"], info["samples"], work)
+                  for _, _, info, _, fixture in fixtures]
+        for (name, suffix, info, timeline, fixture), probe in zip(fixtures,
+                                                                   probes):
+            _, test = load_fixture(fixture)
+            recorded |= {parse_selector(s["series"])[0]
+                         for s in test["input_series"]}
+            states = probe.result()
+            found, runs, incidents = judge(
+                name, suffix, info, timeline, fixture, states, bounds,
+                expectations, inhibitions)
+            problems += found
+            column = f"{name} ({suffix})"
+            columns.append(column)
+            print(f"replay {column}: {len(runs)} alert(s) fired, "
+                  f"{len(found)} problem(s)")
+            if args.table:
+                for inc in incidents:
+                    print(f"    incident {inc['name']}: load "
+                          f"{inc['start']:.1f}-{inc['stop']:.1f} s, "
+                          + ("seen by the scrapes" if inc["visible"]
+                             else "seen by no scrape")
+                          + f", shown over at {inc['visible_stop']:.0f} s")
+            for (alert, sev, target, *_), eps in sorted(runs.items()):
+                rows.setdefault((alert, sev), {})[column] = describe(
+                    eps, incidents)
+                for ep in eps:
+                    inc, fire, resolve = relative(ep, incidents)
+                    episodes_out.append(dict(
+                        fixture=column, alert=alert, severity=sev,
+                        target=target, incident=inc, fires=fire,
+                        resolves=resolve))
                 if args.table:
-                    for inc in incidents:
-                        print(f"    incident {inc['name']}: load "
-                              f"{inc['start']:.1f}-{inc['stop']:.1f} s, "
-                              + ("seen by the scrapes" if inc["visible"]
-                                 else "seen by no scrape")
-                              + f", shown over at {inc['visible_stop']:.0f} s")
-                for (alert, sev, target, *_), eps in sorted(runs.items()):
-                    rows.setdefault((alert, sev), {})[column] = describe(
-                        eps, incidents)
-                    for ep in eps:
-                        inc, fire, resolve = relative(ep, incidents)
-                        episodes_out.append(dict(
-                            fixture=column, alert=alert, severity=sev,
-                            target=target, incident=inc, fires=fire,
-                            resolves=resolve))
-                    if args.table:
-                        print(f"    {alert} ({sev}, {target}): "
-                              + describe(eps, incidents)
-                              + "   [fires after the load started / "
-                              "resolves after it stopped]")
+                    print(f"    {alert} ({sev}, {target}): "
+                          + describe(eps, incidents)
+                          + "   [fires after the load started / "
+                          "resolves after it stopped]")
     if not args.scenario:
         missing = sorted(needed - recorded - set(not_recorded))
         if missing:
