@@ -16,7 +16,9 @@ For every alert in alerts/*.yml:
   * the unit tests in tests/alerts/*.test.yml make every (alert, severity)
     fire at least once and check at least one evaluation where the alert
     must not fire;
-  * docs/alerts.md mentions the alert.
+  * docs/alerts.md mentions the alert and gives, for each severity, its
+    "Fires after" and "Resolves after" times (which the replays in
+    tests/alerts/replay check on recorded incidents).
 
 Prints one line per violation and exits 1 if there is any.
 Needs python3-yaml (Debian package).
@@ -78,6 +80,11 @@ def metric_names(expr):
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "dashboards"))
 from check_dashboards import load_contract  # noqa: E402
+# The reader of docs/alerts.md's fire and resolve times, shared with the
+# replays.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "replay"))
+from replay import bound_seconds, documented_bounds  # noqa: E402
 
 
 def runbook_sections(path):
@@ -181,6 +188,19 @@ def check(root):
     for name in sorted(severities_by_name):
         if name not in text:
             errors.append(f"docs/alerts.md: {name} is not listed")
+    # Every (alert, severity) has a row with its fire and resolve times, in
+    # the notation the replays read (tests/alerts/replay/replay.py).
+    bounds = documented_bounds(alerts_md) if text else {}
+    for name, sevs in sorted(severities_by_name.items()):
+        for sev in sevs:
+            row = bounds.get((name, sev))
+            if row is None:
+                errors.append(f"docs/alerts.md: no row with \"Fires after\" "
+                              f"and \"Resolves after\" for {name} ({sev})")
+            elif not row[0] or bound_seconds(row[1], 1, 60) is None:
+                errors.append(f"docs/alerts.md: {name} ({sev}): \"Fires "
+                              f"after\" {row[0]!r} or \"Resolves after\" "
+                              f"{row[1]!r} says no time")
 
     return errors, severities_by_name
 

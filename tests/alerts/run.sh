@@ -1,7 +1,10 @@
 #!/bin/bash
 # Checks pgconn's alerting rules: syntax (promtool check rules), behaviour
-# (promtool test rules on tests/alerts/*.test.yml) and conventions
-# (check_rules.py: names, severities, annotations, runbooks, test coverage).
+# (promtool test rules on tests/alerts/*.test.yml), the Alertmanager example
+# (amtool check-config) and conventions (check_rules.py: names, severities,
+# annotations, runbooks, test coverage, the documented fire and resolve
+# times). The replays on recorded incidents are tests/alerts/replay/replay.py
+# (CTest alert_replay).
 # Exits non-zero on the first failing step. Called from CTest.
 set -euo pipefail
 export PYTHONDONTWRITEBYTECODE=1
@@ -29,6 +32,14 @@ echo "== promtool check rules ${rules[*]}"
 
 echo "== promtool test rules ${tests[*]}"
 "${promtool}" test rules "${tests[@]}"
+
+amtool="${AMTOOL:-amtool}"
+if ! command -v "${amtool}" >/dev/null 2>&1; then
+  echo "run.sh: amtool not found (Debian package 'prometheus-alertmanager'; or set AMTOOL)" >&2
+  exit 1
+fi
+echo "== amtool check-config alerts/alertmanager/alertmanager.example.yml"
+"${amtool}" check-config alerts/alertmanager/alertmanager.example.yml
 
 echo "== check_rules.py (names, severities, annotations, runbooks, coverage)"
 "${python}" tests/alerts/check_rules.py --root "${root}"

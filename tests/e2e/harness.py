@@ -1,6 +1,7 @@
 """Real servers for the end-to-end tests, on free loopback ports in one
-temporary directory: PostgreSQL, PgBouncer, the agent, Prometheus, and fleets
-of pool workers (pool_worker.py). Shared by every script in tests/e2e/.
+temporary directory: PostgreSQL, PgBouncer, the agent, Prometheus,
+Alertmanager (and a webhook receiver for its notifications), and fleets of
+pool workers (pool_worker.py). Shared by every script in tests/e2e/.
 
     with harness.Stack("pgconn-e2e-") as stack:
         pg = stack.add(harness.Postgres(stack.root, max_connections=20))
@@ -28,6 +29,7 @@ import urllib.request
 
 PROMETHEUS = "/usr/bin/prometheus"
 PROMTOOL = "/usr/bin/promtool"
+ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
 PSQL = "/usr/bin/psql"
 PGBOUNCER = "/usr/sbin/pgbouncer"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -286,10 +288,19 @@ class Agent:
             f.write(config_text)
         self.log_path = os.path.join(root, f"{name}.log")
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(
-            [binary, f"--config.file={self.config}",
-             f"--web.listen-address={self.address}", *args],
-            stdout=self.log, stderr=subprocess.STDOUT)
+        self.argv = [binary, f"--config.file={self.config}",
+                     f"--web.listen-address={self.address}", *args]
+        self.proc = subprocess.Popen(self.argv, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+
+    def restart(self):
+        """Stops the agent and starts it again on the same address (its
+        counters start again from 0, as after a real restart)."""
+        terminate(self.proc)
+        eventually("the agent's port free", lambda: not accepts(self.port),
+                   timeout=10)
+        self.proc = subprocess.Popen(self.argv, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
 
     def get(self, path, **kw):
         return http_get(f"http://{self.address}{path}", **kw)
@@ -391,15 +402,16 @@ class Prometheus:
 class Workers:
     """`replicas` pool_worker.py processes of one application: the guide's
     workers × DB_POOL_MAX. They run the same plan in lockstep from
-    start_at (unix seconds; default: one second from now)."""
+    start_at (unix seconds; default: one second from now). `env` adds to
+    or overrides the guide's variables (DB_MAX_IDLE_TIME, for one)."""
 
     def __init__(self, server, app, replicas, pool_min, pool_max, plan,
-                 start_at=None, user="postgres", db="postgres"):
+                 start_at=None, user="postgres", db="postgres", env=None):
         self.app = app
         self.start_at = start_at if start_at is not None else time.time() + 1
         env = dict(os.environ, DB_HOST="127.0.0.1", DB_PORT=str(server.port),
                    DB_USER=user, DB_NAME=db, DB_POOL_MIN=str(pool_min),
-                   DB_POOL_MAX=str(pool_max), PGAPPNAME=app)
+                   DB_POOL_MAX=str(pool_max), PGAPPNAME=app, **(env or {}))
         self.procs = [subprocess.Popen(
             [SYSTEM_PYTHON, os.path.join(HERE, "pool_worker.py"),
              "--plan", json.dumps(plan), "--start-at", str(self.start_at)],
@@ -421,3 +433,83 @@ class Workers:
     def stop(self):
         for p in self.procs:
             terminate(p)
+
+
+class Alertmanager:
+    """Debian's Alertmanager with the given configuration (YAML text), on a
+    free port, clustering off."""
+
+    def __init__(self, root, config_text, name="alertmanager"):
+        require(ALERTMANAGER)
+        self.dir = os.path.join(root, name)
+        os.mkdir(self.dir)
+        self.port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self.url = f"http://{self.address}"
+        self.config = os.path.join(self.dir, "alertmanager.yml")
+        with open(self.config, "w") as f:
+            f.write(config_text)
+        self.log_path = os.path.join(self.dir, "alertmanager.log")
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(
+            [ALERTMANAGER, f"--config.file={self.config}",
+             f"--storage.path={self.dir}/data",
+             f"--web.listen-address={self.address}",
+             "--cluster.listen-address="],
+            stdout=self.log, stderr=subprocess.STDOUT)
+
+    def api(self, path, **params):
+        url = f"{self.url}/api/v2/{path}"
+        if params:
+            url += "?" + urllib.parse.urlencode(params, doseq=True)
+        return json.loads(http_get(url)[1])
+
+    def wait_ready(self, timeout=60):
+        def ready():
+            try:
+                return http_get(f"{self.url}/-/ready", timeout=2)[0] == 200
+            except OSError:
+                return False
+        eventually("Alertmanager ready", ready, timeout=timeout)
+
+    def stop(self):
+        terminate(self.proc)
+        self.log.close()
+
+
+class WebhookReceiver:
+    """An HTTP server that keeps every JSON body POSTed to it, with the time
+    it arrived: what an Alertmanager webhook receiver gets."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        received = self.received = []
+        lock = self.lock = threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with lock:
+                    received.append((time.time(), self.path, json.loads(body)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       daemon=True)
+        self.thread.start()
+
+    def notifications(self):
+        with self.lock:
+            return list(self.received)
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()

@@ -5,8 +5,13 @@ application) and a load that follows a plan, phase after phase.
 
 Usage: pool_worker.py --plan JSON [--start-at UNIX_SECONDS]
 The connection comes from the guide's variables: DB_HOST, DB_PORT, DB_USER,
-DB_NAME (DB_PASSWORD when set), DB_POOL_MIN, DB_POOL_MAX, and the
-application name from PGAPPNAME.
+DB_NAME (DB_PASSWORD when set), DB_POOL_MIN, DB_POOL_MAX, DB_MAX_IDLE_TIME,
+and the application name from PGAPPNAME.
+
+A use of the pool that fails (the server refused the connection: "too many
+clients", "the database system is starting up"; or the connection broke) is
+counted and tried again after ERROR_PAUSE seconds, as a worker's next
+request would; the worker does not stop.
 
 The plan is a JSON list of phases, run in order, each lasting "seconds":
   {"seconds": 5, "busy": 3, "hold": 0.2}
@@ -27,8 +32,8 @@ The plan is a JSON list of phases, run in order, each lasting "seconds":
 Replicas started with the same --start-at run their phases in lockstep.
 Each phase's start is printed on stdout as a JSON line
 {"phase": i, "start": unix_seconds}, and {"done": true, "waits": N,
-"max_wait_seconds": S} at the end (N: acquisitions that waited for the pool
-longer than 10 ms).
+"max_wait_seconds": S, "errors": {kind: count}} at the end (N: acquisitions
+that waited for the pool longer than 10 ms; errors by exception class).
 """
 import argparse
 import asyncio
@@ -40,10 +45,22 @@ import time
 import asyncpg  # Debian: python3-asyncpg
 
 
+# A failed use of the pool is tried again after this pause.
+ERROR_PAUSE = 0.2
+# What a refused or broken connection raises.
+CONNECTION_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError,
+                     asyncio.TimeoutError)
+
+
 class Stats:
     def __init__(self):
         self.waits = 0
         self.max_wait = 0.0
+        self.errors = {}
+
+    def error(self, e):
+        kind = type(e).__name__
+        self.errors[kind] = self.errors.get(kind, 0) + 1
 
     def record(self, waited):
         if waited > 0.01:
@@ -53,14 +70,20 @@ class Stats:
 
 async def use_once(pool, hold, transaction, stats):
     t0 = time.monotonic()
-    async with pool.acquire() as conn:
-        stats.record(time.monotonic() - t0)
-        if transaction:
-            async with conn.transaction():
-                await conn.execute("SELECT 1")
-                await asyncio.sleep(hold)
-        else:
-            await conn.execute("SELECT pg_sleep($1)", hold)
+    try:
+        async with pool.acquire() as conn:
+            stats.record(time.monotonic() - t0)
+            if transaction:
+                async with conn.transaction():
+                    await conn.execute("SELECT 1")
+                    await asyncio.sleep(hold)
+            else:
+                # No parameters: the simple query protocol, which PgBouncer
+                # passes in every pool_mode (no prepared statement).
+                await conn.execute(f"SELECT pg_sleep({hold:.3f})")
+    except CONNECTION_ERRORS as e:
+        stats.error(e)
+        await asyncio.sleep(ERROR_PAUSE)
 
 
 async def loop_until(deadline, pool, hold, transaction, stats):
@@ -111,7 +134,8 @@ async def main(args):
     finally:
         await pool.close()
     print(json.dumps({"done": True, "waits": stats.waits,
-                      "max_wait_seconds": round(stats.max_wait, 3)}), flush=True)
+                      "max_wait_seconds": round(stats.max_wait, 3),
+                      "errors": stats.errors}), flush=True)
 
 
 if __name__ == "__main__":
