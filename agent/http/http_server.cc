@@ -18,11 +18,13 @@
 #include <boost/beast/http.hpp>
 #include <list>
 #include <optional>
+#include <stdexcept>
 
 #include "expose/exposition_part.h"
 #include "http/basic_auth.h"
 #include "http/self_metrics.h"
 #include "http/web_config.h"
+#include "pgconn/thread_guard.h"
 
 namespace pgconn {
 namespace {
@@ -597,7 +599,21 @@ class Session final : public Connection,
     state = State::kAuthenticating;
     asio::post(server_.auth_pool(), [self = this->shared_from_this(),
                                      creds = std::move(*creds)] {
-      const bool ok = self->web_->auth->Verify(creds.user, creds.password);
+      bool ok = false;
+      try {
+        if (FaultInjected("bcrypt")) {
+          throw std::runtime_error("injected fault (PGCONN_INTERNAL_FAULT)");
+        }
+        ok = self->web_->auth->Verify(creds.user, creds.password);
+      } catch (...) {
+        // Not on this pool's thread, where it would end the process
+        // without a word: the I/O thread rethrows it, and Serve() returns
+        // the error (the agent exits on it).
+        asio::post(self->server_.ioc(), [e = std::current_exception()] {
+          std::rethrow_exception(e);
+        });
+        return;
+      }
       asio::post(self->server_.ioc(), [self, ok] {
         if (self->closed) return;
         if (ok) return self->Answer();
@@ -924,7 +940,13 @@ Status HttpServer::Impl::Bind(const ListenAddress& address) {
 }
 
 Status HttpServer::Impl::Serve() {
+  if (FaultInjected("http_return")) return Status::Ok();
   for (auto& a : acceptors_) Accept(*a);
+  if (FaultInjected("http_throw")) {
+    asio::post(ioc_, [] {
+      throw std::runtime_error("injected fault (PGCONN_INTERNAL_FAULT)");
+    });
+  }
   try {
     ioc_.run();
   } catch (const std::exception& e) {

@@ -89,10 +89,13 @@ struct Agent::Runner {
   TargetConfig target;
   StopSignal stop;
   std::unique_ptr<TargetPoller> poller;
+  ThreadFailureHandler on_failure;
   std::thread thread;
 
   void Start() {
-    thread = std::thread([this] { poller->Run(&stop); });
+    thread = std::thread([this] {
+      RunPollerThread(poller.get(), &stop, target.name, on_failure);
+    });
   }
   void Join() {
     stop.Stop();
@@ -103,13 +106,15 @@ struct Agent::Runner {
 class Agent::Impl {
  public:
   Impl(const Config& config, const SessionFactory& sessions, const Clock& clock,
-       const Logger& logger)
+       const Logger& logger, ThreadFailureHandler on_thread_failure)
       : sessions_(sessions),
         clock_(clock),
         logger_(logger),
+        on_thread_failure_(on_thread_failure ? std::move(on_thread_failure)
+                                             : ExitOnThreadFailure(logger)),
         publisher_(RenderBuildInfo(CurrentBuildInfo())) {
     MutexLock lock(&mu_);
-    options_ = PollerOptionsFrom(config);
+    options_ = WithFailureHandler(PollerOptionsFrom(config));
     for (const auto& t : config.targets) runners_.push_back(NewRunner(t));
     last_success_unix_ = ToUnixSeconds(clock_.Now());
     publisher_.SetAgentPart(RenderReloadStatus(true, last_success_unix_));
@@ -119,15 +124,22 @@ class Agent::Impl {
       PGCONN_REQUIRES(mu_) {
     auto r = std::make_unique<Runner>();
     r->target = t;
+    r->on_failure = on_thread_failure_;
     r->poller = std::make_unique<TargetPoller>(
         t, options_, sessions_, clock_, logger_, &publisher_, r->stop.flag());
     r->poller->PublishInitial();
     return r;
   }
 
+  PollerOptions WithFailureHandler(PollerOptions o) const {
+    o.on_thread_failure = on_thread_failure_;
+    return o;
+  }
+
   const SessionFactory& sessions_;
   const Clock& clock_;
   const Logger& logger_;
+  const ThreadFailureHandler on_thread_failure_;
   Publisher publisher_;
   // Held by Start, Stop, PollAllOnce and Reload: they never overlap.
   Mutex mu_;
@@ -139,8 +151,10 @@ class Agent::Impl {
 };
 
 Agent::Agent(const Config& config, const SessionFactory& sessions,
-             const Clock& clock, const Logger& logger)
-    : impl_(std::make_unique<Impl>(config, sessions, clock, logger)) {}
+             const Clock& clock, const Logger& logger,
+             ThreadFailureHandler on_thread_failure)
+    : impl_(std::make_unique<Impl>(config, sessions, clock, logger,
+                                   std::move(on_thread_failure))) {}
 
 Agent::~Agent() { Stop(); }
 
@@ -189,7 +203,7 @@ Status Agent::Reload(const Config& config) {
   Impl& d = *impl_;
   MutexLock lock(&d.mu_);
   if (d.stopped_) return Status(StatusCode::kUnavailable, "agent stopped");
-  const PollerOptions options = PollerOptionsFrom(config);
+  const PollerOptions options = d.WithFailureHandler(PollerOptionsFrom(config));
   const bool same_options = SameOptions(options, d.options_);
   d.options_ = options;
   // Which running pollers stay as they are; the others stop, all before

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <random>
+#include <stdexcept>
 
 #include "config/dsn.h"
 #include "postgres/observations.h"
@@ -120,7 +121,10 @@ TargetPoller::TargetPoller(TargetConfig target, PollerOptions options,
         logger_);
     // Positions at the end of the file now, then follows it.
     server_log_->ReadAvailable();
-    server_log_->Start(kServerLogReadPeriod);
+    server_log_->Start(kServerLogReadPeriod,
+                       options_.on_thread_failure
+                           ? options_.on_thread_failure
+                           : ExitOnThreadFailure(logger_));
     report_.server_log = server_log_->Counts();
   }
 }
@@ -255,6 +259,9 @@ void TargetPoller::Run(StopSignal* stop) {
   while (!stop->stopped()) {
     const auto start = clock_.Monotonic();
     PollOnce();
+    if (FaultInjected("poller")) {
+      throw std::runtime_error("injected fault (PGCONN_INTERNAL_FAULT)");
+    }
     // Up or down, the next attempt starts one interval after this one
     // started: a failed target is retried once per interval (one
     // connection attempt at a time, never more often), so that it is seen
@@ -266,6 +273,16 @@ void TargetPoller::Run(StopSignal* stop) {
     if (stop->WaitFor(wait)) break;
   }
   session_->Close();
+}
+
+void RunPollerThread(TargetPoller* poller, StopSignal* stop,
+                     const std::string& target,
+                     const ThreadFailureHandler& on_failure) {
+  const std::string name = "poller:" + target;
+  if (RunGuarded(name, on_failure, [&] { poller->Run(stop); }) &&
+      !stop->stopped()) {
+    on_failure(name, "the polling loop returned without being stopped");
+  }
 }
 
 }  // namespace pgconn

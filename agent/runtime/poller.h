@@ -17,6 +17,7 @@
 #include "pgconn/config.h"
 #include "pgconn/log.h"
 #include "pgconn/session.h"
+#include "pgconn/thread_guard.h"
 #include "runtime/publisher.h"
 #include "runtime/report.h"
 #include "runtime/target_pipeline.h"
@@ -66,6 +67,9 @@ struct PollerOptions {
   // `collectors:`); a target's own `collectors:` refine them.
   CollectorSwitches collectors;
   Duration peak_window{60000};  // a target's own peak_window comes first
+  // What the threads a poller starts (its server log follower) call when
+  // they end unexpectedly; unset: ExitOnThreadFailure(logger).
+  ThreadFailureHandler on_thread_failure;
 };
 PollerOptions PollerOptionsFrom(const Config& config);
 
@@ -91,7 +95,8 @@ class TargetPoller {
 
   // Polls every interval (start to start) until `stop`, failing or not;
   // while a target keeps failing, the reminders in the log are spaced by
-  // capped exponential backoff.
+  // capped exponential backoff. Returns only when stopped; the thread that
+  // runs it treats any other end as fatal (RunPollerThread).
   void Run(StopSignal* stop);
 
  private:
@@ -120,6 +125,13 @@ class TargetPoller {
   // The server time of the last activity scan (CollectorContext).
   std::optional<int64_t> previous_scan_time_us_;
 };
+
+// The body of a poller's thread: Run() behind the thread barrier. An
+// exception out of it, or a return before `stop` was set, goes to
+// `on_failure` with the thread named "poller:TARGET".
+void RunPollerThread(TargetPoller* poller, StopSignal* stop,
+                     const std::string& target,
+                     const ThreadFailureHandler& on_failure);
 
 // The export settings of `target` under `options`: the target's own
 // collector switches over the agent's.

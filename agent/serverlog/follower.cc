@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 
 #include "postgres/observations.h"
 
@@ -89,16 +90,23 @@ ServerLogFollower::~ServerLogFollower() {
   CloseFile();
 }
 
-void ServerLogFollower::Start(std::chrono::milliseconds period) {
+void ServerLogFollower::Start(std::chrono::milliseconds period,
+                              ThreadFailureHandler on_failure) {
   if (thread_.joinable()) return;
-  thread_ = std::thread([this, period] {
-    std::unique_lock<std::mutex> lock(stop_mu_);
-    while (!stopping_) {
-      lock.unlock();
-      ReadAvailable();
-      lock.lock();
-      stop_cv_.wait_for(lock, period, [this] { return stopping_; });
-    }
+  thread_ = std::thread([this, period, on_failure = std::move(on_failure)] {
+    const std::string name = "log_follower:" + config_.path;
+    RunGuarded(name, on_failure, [&] {
+      std::unique_lock<std::mutex> lock(stop_mu_);
+      while (!stopping_) {
+        lock.unlock();
+        ReadAvailable();
+        if (FaultInjected("log_follower")) {
+          throw std::runtime_error("injected fault (PGCONN_INTERNAL_FAULT)");
+        }
+        lock.lock();
+        stop_cv_.wait_for(lock, period, [this] { return stopping_; });
+      }
+    });
   });
 }
 

@@ -19,6 +19,7 @@
 #include "pgconn/config.h"
 #include "pgconn/log.h"
 #include "pgconn/thread_annotations.h"
+#include "pgconn/thread_guard.h"
 #include "serverlog/log_entry.h"
 
 namespace pgconn {
@@ -67,8 +68,10 @@ class ServerLogFollower {
   const Status& status() const { return status_; }
 
   // Starts the thread: ReadAvailable() every `period`. Stop() (or the
-  // destructor) stops and joins it.
-  void Start(std::chrono::milliseconds period);
+  // destructor) stops and joins it. An exception out of a read, or the
+  // loop ending before Stop(), goes to `on_failure` (the thread is named
+  // "log_follower:PATH").
+  void Start(std::chrono::milliseconds period, ThreadFailureHandler on_failure);
   void Stop();
 
   // Opens the file if needed and reads what was appended since the last

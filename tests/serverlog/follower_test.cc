@@ -179,7 +179,10 @@ TEST_F(FollowerTest, ThreadReadsUntilStopped) {
   Append("");
   ServerLogFollower f(Config(), 50, logger_);
   f.ReadAvailable();
-  f.Start(std::chrono::milliseconds(10));
+  f.Start(std::chrono::milliseconds(10),
+          [](std::string_view thread, std::string_view what) {
+            ADD_FAILURE() << thread << ": " << what;
+          });
   Append(kTooMany);
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(10);
