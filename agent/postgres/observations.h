@@ -37,21 +37,28 @@ inline bool IsIdleInTransaction(std::string_view state) {
          state == "idle in transaction (aborted)";
 }
 
-// backend_type values other than "client backend" that PostgreSQL 15-17
+// backend_type values other than "client backend" that PostgreSQL 14-18
 // report; each is exported with 0 when absent so that series do not vanish.
-inline constexpr std::array<std::string_view, 13> kKnownBackendTypes = {
+// "slotsync worker" and "walsummarizer" arrived in 17, "io worker" in 18
+// (io_method = worker, the default: io_workers of them, 3 by default).
+// A role without pg_read_all_stats sees every other process's type as
+// NULL: they count as "unknown".
+inline constexpr std::array<std::string_view, 16> kKnownBackendTypes = {
     "archiver",
     "autovacuum launcher",
     "autovacuum worker",
     "background worker",
     "background writer",
     "checkpointer",
+    "io worker",
     "logical replication launcher",
     "logical replication worker",
     "parallel worker",
+    "slotsync worker",
     "startup",
     "walreceiver",
     "walsender",
+    "walsummarizer",
     "walwriter",
 };
 
