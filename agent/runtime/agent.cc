@@ -120,14 +120,23 @@ class Agent::Impl {
     publisher_.SetAgentPart(RenderReloadStatus(true, last_success_unix_));
   }
 
-  std::unique_ptr<Runner> NewRunner(const TargetConfig& t)
+  // `publish_initial`: publish the target's empty report before its first
+  // poll; not for a poller that replaces one of the same target, whose
+  // last part stays published until the new one's first poll (otherwise
+  // every series of the target would vanish for that moment).
+  std::unique_ptr<Runner> NewRunner(const TargetConfig& t,
+                                    bool publish_initial = true)
       PGCONN_REQUIRES(mu_) {
     auto r = std::make_unique<Runner>();
     r->target = t;
     r->on_failure = on_thread_failure_;
-    r->poller = std::make_unique<TargetPoller>(
-        t, options_, sessions_, clock_, logger_, &publisher_, r->stop.flag());
-    r->poller->PublishInitial();
+    // The target's counters go on from its previous poller's, if any.
+    std::shared_ptr<TargetCounters>& counters = counters_[t.name];
+    if (!counters) counters = std::make_shared<TargetCounters>();
+    r->poller =
+        std::make_unique<TargetPoller>(t, options_, sessions_, clock_, logger_,
+                                       &publisher_, r->stop.flag(), counters);
+    if (publish_initial) r->poller->PublishInitial();
     return r;
   }
 
@@ -145,6 +154,10 @@ class Agent::Impl {
   Mutex mu_;
   PollerOptions options_ PGCONN_GUARDED_BY(mu_);
   std::vector<std::unique_ptr<Runner>> runners_ PGCONN_GUARDED_BY(mu_);
+  // By target name, for the life of the agent (TargetCounters): one entry
+  // per name ever configured, which the operator's files bound.
+  std::map<std::string, std::shared_ptr<TargetCounters>> counters_
+      PGCONN_GUARDED_BY(mu_);
   bool running_ PGCONN_GUARDED_BY(mu_) = false;
   bool stopped_ PGCONN_GUARDED_BY(mu_) = false;
   double last_success_unix_ PGCONN_GUARDED_BY(mu_) = 0;
@@ -215,6 +228,7 @@ Status Agent::Reload(const Config& config) {
   std::set<std::string, std::less<>> wanted;
   for (const TargetConfig& t : config.targets) wanted.insert(t.name);
   int changed = 0, removed = 0;
+  std::set<std::string, std::less<>> replaced;
   for (auto& r : old) {
     const TargetConfig* next = nullptr;
     for (const TargetConfig& t : config.targets) {
@@ -227,6 +241,7 @@ Status Agent::Reload(const Config& config) {
     r->stop.Stop();
     if (next != nullptr) {
       ++changed;
+      replaced.insert(r->target.name);
     } else {
       ++removed;
     }
@@ -245,7 +260,7 @@ Status Agent::Reload(const Config& config) {
       d.runners_.push_back(std::move(it->second));
       continue;
     }
-    d.runners_.push_back(d.NewRunner(t));
+    d.runners_.push_back(d.NewRunner(t, replaced.count(t.name) == 0));
     if (d.running_) d.runners_.back()->Start();
   }
   const int added =

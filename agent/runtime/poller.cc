@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
 #include <stdexcept>
 
 #include "config/dsn.h"
@@ -29,8 +30,29 @@ std::function<double()> DefaultUniform() {
   };
 }
 
-ExportSettings WithClock(ExportSettings s, const Clock& clock) {
+// The export settings with the clock and the target's counters that
+// outlive the poller (created on the first poller of the target).
+ExportSettings WithState(ExportSettings s, const Clock& clock,
+                         const TargetConfig& target,
+                         const PollerOptions& options,
+                         TargetCounters* counters) {
   s.clock = &clock;
+  const size_t max_apps = static_cast<size_t>(
+      std::max(options.collector_context.max_applications, 0));
+  std::set<std::string, std::less<>> pinned;
+  for (const PoolDeclaration& p : target.pools) pinned.insert(p.application);
+  if (!counters->opened) {
+    counters->opened = std::make_shared<OpenedCounts>(max_apps, pinned);
+  } else {
+    counters->opened->Configure(max_apps, pinned);
+  }
+  if (!counters->mirrored) {
+    counters->mirrored =
+        std::make_shared<MonotonicCounters>(MirroredCounterPrefixes());
+  }
+  s.opened = counters->opened;
+  s.mirrored = counters->mirrored;
+  s.max_applications = max_apps;
   return s;
 }
 
@@ -98,16 +120,21 @@ ExportSettings ExportSettingsFor(const TargetConfig& target,
 TargetPoller::TargetPoller(TargetConfig target, PollerOptions options,
                            const SessionFactory& sessions, const Clock& clock,
                            const Logger& logger, Publisher* publisher,
-                           const std::atomic<bool>* interrupt)
+                           const std::atomic<bool>* interrupt,
+                           std::shared_ptr<TargetCounters> counters)
     : target_(std::move(target)),
       options_(options),
       clock_(clock),
       logger_(logger),
       publisher_(publisher),
       interrupt_(interrupt),
-      pipeline_(target_,
-                WithClock(ExportSettingsFor(target_, options_), clock)),
+      counters_(counters ? std::move(counters)
+                         : std::make_shared<TargetCounters>()),
+      pipeline_(target_, WithState(ExportSettingsFor(target_, options_), clock,
+                                   target_, options_, counters_.get())),
       backoff_(options_.poll_interval, options_.backoff_max, nullptr) {
+  report_.stats.polls_total = counters_->polls_total;
+  report_.stats.errors_total = counters_->errors_total;
   SessionOptions so;
   so.connect_timeout = options_.connect_timeout;
   so.statement_timeout = options_.query_timeout;
@@ -116,9 +143,10 @@ TargetPoller::TargetPoller(TargetConfig target, PollerOptions options,
   report_.target = target_.name;
   report_.kind = target_.kind;
   if (target_.server_log && target_.kind == TargetKind::kPostgres) {
+    // Its counts go on from the previous follower's, if any.
     server_log_ = std::make_unique<ServerLogFollower>(
         *target_.server_log, options_.collector_context.max_applications,
-        logger_);
+        logger_, nullptr, counters_->server_log.value_or(ServerLogCounts{}));
     // Positions at the end of the file now, then follows it.
     server_log_->ReadAvailable();
     server_log_->Start(kServerLogReadPeriod,
@@ -126,6 +154,16 @@ TargetPoller::TargetPoller(TargetConfig target, PollerOptions options,
                            ? options_.on_thread_failure
                            : ExitOnThreadFailure(logger_));
     report_.server_log = server_log_->Counts();
+  }
+}
+
+TargetPoller::~TargetPoller() {
+  // What the next poller of this target goes on from.
+  counters_->polls_total = report_.stats.polls_total;
+  counters_->errors_total = report_.stats.errors_total;
+  if (server_log_) {
+    server_log_->Stop();
+    counters_->server_log = server_log_->Counts();
   }
 }
 

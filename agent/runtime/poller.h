@@ -73,15 +73,33 @@ struct PollerOptions {
 };
 PollerOptions PollerOptionsFrom(const Config& config);
 
+// A target's counters, kept by the agent across the pollers it builds for
+// that target: a reload that changes the target, or the polling settings,
+// replaces its poller, and the new one goes on from here, so that no
+// counter of the target goes down before the agent restarts (a target
+// removed and added back goes on too). Used by one poller at a time: the
+// agent joins a poller's thread before it builds the next.
+struct TargetCounters {
+  uint64_t polls_total = 0;
+  std::map<std::string, uint64_t> errors_total;  // by reason
+  std::shared_ptr<OpenedCounts> opened;          // shared with the stage
+  std::shared_ptr<MonotonicCounters> mirrored;   // shared with the pipeline
+  std::optional<ServerLogCounts> server_log;     // the last follower's
+};
+
 // Polls one target over one persistent session and publishes a report after
 // every poll. PollOnce() and Run() must not be called concurrently; the
 // poller is owned by one thread.
 class TargetPoller {
  public:
+  // `counters` (null: its own) is where the target's counters go on from
+  // and are left when the poller is destroyed.
   TargetPoller(TargetConfig target, PollerOptions options,
                const SessionFactory& sessions, const Clock& clock,
                const Logger& logger, Publisher* publisher,
-               const std::atomic<bool>* interrupt = nullptr);
+               const std::atomic<bool>* interrupt = nullptr,
+               std::shared_ptr<TargetCounters> counters = nullptr);
+  ~TargetPoller();
   TargetPoller(const TargetPoller&) = delete;
   TargetPoller& operator=(const TargetPoller&) = delete;
 
@@ -113,6 +131,7 @@ class TargetPoller {
   const Logger& logger_;
   Publisher* publisher_;
   const std::atomic<bool>* interrupt_;
+  const std::shared_ptr<TargetCounters> counters_;
   const TargetPipeline pipeline_;
   std::unique_ptr<Session> session_;
   std::unique_ptr<ServerLogFollower> server_log_;  // its own thread

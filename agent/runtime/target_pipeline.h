@@ -12,7 +12,9 @@
 
 #include "collect/collector.h"
 #include "expose/exposition_part.h"
+#include "expose/monotonic_counters.h"
 #include "pgconn/config.h"
+#include "postgres/opened_stage.h"
 #include "runtime/report.h"
 
 namespace pgconn {
@@ -27,7 +29,18 @@ struct ExportSettings {
   // system clock).
   Duration peak_window{60000};
   const Clock* clock = nullptr;
+  // The target's counters that outlive this pipeline (TargetCounters):
+  // pgconn_connections_opened_total's, and the offsets that keep the
+  // counters mirrored from the server from going down. Null: the pipeline
+  // keeps its own, as long as it lives.
+  std::shared_ptr<OpenedCounts> opened;
+  std::shared_ptr<MonotonicCounters> mirrored;
+  size_t max_applications = 50;  // for an `opened` of its own
 };
+
+// The families mirrored from a server's statistics (MonotonicCounters):
+// pg_stat_database's session counters, PgBouncer's SHOW STATS totals.
+std::vector<std::string> MirroredCounterPrefixes();
 
 // Immutable after construction, so thread-safe.
 class TargetPipeline {

@@ -15,6 +15,18 @@ FoldingCounters::Oldest() {
   return oldest;
 }
 
+void FoldingCounters::SetMaxLabels(size_t max_labels) {
+  max_labels_ = max_labels;
+  while (entries_.size() > max_labels_) {
+    auto oldest = Oldest();
+    if (oldest == entries_.end()) return;  // every one pinned
+    other_value_ += oldest->second.value;
+    other_exists_ = true;
+    entries_.erase(oldest);
+    ++displaced_;
+  }
+}
+
 void FoldingCounters::Add(std::string_view label, uint64_t n) {
   ++tick_;
   if (label == other_) {

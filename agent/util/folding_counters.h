@@ -30,6 +30,9 @@ class FoldingCounters {
   void Pin(std::set<std::string, std::less<>> pinned) {
     pinned_ = std::move(pinned);
   }
+  // A new bound; values beyond it move into the other label's counter,
+  // the least recently seen first.
+  void SetMaxLabels(size_t max_labels);
   // Adds `n` to `label`'s counter (creating it at `n`), or to the other
   // label's when `label` cannot have a place of its own.
   void Add(std::string_view label, uint64_t n);
