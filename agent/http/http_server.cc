@@ -597,8 +597,13 @@ class Session final : public Connection,
     if (!creds) return Unauthorized();
     if (auth.Cached(creds->user, creds->password)) return Answer();
     state = State::kAuthenticating;
+    // The session goes back to the I/O thread with the result: the pool's
+    // thread must never hold its last reference, or it would be destroyed
+    // there, unregistering itself from the I/O thread's list (a data race
+    // ThreadSanitizer found).
     asio::post(server_.auth_pool(), [self = this->shared_from_this(),
-                                     creds = std::move(*creds)] {
+                                     creds = std::move(*creds)]() mutable {
+      asio::io_context& ioc = self->server_.ioc();
       bool ok = false;
       try {
         if (FaultInjected("bcrypt")) {
@@ -609,12 +614,12 @@ class Session final : public Connection,
         // Not on this pool's thread, where it would end the process
         // without a word: the I/O thread rethrows it, and Serve() returns
         // the error (the agent exits on it).
-        asio::post(self->server_.ioc(), [e = std::current_exception()] {
+        asio::post(ioc, [self = std::move(self), e = std::current_exception()] {
           std::rethrow_exception(e);
         });
         return;
       }
-      asio::post(self->server_.ioc(), [self, ok] {
+      asio::post(ioc, [self = std::move(self), ok] {
         if (self->closed) return;
         if (ok) return self->Answer();
         self->Unauthorized();

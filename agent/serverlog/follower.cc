@@ -79,7 +79,6 @@ ServerLogFollower::ServerLogFollower(ServerLogConfig config,
                                      const Clock* clock,
                                      const ServerLogCounts& initial)
     : config_(std::move(config)),
-      max_applications_(max_applications),
       logger_(logger),
       clock_(clock != nullptr ? clock : &system_clock_),
       authorized_(static_cast<size_t>(std::max(max_applications, 0)),

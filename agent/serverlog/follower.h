@@ -119,7 +119,6 @@ class ServerLogFollower {
   void CloseFile();
 
   const ServerLogConfig config_;
-  const int max_applications_;
   const Logger& logger_;
   Status status_;
   std::optional<StderrPrefix> prefix_;
