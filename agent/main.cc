@@ -1,4 +1,5 @@
 // Wiring only: flags, configuration, threads, signals, exit codes.
+#include <atomic>
 #include <csignal>
 #include <functional>
 #include <iostream>
@@ -13,6 +14,7 @@
 #include "pgconn/log.h"
 #include "pgconn/plan_command.h"
 #include "pgconn/session.h"
+#include "pgconn/thread_guard.h"
 
 namespace {
 
@@ -107,7 +109,10 @@ int RunAgent(std::vector<std::string> args) {
     logger.Info("config notice", {{"notice", n}});
 
   pgconn::PgSessionFactory sessions;
-  pgconn::Agent agent(*config, sessions, clock, logger);
+  // Any thread that ends unexpectedly: one log line, exit status 1.
+  const pgconn::ThreadFailureHandler on_thread_failure =
+      pgconn::ExitOnThreadFailure(logger);
+  pgconn::Agent agent(*config, sessions, clock, logger, on_thread_failure);
 
   if (flags->once) {
     const bool all_up = agent.PollAllOnce();
@@ -171,8 +176,20 @@ int RunAgent(std::vector<std::string> args) {
   for (const std::string& a : http.BoundAddresses()) {
     logger.Info("listening", {{"address", a}});
   }
-  pgconn::Status serve_status;
-  std::thread http_thread([&] { serve_status = http.Serve(); });
+  // The HTTP loop ends only when the signal thread stops it: any other end
+  // (an error, an exception, a normal return) is fatal, since a process
+  // that polls but serves nothing is never restarted by its supervisor.
+  std::atomic<bool> stopping{false};
+  std::thread http_thread([&] {
+    pgconn::Status serve_status;
+    if (pgconn::RunGuarded("http", on_thread_failure,
+                           [&] { serve_status = http.Serve(); }) &&
+        !stopping.load()) {
+      on_thread_failure("http", serve_status.ok()
+                                    ? "the HTTP server loop returned"
+                                    : serve_status.message());
+    }
+  });
 
   int sig = 0;
   while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
@@ -183,6 +200,7 @@ int RunAgent(std::vector<std::string> args) {
               {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
   // Stops accepting, closes idle connections, lets in-flight responses
   // finish (at most HttpServerOptions::shutdown_grace), then the pollers.
+  stopping.store(true);
   http.Stop();
   http_thread.join();
   agent.Stop();
@@ -193,14 +211,23 @@ int RunAgent(std::vector<std::string> args) {
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (!args.empty() && args[0] == "plan") {
-    pgconn::SystemClock clock;
-    pgconn::PgSessionFactory sessions;
-    // A null `prometheus`: --from-prometheus uses the HTTP client.
-    const pgconn::PlanCommandContext context{pgconn::ProcessEnvironment(),
-                                             &sessions, &clock, nullptr};
-    return pgconn::RunPlanCommand({args.begin() + 1, args.end()}, context,
-                                  std::cout, std::cerr);
+  // The main thread's barrier: nothing should throw this far, but if it
+  // does, say so in one line and exit 1 rather than abort.
+  try {
+    if (!args.empty() && args[0] == "plan") {
+      pgconn::SystemClock clock;
+      pgconn::PgSessionFactory sessions;
+      // A null `prometheus`: --from-prometheus uses the HTTP client.
+      const pgconn::PlanCommandContext context{pgconn::ProcessEnvironment(),
+                                               &sessions, &clock, nullptr};
+      return pgconn::RunPlanCommand({args.begin() + 1, args.end()}, context,
+                                    std::cout, std::cerr);
+    }
+    return RunAgent(args);
+  } catch (const std::exception& e) {
+    std::cerr << "pgconn-agent: fatal: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "pgconn-agent: fatal: unknown exception\n";
   }
-  return RunAgent(args);
+  return kExitFailure;
 }

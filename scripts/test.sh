@@ -5,11 +5,12 @@
 # C++ tests run once more on a second build, with clang: AddressSanitizer and
 # UndefinedBehaviorSanitizer (memory errors, leaks, undefined behaviour), and
 # -Wthread-safety as an error (the PGCONN_GUARDED_BY annotations, which GCC
-# ignores).
+# ignores); and a third time with ThreadSanitizer.
 #
 #   scripts/test.sh              everything
 #   scripts/test.sh -R Config    only tests whose name matches (ctest -R)
-#   PGCONN_SANITIZE=0 scripts/test.sh   skip the sanitizer pass
+#   PGCONN_SANITIZE=0 scripts/test.sh   skip the ASan/UBSan pass
+#   PGCONN_TSAN=0 scripts/test.sh       skip the ThreadSanitizer pass
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,8 +37,22 @@ export PGCONN_IMAGE_INFO="$image_out/image.json"
 cmake -S . -B "$build" -DPGCONN_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build "$build" -j"$(nproc)"
 # Two cores: run two test processes at a time; integration tests that need
-# exclusive use of a server start their own.
-ctest --test-dir "$build" --output-on-failure -j2 "$@"
+# exclusive use of a server start their own. The integration tests run
+# against Debian's PostgreSQL 15, and their version-sensitive subset again
+# against 14, 16, 17 and 18 (tests/postgres-versions, labels pgNN): one
+# line per major at the end.
+rc=0
+ctest --test-dir "$build" --output-on-failure -j2 \
+  --output-junit "$PWD/$build/ctest-results.xml" "$@" || rc=$?
+ctest --test-dir "$build" --show-only=json-v1 >"$build/ctest-tests.json"
+python3 tests/postgres-versions/summary.py "$build/ctest-tests.json" \
+  "$build/ctest-results.xml" tests/postgres-versions/package.json
+[[ $rc -eq 0 ]] || exit "$rc"
+
+# The checks that run no C++ of ours (rule files and their replays,
+# Alertmanager's routing, dashboards, manifests, the packaging of what
+# ships): the first pass ran them, and the sanitizer passes leave them out.
+not_cxx='alert_rules|alert_replay.*|alertmanager_e2e|dashboards|dashboard_schema|dashboard_schema_negative|metric_contract|golden_exposition_promtool|packaging_.*|prometheus_.*_example|deploy_.*'
 
 if [[ "${PGCONN_SANITIZE:-1}" != 0 ]]; then
   asan="$build-asan"
@@ -58,11 +73,32 @@ if [[ "${PGCONN_SANITIZE:-1}" != 0 ]]; then
     exit 1
   fi
   cmake --build "$asan" -j"$(nproc)"
-  # The checks that run no C++ (rule files, dashboards) ran above already,
-  # and so did the packaging ones (what ships is the GCC build).
-  # alertmanager_e2e judges the rules and Alertmanager's routing, which the
-  # sanitized agent would not change; prometheus_e2e runs it sanitized.
+  # The end-to-end tests in Python (prometheus_e2e, discovery_e2e, the
+  # plan's) run the sanitized agent under real load here.
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
     ctest --test-dir "$asan" --output-on-failure -j2 \
-      -E '^(alert_rules|alert_replay.*|alertmanager_e2e|dashboards|dashboard_schema|dashboard_schema_negative|metric_contract|golden_exposition_promtool|packaging_.*|prometheus_.*_example|deploy_.*)$' "$@"
+      -LE '^pg1[4-8]$' -E "^($not_cxx)$" "$@"
+fi
+
+# ThreadSanitizer: the C++ unit and integration tests once more, built with
+# clang -fsanitize=thread (data races, lock order inversions). The Python
+# end-to-end tests ran the ASan agent already; the version
+# matrix is left out (what it checks is the servers' behaviour, the same
+# code paths as on 15); PGCONN_TSAN=0 skips the pass. tests/tsan.supp
+# lists the suppressions, each with its reason.
+if [[ "${PGCONN_TSAN:-1}" != 0 ]]; then
+  tsan="$build-tsan"
+  if [[ -f "$tsan/CMakeCache.txt" ]] &&
+    ! grep -q '^CMAKE_CXX_COMPILER:[A-Z]*=.*clang++' "$tsan/CMakeCache.txt"; then
+    rm -rf "$tsan"
+  fi
+  cmake -S . -B "$tsan" -DCMAKE_CXX_COMPILER=clang++ \
+    -DPGCONN_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_FLAGS="-fsanitize=thread -fno-omit-frame-pointer" \
+    -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread"
+  cmake --build "$tsan" -j"$(nproc)"
+  TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp" \
+    ctest --test-dir "$tsan" --output-on-failure -j2 \
+      -LE '^pg1[4-8]$' \
+      -E "^($not_cxx|prometheus_e2e|discovery_e2e|plan_from_prometheus_.*)$" "$@"
 fi

@@ -18,12 +18,14 @@
 #include <boost/beast/http.hpp>
 #include <list>
 #include <optional>
+#include <stdexcept>
 
 #include "expose/exposition_part.h"
 #include "http/basic_auth.h"
 #include "http/discovery.h"
 #include "http/self_metrics.h"
 #include "http/web_config.h"
+#include "pgconn/thread_guard.h"
 
 namespace pgconn {
 namespace {
@@ -598,10 +600,29 @@ class Session final : public Connection,
     if (!creds) return Unauthorized();
     if (auth.Cached(creds->user, creds->password)) return Answer();
     state = State::kAuthenticating;
+    // The session goes back to the I/O thread with the result: the pool's
+    // thread must never hold its last reference, or it would be destroyed
+    // there, unregistering itself from the I/O thread's list (a data race
+    // ThreadSanitizer found).
     asio::post(server_.auth_pool(), [self = this->shared_from_this(),
-                                     creds = std::move(*creds)] {
-      const bool ok = self->web_->auth->Verify(creds.user, creds.password);
-      asio::post(self->server_.ioc(), [self, ok] {
+                                     creds = std::move(*creds)]() mutable {
+      asio::io_context& ioc = self->server_.ioc();
+      bool ok = false;
+      try {
+        if (FaultInjected("bcrypt")) {
+          throw std::runtime_error("injected fault (PGCONN_INTERNAL_FAULT)");
+        }
+        ok = self->web_->auth->Verify(creds.user, creds.password);
+      } catch (...) {
+        // Not on this pool's thread, where it would end the process
+        // without a word: the I/O thread rethrows it, and Serve() returns
+        // the error (the agent exits on it).
+        asio::post(ioc, [self = std::move(self), e = std::current_exception()] {
+          std::rethrow_exception(e);
+        });
+        return;
+      }
+      asio::post(ioc, [self = std::move(self), ok] {
         if (self->closed) return;
         if (ok) return self->Answer();
         self->Unauthorized();
@@ -946,7 +967,13 @@ Status HttpServer::Impl::Bind(const ListenAddress& address) {
 }
 
 Status HttpServer::Impl::Serve() {
+  if (FaultInjected("http_return")) return Status::Ok();
   for (auto& a : acceptors_) Accept(*a);
+  if (FaultInjected("http_throw")) {
+    asio::post(ioc_, [] {
+      throw std::runtime_error("injected fault (PGCONN_INTERNAL_FAULT)");
+    });
+  }
   try {
     ioc_.run();
   } catch (const std::exception& e) {

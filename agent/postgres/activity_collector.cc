@@ -57,6 +57,21 @@ std::unordered_set<std::string_view> KeptApplications(
   return kept;
 }
 
+// The identities of a group's recent backends ("pid:µs pid:µs ..."),
+// under their application's label, unfolded.
+void AppendRecent(std::string_view identities, std::string_view app,
+                  std::vector<RecentBackend>* out) {
+  const std::string label =
+      app.empty() ? std::string(kUnsetApplication) : std::string(app);
+  while (!identities.empty()) {
+    const size_t sp = identities.find(' ');
+    const std::string_view id = identities.substr(0, sp);
+    if (!id.empty()) out->push_back({label, std::string(id)});
+    if (sp == std::string_view::npos) break;
+    identities.remove_prefix(sp + 1);
+  }
+}
+
 std::string_view TextOr(const ResultSet::Row& row, int column,
                         std::string_view fallback) {
   if (column < 0 || !row[column].has_value()) return fallback;
@@ -75,8 +90,8 @@ Result<Activity> Read(const ResultSet& rs, const CollectorContext& ctx) {
   const int c_old_state = rs.ColumnIndex("oldest_state_seconds");
   const int c_old_xact = rs.ColumnIndex("oldest_transaction_seconds");
   const int c_own = rs.ColumnIndex("own_connections");
-  const int c_opened = rs.ColumnIndex("opened_connections");
-  const int c_scan_time = rs.ColumnIndex("scan_time");  // optional
+  const int c_recent = rs.ColumnIndex("recent_backends");  // optional
+  const int c_scan_time = rs.ColumnIndex("scan_time");     // optional
   if (c_app < 0 || c_state < 0 || c_addr < 0 || c_conn < 0) {
     return Status::InvalidData(
         "activity: missing application, state, client_address or "
@@ -115,10 +130,8 @@ Result<Activity> Read(const ResultSet& rs, const CollectorContext& ctx) {
     auto old_state = CellDouble(rs, row, c_old_state, 0);
     auto old_xact = CellDouble(rs, row, c_old_xact, 0);
     auto own = CellInt64(rs, row, c_own, 0);
-    auto opened = CellInt64(rs, row, c_opened, 0);
-    for (const Status* s :
-         {&conn.status(), &lock.status(), &old_state.status(),
-          &old_xact.status(), &own.status(), &opened.status()}) {
+    for (const Status* s : {&conn.status(), &lock.status(), &old_state.status(),
+                            &old_xact.status(), &own.status()}) {
       if (!s->ok()) return s->WithContext("activity");
     }
     if (c_scan_time >= 0 && !out.scan_time_us && row[c_scan_time]) {
@@ -133,7 +146,9 @@ Result<Activity> Read(const ResultSet& rs, const CollectorContext& ctx) {
     g.connections += *conn;
     g.lock_waiting += *lock;
     g.own_connections += *own;
-    g.opened_connections += *opened;
+    if (c_recent >= 0 && row[c_recent].has_value()) {
+      AppendRecent(*row[c_recent], app, &out.recent);
+    }
     g.oldest_state_seconds = std::max(g.oldest_state_seconds, *old_state);
     g.oldest_transaction_seconds =
         std::max(g.oldest_transaction_seconds, *old_xact);

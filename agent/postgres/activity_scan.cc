@@ -26,9 +26,9 @@ constexpr std::array<Column, 15> kColumns = {{
     {"lock_waiting", "bigint"},
     {"oldest_state_seconds", "float8"},
     {"oldest_transaction_seconds", "float8"},
-    {"own_connections", "bigint"},     // pgconn's own session
-    {"opened_connections", "bigint"},  // backend_start > previous scan
-    {"scan_time", "bigint"},           // now() in µs, for the next scan
+    {"own_connections", "bigint"},  // pgconn's own session
+    {"recent_backends", "text"},    // identities that may be new
+    {"scan_time", "bigint"},        // now() in µs, for the next scan
     // databases, users
     {"name", "text"},
     {"connection_limit", "int"},
@@ -97,7 +97,7 @@ std::string ActivityBranch() {
                  {"connections", "connections"},
                  {"lock_waiting", "lock_waiting"},
                  {"own_connections", "own_connections"},
-                 {"opened_connections", "opened_connections"},
+                 {"recent_backends", "recent"},
                  {"scan_time",
                   "CASE WHEN own_connections > 0 THEN"
                   " (SELECT round(extract(epoch FROM now()) * 1000000)) END"},
@@ -150,11 +150,34 @@ std::string BackendsBranch() {
                 " GROUP BY coalesce(backend_type, 'unknown')");
 }
 
+// Since when a client backend may be new to the agent: the previous scan's
+// time (this scan's before the first), less the longest a backend can take
+// from its fork (backend_start) to its first appearance in the view, after
+// authentication: authentication_timeout bounds the wait for the startup
+// packet and, again, authentication itself; 10 s more for the rest of the
+// start-up (catalog caches, a lock on the database). A scalar subquery, so
+// it is computed once (an InitPlan), not per backend.
+std::string RecentSince(std::string_view previous_scan) {
+  std::string sql = "(SELECT coalesce(";
+  sql += previous_scan;
+  sql +=
+      ", now()) - (2 * current_setting('authentication_timeout')::interval"
+      " + interval '10 seconds'))";
+  return sql;
+}
+
 // The statement, with `previous_scan` the SQL timestamptz of the previous
-// scan's server time (NULL before the first: nothing counts as opened, as
-// NULL compares as unknown). With `backend_start <= now()` the scans count
-// disjoint intervals, so a connection is counted once however many scans
-// see it.
+// scan's server time (NULL before the first). New sessions are found by
+// identity, not by a window on backend_start: a session whose login
+// overlapped the previous scan started (backend_start) before it but was
+// not in the view yet. So each group sends the identities ("pid:µs of
+// backend_start", which no other backend shares) of its client backends
+// that may be new: those past authentication (18 shows the ones still
+// authenticating, state "starting") that started after RecentSince(); the
+// opened stage (opened_stage.h) counts those it did not see in the
+// previous scan. Older ones were in the view at the previous scan already.
+// Only those identities travel: at most the backends started within a
+// poll interval plus RecentSince()'s margin, never more than there are.
 std::string Scan(const CollectorContext& ctx, std::string_view self,
                  std::string_view previous_scan) {
   auto wanted = [&](std::string_view part) {
@@ -184,10 +207,13 @@ std::string Scan(const CollectorContext& ctx, std::string_view self,
       " count(*)::int AS connections,"
       " count(*) FILTER (WHERE wait_event_type = 'Lock')::int AS lock_waiting,"
       " count(*) FILTER (WHERE pid = pg_backend_pid())::int AS own_connections,"
-      " count(*) FILTER (WHERE backend_start > ";
-  sql += previous_scan;
+      " string_agg(pid || ':' ||"
+      " (extract(epoch FROM backend_start) * 1000000)::bigint, ' ')"
+      " FILTER (WHERE backend_type = 'client backend'"
+      " AND state IS DISTINCT FROM 'starting' AND backend_start > ";
+  sql += RecentSince(previous_scan);
   sql +=
-      " AND backend_start <= now())::int AS opened_connections,"
+      ") AS recent,"
       " min(state_change) AS state_change, min(xact_start) AS xact_start"
       " FROM pg_stat_get_activity(NULL)"
       " GROUP BY app, state, client_addr, client_port = -1, datid, usesysid,"

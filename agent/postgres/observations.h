@@ -37,21 +37,28 @@ inline bool IsIdleInTransaction(std::string_view state) {
          state == "idle in transaction (aborted)";
 }
 
-// backend_type values other than "client backend" that PostgreSQL 15-17
+// backend_type values other than "client backend" that PostgreSQL 14-18
 // report; each is exported with 0 when absent so that series do not vanish.
-inline constexpr std::array<std::string_view, 13> kKnownBackendTypes = {
+// "slotsync worker" and "walsummarizer" arrived in 17, "io worker" in 18
+// (io_method = worker, the default: io_workers of them, 3 by default).
+// A role without pg_read_all_stats sees every other process's type as
+// NULL: they count as "unknown".
+inline constexpr std::array<std::string_view, 16> kKnownBackendTypes = {
     "archiver",
     "autovacuum launcher",
     "autovacuum worker",
     "background worker",
     "background writer",
     "checkpointer",
+    "io worker",
     "logical replication launcher",
     "logical replication worker",
     "parallel worker",
+    "slotsync worker",
     "startup",
     "walreceiver",
     "walsender",
+    "walsummarizer",
     "walwriter",
 };
 
@@ -84,9 +91,14 @@ struct ActivityGroup {
   int64_t own_connections = 0;            // of them, pgconn's own session
   double oldest_state_seconds = 0;        // now() - min(state_change)
   double oldest_transaction_seconds = 0;  // now() - min(xact_start)
-  // Of them, opened since the previous scan (backend_start later than its
-  // server time, not later than this one's); 0 on the first scan.
-  int64_t opened_connections = 0;
+};
+
+// A client backend that may have appeared since the previous scan
+// (activity_scan.cc), by identity: "pid:backend_start in µs". Its
+// application as a label ("(unset)" for none), never folded.
+struct RecentBackend {
+  std::string application;
+  std::string identity;
 };
 
 // Per application, across states.
@@ -125,6 +137,9 @@ struct Activity {
   // (CollectorContext::previous_scan_time_us of the next one); none if the
   // result had none.
   std::optional<int64_t> scan_time_us;
+  // The client backends that may be new since the previous scan (the
+  // opened stage tells which are).
+  std::vector<RecentBackend> recent;
   ActivitySummary summary;  // of `groups`
 };
 

@@ -1,35 +1,60 @@
 #include "postgres/opened_stage.h"
 
-#include "pgconn/thread_annotations.h"
+#include <utility>
+
 #include "postgres/observations.h"
 
 namespace pgconn {
+
+OpenedCounts::OpenedCounts(size_t max_applications,
+                           std::set<std::string, std::less<>> pinned)
+    : counters_(max_applications, std::string(kOtherLabel)) {
+  MutexLock lock(&mu_);
+  counters_.Pin(std::move(pinned));
+}
+
+void OpenedCounts::Configure(size_t max_applications,
+                             std::set<std::string, std::less<>> pinned) {
+  MutexLock lock(&mu_);
+  counters_.Pin(std::move(pinned));
+  counters_.SetMaxLabels(max_applications);
+}
+
+void OpenedCounts::Scan(const Activity& activity) {
+  std::unordered_set<std::string> seen;
+  seen.reserve(activity.recent.size());
+  MutexLock lock(&mu_);
+  for (const RecentBackend& b : activity.recent) {
+    seen.insert(b.identity);
+    const bool opened = scanned_ && previous_.count(b.identity) == 0;
+    counters_.Add(b.application, opened ? 1 : 0);
+  }
+  // Every application present has a series, with 0 until it opens one, so
+  // that rate() sees its first increase.
+  for (const ActivityGroup& g : activity.groups)
+    counters_.Add(g.application, 0);
+  previous_ = std::move(seen);
+  scanned_ = true;
+}
+
+std::map<std::string, uint64_t> OpenedCounts::Totals() const {
+  MutexLock lock(&mu_);
+  return counters_.Values();
+}
+
 namespace {
 
 class ConnectionsOpenedStage final : public SignalStage {
  public:
+  explicit ConnectionsOpenedStage(std::shared_ptr<OpenedCounts> counts)
+      : counts_(std::move(counts)) {}
+
   void Derive(Snapshot* snap) const override {
+    // A poll whose activity scan failed (or was switched off) keeps the
+    // counters, and the identities, as they were.
     const auto* activity = snap->Find<Activity>();
-    ConnectionsOpened out;
-    MutexLock lock(&mu_);
-    if (activity != nullptr) {
-      // Only the applications of this poll keep a counter, so the labels
-      // stay as bounded as pgconn_connections' (a client that invents a
-      // new name each time cannot grow them); one that comes back after a
-      // poll without connections starts again from 0, a counter reset.
-      std::map<std::string, int64_t> next;
-      for (const ActivityGroup& g : activity->groups) {
-        auto [it, inserted] = next.try_emplace(g.application, 0);
-        if (inserted) {
-          auto old = totals_.find(g.application);
-          if (old != totals_.end()) it->second = old->second;
-        }
-        it->second += g.opened_connections;
-      }
-      totals_ = std::move(next);
-    }
-    out.totals = totals_;
-    snap->Put(std::move(out));
+    if (activity != nullptr) counts_->Scan(*activity);
+    snap->Put(ConnectionsOpened{counts_->Totals()});
   }
 
   void Emit(const Snapshot& snap, const EmitContext& ctx,
@@ -38,9 +63,10 @@ class ConnectionsOpenedStage final : public SignalStage {
     if (opened == nullptr) return;
     for (const auto& [app, n] : opened->totals) {
       w->Counter("pgconn_connections_opened_total",
-                 "Client backends seen with a backend_start after the "
-                 "previous poll's server time, summed over polls: a lower "
-                 "bound (connections opened and closed between two polls are "
+                 "Client backends that appeared in pg_stat_activity since the "
+                 "previous poll (by pid and backend_start, after their "
+                 "login), summed over polls since the agent started: a lower "
+                 "bound (sessions opened and closed between two polls are "
                  "missed; the first poll counts none).",
                  WithLabel(ctx.target, "application", app),
                  static_cast<double>(n));
@@ -48,16 +74,14 @@ class ConnectionsOpenedStage final : public SignalStage {
   }
 
  private:
-  // Derive runs on the poller thread only; the lock keeps the stage
-  // thread-safe as every stage must be.
-  mutable Mutex mu_;
-  mutable std::map<std::string, int64_t> totals_ PGCONN_GUARDED_BY(mu_);
+  const std::shared_ptr<OpenedCounts> counts_;
 };
 
 }  // namespace
 
-std::unique_ptr<SignalStage> NewConnectionsOpenedStage() {
-  return std::make_unique<ConnectionsOpenedStage>();
+std::unique_ptr<SignalStage> NewConnectionsOpenedStage(
+    std::shared_ptr<OpenedCounts> counts) {
+  return std::make_unique<ConnectionsOpenedStage>(std::move(counts));
 }
 
 }  // namespace pgconn

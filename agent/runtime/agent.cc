@@ -91,10 +91,13 @@ struct Agent::Runner {
   TargetConfig target;
   StopSignal stop;
   std::unique_ptr<TargetPoller> poller;
+  ThreadFailureHandler on_failure;
   std::thread thread;
 
   void Start() {
-    thread = std::thread([this] { poller->Run(&stop); });
+    thread = std::thread([this] {
+      RunPollerThread(poller.get(), &stop, target.name, on_failure);
+    });
   }
   void Join() {
     stop.Stop();
@@ -105,44 +108,69 @@ struct Agent::Runner {
 class Agent::Impl {
  public:
   Impl(const Config& config, const SessionFactory& sessions, const Clock& clock,
-       const Logger& logger)
+       const Logger& logger, ThreadFailureHandler on_thread_failure)
       : sessions_(sessions),
         clock_(clock),
         logger_(logger),
+        on_thread_failure_(on_thread_failure ? std::move(on_thread_failure)
+                                             : ExitOnThreadFailure(logger)),
         publisher_(RenderBuildInfo(CurrentBuildInfo())) {
     MutexLock lock(&mu_);
-    options_ = PollerOptionsFrom(config);
+    options_ = WithFailureHandler(PollerOptionsFrom(config));
     for (const auto& t : config.targets) runners_.push_back(NewRunner(t));
     last_success_unix_ = ToUnixSeconds(clock_.Now());
     publisher_.SetAgentPart(RenderReloadStatus(true, last_success_unix_));
   }
 
-  std::unique_ptr<Runner> NewRunner(const TargetConfig& t)
+  // `publish_initial`: publish the target's empty report before its first
+  // poll; not for a poller that replaces one of the same target, whose
+  // last part stays published until the new one's first poll (otherwise
+  // every series of the target would vanish for that moment).
+  std::unique_ptr<Runner> NewRunner(const TargetConfig& t,
+                                    bool publish_initial = true)
       PGCONN_REQUIRES(mu_) {
     auto r = std::make_unique<Runner>();
     r->target = t;
+    r->on_failure = on_thread_failure_;
+    // The target's counters and evidence go on from its previous poller's.
     r->poller = std::make_unique<TargetPoller>(t, options_, sessions_, clock_,
                                                logger_, &publisher_,
                                                r->stop.flag(), Carried(t.name));
-    r->poller->PublishInitial();
+    if (publish_initial) r->poller->PublishInitial();
     return r;
   }
 
-  // The state of `target` that outlives its pollers, created on first use.
-  // Kept for every name the agent ever polled (names come from the
-  // configuration, not from clients), so that a target removed and added
-  // back by reloads keeps its counters too.
+  PollerOptions WithFailureHandler(PollerOptions o) const {
+    o.on_thread_failure = on_thread_failure_;
+    return o;
+  }
+
+  // The state of `target` that outlives its pollers, created on first use
+  // (the poller sets what depends on its configuration). Kept for every
+  // name the agent ever polled (names come from the configuration, not
+  // from clients), so that a target removed and added back by reloads
+  // keeps its counters too.
   CarriedState Carried(const std::string& target) PGCONN_REQUIRES(mu_) {
     CarriedState& c = carried_[target];
     if (!c.pool_evidence)
       c.pool_evidence = std::make_shared<PoolEvidenceLedger>();
     if (!c.used_history) c.used_history = std::make_shared<UsedHistoryBuffer>();
+    if (!c.opened) {
+      c.opened = std::make_shared<OpenedCounts>(
+          0, std::set<std::string, std::less<>>{});
+    }
+    if (!c.mirrored) {
+      c.mirrored =
+          std::make_shared<MonotonicCounters>(MirroredCounterPrefixes());
+    }
+    if (!c.counters) c.counters = std::make_shared<TargetCounters>();
     return c;
   }
 
   const SessionFactory& sessions_;
   const Clock& clock_;
   const Logger& logger_;
+  const ThreadFailureHandler on_thread_failure_;
   Publisher publisher_;
   // Held by Start, Stop, PollAllOnce and Reload: they never overlap.
   Mutex mu_;
@@ -151,12 +179,16 @@ class Agent::Impl {
   bool running_ PGCONN_GUARDED_BY(mu_) = false;
   bool stopped_ PGCONN_GUARDED_BY(mu_) = false;
   double last_success_unix_ PGCONN_GUARDED_BY(mu_) = 0;
+  // By target name, for the life of the agent: one entry per name ever
+  // configured, which the operator's files bound.
   std::map<std::string, CarriedState> carried_ PGCONN_GUARDED_BY(mu_);
 };
 
 Agent::Agent(const Config& config, const SessionFactory& sessions,
-             const Clock& clock, const Logger& logger)
-    : impl_(std::make_unique<Impl>(config, sessions, clock, logger)) {}
+             const Clock& clock, const Logger& logger,
+             ThreadFailureHandler on_thread_failure)
+    : impl_(std::make_unique<Impl>(config, sessions, clock, logger,
+                                   std::move(on_thread_failure))) {}
 
 Agent::~Agent() { Stop(); }
 
@@ -205,7 +237,7 @@ Status Agent::Reload(const Config& config) {
   Impl& d = *impl_;
   MutexLock lock(&d.mu_);
   if (d.stopped_) return Status(StatusCode::kUnavailable, "agent stopped");
-  const PollerOptions options = PollerOptionsFrom(config);
+  const PollerOptions options = d.WithFailureHandler(PollerOptionsFrom(config));
   const bool same_options = SameOptions(options, d.options_);
   d.options_ = options;
   // Which running pollers stay as they are; the others stop, all before
@@ -217,6 +249,7 @@ Status Agent::Reload(const Config& config) {
   std::set<std::string, std::less<>> wanted;
   for (const TargetConfig& t : config.targets) wanted.insert(t.name);
   int changed = 0, removed = 0;
+  std::set<std::string, std::less<>> replaced;
   for (auto& r : old) {
     const TargetConfig* next = nullptr;
     for (const TargetConfig& t : config.targets) {
@@ -229,6 +262,7 @@ Status Agent::Reload(const Config& config) {
     r->stop.Stop();
     if (next != nullptr) {
       ++changed;
+      replaced.insert(r->target.name);
     } else {
       ++removed;
     }
@@ -247,7 +281,7 @@ Status Agent::Reload(const Config& config) {
       d.runners_.push_back(std::move(it->second));
       continue;
     }
-    d.runners_.push_back(d.NewRunner(t));
+    d.runners_.push_back(d.NewRunner(t, replaced.count(t.name) == 0));
     if (d.running_) d.runners_.back()->Start();
   }
   const int added =

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
+#include <stdexcept>
 
 #include "config/dsn.h"
 #include "postgres/observations.h"
@@ -28,10 +30,35 @@ std::function<double()> DefaultUniform() {
   };
 }
 
-ExportSettings WithClock(ExportSettings s, const Clock& clock,
-                         CarriedState carried) {
+size_t MaxApplications(const PollerOptions& options) {
+  return static_cast<size_t>(
+      std::max(options.collector_context.max_applications, 0));
+}
+
+// The target's state that outlives the poller: each piece the agent did not
+// give is created here, and the opened counts take this configuration.
+CarriedState Completed(CarriedState c, const TargetConfig& target,
+                       const PollerOptions& options) {
+  std::set<std::string, std::less<>> pinned;
+  for (const PoolDeclaration& p : target.pools) pinned.insert(p.application);
+  if (!c.opened) {
+    c.opened = std::make_shared<OpenedCounts>(MaxApplications(options), pinned);
+  } else {
+    c.opened->Configure(MaxApplications(options), pinned);
+  }
+  if (!c.mirrored) {
+    c.mirrored = std::make_shared<MonotonicCounters>(MirroredCounterPrefixes());
+  }
+  if (!c.counters) c.counters = std::make_shared<TargetCounters>();
+  return c;
+}
+
+ExportSettings WithState(ExportSettings s, const Clock& clock,
+                         const CarriedState& carried,
+                         const PollerOptions& options) {
   s.clock = &clock;
-  s.carried = std::move(carried);
+  s.carried = carried;
+  s.max_applications = MaxApplications(options);
   return s;
 }
 
@@ -107,9 +134,13 @@ TargetPoller::TargetPoller(TargetConfig target, PollerOptions options,
       logger_(logger),
       publisher_(publisher),
       interrupt_(interrupt),
-      pipeline_(target_, WithClock(ExportSettingsFor(target_, options_), clock,
-                                   std::move(carried))),
+      carried_(Completed(std::move(carried), target_, options_)),
+      counters_(carried_.counters),
+      pipeline_(target_, WithState(ExportSettingsFor(target_, options_), clock,
+                                   carried_, options_)),
       backoff_(options_.poll_interval, options_.backoff_max, nullptr) {
+  report_.stats.polls_total = counters_->polls_total;
+  report_.stats.errors_total = counters_->errors_total;
   SessionOptions so;
   so.connect_timeout = options_.connect_timeout;
   so.statement_timeout = options_.query_timeout;
@@ -118,13 +149,27 @@ TargetPoller::TargetPoller(TargetConfig target, PollerOptions options,
   report_.target = target_.name;
   report_.kind = target_.kind;
   if (target_.server_log && target_.kind == TargetKind::kPostgres) {
+    // Its counts go on from the previous follower's, if any.
     server_log_ = std::make_unique<ServerLogFollower>(
         *target_.server_log, options_.collector_context.max_applications,
-        logger_);
+        logger_, nullptr, counters_->server_log.value_or(ServerLogCounts{}));
     // Positions at the end of the file now, then follows it.
     server_log_->ReadAvailable();
-    server_log_->Start(kServerLogReadPeriod);
+    server_log_->Start(kServerLogReadPeriod,
+                       options_.on_thread_failure
+                           ? options_.on_thread_failure
+                           : ExitOnThreadFailure(logger_));
     report_.server_log = server_log_->Counts();
+  }
+}
+
+TargetPoller::~TargetPoller() {
+  // What the next poller of this target goes on from.
+  counters_->polls_total = report_.stats.polls_total;
+  counters_->errors_total = report_.stats.errors_total;
+  if (server_log_) {
+    server_log_->Stop();
+    counters_->server_log = server_log_->Counts();
   }
 }
 
@@ -258,6 +303,9 @@ void TargetPoller::Run(StopSignal* stop) {
   while (!stop->stopped()) {
     const auto start = clock_.Monotonic();
     PollOnce();
+    if (FaultInjected("poller")) {
+      throw std::runtime_error("injected fault (PGCONN_INTERNAL_FAULT)");
+    }
     // Up or down, the next attempt starts one interval after this one
     // started: a failed target is retried once per interval (one
     // connection attempt at a time, never more often), so that it is seen
@@ -269,6 +317,16 @@ void TargetPoller::Run(StopSignal* stop) {
     if (stop->WaitFor(wait)) break;
   }
   session_->Close();
+}
+
+void RunPollerThread(TargetPoller* poller, StopSignal* stop,
+                     const std::string& target,
+                     const ThreadFailureHandler& on_failure) {
+  const std::string name = "poller:" + target;
+  if (RunGuarded(name, on_failure, [&] { poller->Run(stop); }) &&
+      !stop->stopped()) {
+    on_failure(name, "the polling loop returned without being stopped");
+  }
 }
 
 }  // namespace pgconn

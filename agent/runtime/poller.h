@@ -17,6 +17,7 @@
 #include "pgconn/config.h"
 #include "pgconn/log.h"
 #include "pgconn/session.h"
+#include "pgconn/thread_guard.h"
 #include "runtime/publisher.h"
 #include "runtime/report.h"
 #include "runtime/target_pipeline.h"
@@ -66,19 +67,40 @@ struct PollerOptions {
   // `collectors:`); a target's own `collectors:` refine them.
   CollectorSwitches collectors;
   Duration peak_window{60000};  // a target's own peak_window comes first
+  // What the threads a poller starts (its server log follower) call when
+  // they end unexpectedly; unset: ExitOnThreadFailure(logger).
+  ThreadFailureHandler on_thread_failure;
 };
 PollerOptions PollerOptionsFrom(const Config& config);
+
+// A target's counters, kept by the agent across the pollers it builds for
+// that target: a reload that changes the target, or the polling settings,
+// replaces its poller, and the new one goes on from here, so that no
+// counter of the target goes down before the agent restarts (a target
+// removed and added back goes on too). Used by one poller at a time: the
+// agent joins a poller's thread before it builds the next.
+// The counters the pipeline shares (opened, mirrored) are in the same
+// CarriedState (runtime/target_pipeline.h).
+struct TargetCounters {
+  uint64_t polls_total = 0;
+  std::map<std::string, uint64_t> errors_total;  // by reason
+  std::optional<ServerLogCounts> server_log;     // the last follower's
+};
 
 // Polls one target over one persistent session and publishes a report after
 // every poll. PollOnce() and Run() must not be called concurrently; the
 // poller is owned by one thread.
 class TargetPoller {
  public:
+  // `carried` (null members: its own) is the target's state that outlives
+  // the poller: its counters go on from there and are left there when the
+  // poller is destroyed.
   TargetPoller(TargetConfig target, PollerOptions options,
                const SessionFactory& sessions, const Clock& clock,
                const Logger& logger, Publisher* publisher,
                const std::atomic<bool>* interrupt = nullptr,
                CarriedState carried = {});
+  ~TargetPoller();
   TargetPoller(const TargetPoller&) = delete;
   TargetPoller& operator=(const TargetPoller&) = delete;
 
@@ -92,7 +114,8 @@ class TargetPoller {
 
   // Polls every interval (start to start) until `stop`, failing or not;
   // while a target keeps failing, the reminders in the log are spaced by
-  // capped exponential backoff.
+  // capped exponential backoff. Returns only when stopped; the thread that
+  // runs it treats any other end as fatal (RunPollerThread).
   void Run(StopSignal* stop);
 
  private:
@@ -109,6 +132,8 @@ class TargetPoller {
   const Logger& logger_;
   Publisher* publisher_;
   const std::atomic<bool>* interrupt_;
+  const CarriedState carried_;
+  const std::shared_ptr<TargetCounters> counters_;  // carried_.counters
   const TargetPipeline pipeline_;
   std::unique_ptr<Session> session_;
   std::unique_ptr<ServerLogFollower> server_log_;  // its own thread
@@ -121,6 +146,13 @@ class TargetPoller {
   // The server time of the last activity scan (CollectorContext).
   std::optional<int64_t> previous_scan_time_us_;
 };
+
+// The body of a poller's thread: Run() behind the thread barrier. An
+// exception out of it, or a return before `stop` was set, goes to
+// `on_failure` with the thread named "poller:TARGET".
+void RunPollerThread(TargetPoller* poller, StopSignal* stop,
+                     const std::string& target,
+                     const ThreadFailureHandler& on_failure);
 
 // The export settings of `target` under `options`: the target's own
 // collector switches over the agent's.

@@ -1,5 +1,7 @@
 #include "runtime/target_pipeline.h"
 
+#include <set>
+
 #include "pgbouncer/peak_stage.h"
 #include "pgbouncer/registry.h"
 #include "pgbouncer/signals.h"
@@ -30,7 +32,14 @@ std::vector<std::unique_ptr<SignalStage>> StagesFor(
   stages.push_back(NewConnectionSignalStage(settings.near_limit_threshold));
   stages.push_back(
       NewPostgresPeakStage(settings.peak_window, ClockOf(settings)));
-  stages.push_back(NewConnectionsOpenedStage());
+  std::shared_ptr<OpenedCounts> opened = settings.carried.opened;
+  if (!opened) {
+    std::set<std::string, std::less<>> pinned;
+    for (const PoolDeclaration& p : target.pools) pinned.insert(p.application);
+    opened = std::make_shared<OpenedCounts>(settings.max_applications,
+                                            std::move(pinned));
+  }
+  stages.push_back(NewConnectionsOpenedStage(std::move(opened)));
   stages.push_back(NewUsedHistoryStage(ClockOf(settings),
                                        settings.poll_interval_seconds,
                                        settings.carried.used_history));
@@ -159,7 +168,9 @@ ExpositionPart TargetPipeline::Render(const TargetReport& report) const {
   const EmitContext ctx{labels_, report.up};
   for (const auto& stage : stages_) stage->Emit(snap, ctx, &w);
   if (report.server_log) EmitServerLogMetrics(*report.server_log, labels_, &w);
-  return SerializePart(w.Take());
+  std::vector<prometheus::MetricFamily> families = w.Take();
+  if (settings_.carried.mirrored) settings_.carried.mirrored->Apply(&families);
+  return SerializePart(std::move(families));
 }
 
 void TargetPipeline::StampPollDuration(double seconds,
@@ -175,6 +186,10 @@ void TargetPipeline::StampPollDuration(double seconds,
     part->bytes += f.header.size() + f.samples.size();
     return;
   }
+}
+
+std::vector<std::string> MirroredCounterPrefixes() {
+  return {"pgconn_database_", "pgconn_pgbouncer_"};
 }
 
 BuildInfo CurrentBuildInfo() { return {PGCONN_VERSION, PGCONN_REVISION}; }

@@ -12,13 +12,16 @@
 
 #include "collect/collector.h"
 #include "expose/exposition_part.h"
+#include "expose/monotonic_counters.h"
 #include "pgconn/config.h"
+#include "postgres/opened_stage.h"
 #include "runtime/report.h"
 
 namespace pgconn {
 
 class PoolEvidenceLedger;
 class UsedHistoryBuffer;
+struct TargetCounters;
 
 // State of a target that outlives its pipeline: the agent keeps one per
 // target name while it runs, so that a reload that rebuilds the target's
@@ -28,6 +31,13 @@ class UsedHistoryBuffer;
 struct CarriedState {
   std::shared_ptr<PoolEvidenceLedger> pool_evidence;
   std::shared_ptr<UsedHistoryBuffer> used_history;
+  // pgconn_connections_opened_total's counts, and the offsets that keep the
+  // counters mirrored from the server (MonotonicCounters) from going down.
+  std::shared_ptr<OpenedCounts> opened;
+  std::shared_ptr<MonotonicCounters> mirrored;
+  // The poller's own counters (polls, errors, the server log's counts):
+  // runtime/poller.h. The pipeline does not read them.
+  std::shared_ptr<TargetCounters> counters;
 };
 
 // What the exposition of a target needs from the configuration.
@@ -41,7 +51,12 @@ struct ExportSettings {
   Duration peak_window{60000};
   const Clock* clock = nullptr;
   CarriedState carried;
+  size_t max_applications = 50;  // for a `carried.opened` of its own
 };
+
+// The families mirrored from a server's statistics (MonotonicCounters):
+// pg_stat_database's session counters, PgBouncer's SHOW STATS totals.
+std::vector<std::string> MirroredCounterPrefixes();
 
 // Immutable after construction, so thread-safe.
 class TargetPipeline {

@@ -4,8 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 
 #include "postgres/observations.h"
 
@@ -63,17 +65,32 @@ void EmitServerLogMetrics(const ServerLogCounts& c, const Labels& t,
   }
   for (const auto& [app, n] : c.authorized) {
     w->Counter("pgconn_connections_authorized_total",
-               "Connections the server authorized, by application_name, "
-               "counted from its log (needs log_connections = on).",
+               "Sessions that got in, by application_name, counted from the "
+               "server log (log_connections on, or with 'authorization' on "
+               "PostgreSQL 18): a \"connection authorized\" line not followed "
+               "by a FATAL of the same process that ends the login (reserved "
+               "slots, limits); counted about 2 s after the line.",
                WithLabel(t, "application", app), static_cast<double>(n));
   }
 }
 
 ServerLogFollower::ServerLogFollower(ServerLogConfig config,
-                                     int max_applications, const Logger& logger)
+                                     int max_applications, const Logger& logger,
+                                     const Clock* clock,
+                                     const ServerLogCounts& initial)
     : config_(std::move(config)),
-      max_applications_(max_applications),
-      logger_(logger) {
+      logger_(logger),
+      clock_(clock != nullptr ? clock : &system_clock_),
+      authorized_(static_cast<size_t>(std::max(max_applications, 0)),
+                  std::string(kOtherLabel)) {
+  {
+    MutexLock lock(&mu_);
+    counts_ = initial;
+    counts_.up = false;
+    counts_.authorizations_pending = 0;
+    for (const auto& [app, n] : initial.authorized) authorized_.Add(app, n);
+    counts_.authorized.clear();
+  }
   if (config_.format == ServerLogFormat::kStderr) {
     auto p = StderrPrefix::Compile(config_.log_line_prefix);
     if (p.ok()) {
@@ -89,16 +106,23 @@ ServerLogFollower::~ServerLogFollower() {
   CloseFile();
 }
 
-void ServerLogFollower::Start(std::chrono::milliseconds period) {
+void ServerLogFollower::Start(std::chrono::milliseconds period,
+                              ThreadFailureHandler on_failure) {
   if (thread_.joinable()) return;
-  thread_ = std::thread([this, period] {
-    std::unique_lock<std::mutex> lock(stop_mu_);
-    while (!stopping_) {
-      lock.unlock();
-      ReadAvailable();
-      lock.lock();
-      stop_cv_.wait_for(lock, period, [this] { return stopping_; });
-    }
+  thread_ = std::thread([this, period, on_failure = std::move(on_failure)] {
+    const std::string name = "log_follower:" + config_.path;
+    RunGuarded(name, on_failure, [&] {
+      std::unique_lock<std::mutex> lock(stop_mu_);
+      while (!stopping_) {
+        lock.unlock();
+        ReadAvailable();
+        if (FaultInjected("log_follower")) {
+          throw std::runtime_error("injected fault (PGCONN_INTERNAL_FAULT)");
+        }
+        lock.lock();
+        stop_cv_.wait_for(lock, period, [this] { return stopping_; });
+      }
+    });
   });
 }
 
@@ -113,7 +137,9 @@ void ServerLogFollower::Stop() {
 
 ServerLogCounts ServerLogFollower::Counts() const {
   MutexLock lock(&mu_);
-  return counts_;
+  ServerLogCounts c = counts_;
+  c.authorized = authorized_.Values();
+  return c;
 }
 
 void ServerLogFollower::CloseFile() {
@@ -189,6 +215,11 @@ void ServerLogFollower::Drain() {
 
 void ServerLogFollower::ReadAvailable() {
   if (!status_.ok()) return;
+  ReadFile();
+  CommitExpired();
+}
+
+void ServerLogFollower::ReadFile() {
   // Only the file there at start is read from its end; one that appears
   // later is new and read from its start.
   const bool first_attempt = !attempted_;
@@ -241,8 +272,67 @@ void ServerLogFollower::Consume(std::string_view bytes) {
   }
 }
 
+void ServerLogFollower::Commit(const std::string& application) {
+  authorized_.Add(application, 1);
+}
+
+void ServerLogFollower::Settle(const LogEntry& entry, const LogEvent& ev) {
+  if (ev.kind == LogEventKind::kAuthorized) {
+    if (pending_.size() >= kMaxPendingAuthorizations) {
+      MutexLock lock(&mu_);
+      Commit(pending_.front().application);
+      pending_.pop_front();
+    }
+    std::string app = ev.application.empty()
+                          ? std::string(kUnsetApplication)
+                          : BoundedLabelValue(ev.application, kMaxLogName);
+    pending_.push_back({entry.pid, entry.user, entry.database, std::move(app),
+                        clock_->Monotonic()});
+    return;
+  }
+  if (pending_.empty()) return;
+  const bool ends_login = EndsAnAuthorizedLogin(entry);
+  // The pending login of this entry's process: by pid, the newest first;
+  // where the format has no pid, a FATAL that ends a login takes the
+  // newest of the same user and database (it follows its own line within
+  // microseconds, so the newest is almost always it; a wrong guess only
+  // moves one count between applications).
+  auto it = pending_.end();
+  for (auto p = pending_.rbegin(); p != pending_.rend(); ++p) {
+    const bool same =
+        !entry.pid.empty()
+            ? p->pid == entry.pid
+            : ends_login && (entry.user.empty() || p->user == entry.user) &&
+                  (entry.database.empty() || p->database == entry.database);
+    if (same) {
+      it = std::next(p).base();
+      break;
+    }
+  }
+  if (it == pending_.end()) return;
+  if (!ends_login) {
+    // Anything else from that process (a statement, a termination...):
+    // the session is in.
+    MutexLock lock(&mu_);
+    Commit(it->application);
+  }
+  pending_.erase(it);
+}
+
+void ServerLogFollower::CommitExpired() {
+  const auto now = clock_->Monotonic();
+  MutexLock lock(&mu_);
+  while (!pending_.empty() &&
+         now - pending_.front().read_at >= kAuthorizationVerdictDelay) {
+    Commit(pending_.front().application);
+    pending_.pop_front();
+  }
+  counts_.authorizations_pending = pending_.size();
+}
+
 void ServerLogFollower::Count(const LogEntry& entry) {
   const LogEvent ev = ClassifyLogEntry(entry);
+  Settle(entry, ev);
   MutexLock lock(&mu_);
   ++counts_.entries;
   auto index_of = [](auto& reasons, std::string_view r) {
@@ -264,17 +354,8 @@ void ServerLogFollower::Count(const LogEntry& entry) {
         ++counts_.terminated[i];
       }
       return;
-    case LogEventKind::kAuthorized: {
-      std::string app = ev.application.empty()
-                            ? std::string(kUnsetApplication)
-                            : BoundedLabelValue(ev.application, kMaxLogName);
-      if (counts_.authorized.count(app) == 0 &&
-          static_cast<int>(counts_.authorized.size()) >= max_applications_) {
-        app = std::string(kOtherLabel);
-      }
-      ++counts_.authorized[app];
+    case LogEventKind::kAuthorized:  // counted once settled
       return;
-    }
     case LogEventKind::kNone:
       return;
   }

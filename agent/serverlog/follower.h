@@ -9,6 +9,7 @@
 #include <array>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -16,10 +17,13 @@
 #include <thread>
 
 #include "expose/metrics_writer.h"
+#include "pgconn/clock.h"
 #include "pgconn/config.h"
 #include "pgconn/log.h"
 #include "pgconn/thread_annotations.h"
+#include "pgconn/thread_guard.h"
 #include "serverlog/log_entry.h"
+#include "util/folding_counters.h"
 
 namespace pgconn {
 
@@ -30,10 +34,26 @@ struct ServerLogCounts {
   uint64_t entries = 0;  // log entries read (every kind)
   std::array<uint64_t, kRefusalReasons.size()> refused{};
   std::array<uint64_t, kTerminationReasons.size()> terminated{};
-  // By application_name as logged ("(unset)" for none), at most
-  // max_applications names; later ones count under "(other)".
+  // Sessions that got in, by application_name as logged ("(unset)" for
+  // none): a "connection authorized" line not followed, for the same
+  // process, by a FATAL that ends the login (EndsAnAuthorizedLogin).
+  // At most max_applications names; when a new one needs a place, the
+  // name seen least recently moves into "(other)" (FoldingCounters).
   std::map<std::string, uint64_t> authorized;
+  // "connection authorized" lines still waiting for their verdict.
+  uint64_t authorizations_pending = 0;
 };
+
+// How long a "connection authorized" line waits for a FATAL of the same
+// process before it counts as a session that got in. PostgreSQL checks
+// the reserved slots and the limits right after writing it, in the same
+// function and without a word from the client, so the FATAL follows
+// within microseconds; the wait covers the follower's read period and a
+// busy machine.
+inline constexpr std::chrono::milliseconds kAuthorizationVerdictDelay{2000};
+// Lines waiting for their verdict, at most (each is a live backend, so
+// max_connections bounds them in practice); past it the oldest counts.
+inline constexpr size_t kMaxPendingAuthorizations = 4096;
 
 // pgconn_server_log_up, _errors_total, _entries_total,
 // pgconn_connections_refused_total{reason},
@@ -56,8 +76,12 @@ void EmitServerLogMetrics(const ServerLogCounts& counts, const Labels& target,
 // must not run concurrently with the thread.
 class ServerLogFollower {
  public:
+  // `clock` (monotonic time) dates the authorizations waiting for their
+  // verdict; null: the system's. The counts start from `initial` (those of
+  // a follower this one replaces).
   ServerLogFollower(ServerLogConfig config, int max_applications,
-                    const Logger& logger);
+                    const Logger& logger, const Clock* clock = nullptr,
+                    const ServerLogCounts& initial = {});
   ~ServerLogFollower();
   ServerLogFollower(const ServerLogFollower&) = delete;
   ServerLogFollower& operator=(const ServerLogFollower&) = delete;
@@ -67,8 +91,10 @@ class ServerLogFollower {
   const Status& status() const { return status_; }
 
   // Starts the thread: ReadAvailable() every `period`. Stop() (or the
-  // destructor) stops and joins it.
-  void Start(std::chrono::milliseconds period);
+  // destructor) stops and joins it. An exception out of a read, or the
+  // loop ending before Stop(), goes to `on_failure` (the thread is named
+  // "log_follower:PATH").
+  void Start(std::chrono::milliseconds period, ThreadFailureHandler on_failure);
   void Stop();
 
   // Opens the file if needed and reads what was appended since the last
@@ -78,16 +104,21 @@ class ServerLogFollower {
   ServerLogCounts Counts() const;
 
  private:
+  void ReadFile();
   void OpenIfNeeded(bool at_end);
   void Drain();
   void Consume(std::string_view bytes);
   void Count(const LogEntry& entry);
+  // The verdict on authorized logins: `entry` (of any kind) may settle
+  // the pending one of its process; then those that waited long enough.
+  void Settle(const LogEntry& entry, const LogEvent& event);
+  void CommitExpired();
+  void Commit(const std::string& application) PGCONN_REQUIRES(mu_);
   void Lost(std::string_view why, int err);
   void MarkUp();
   void CloseFile();
 
   const ServerLogConfig config_;
-  const int max_applications_;
   const Logger& logger_;
   Status status_;
   std::optional<StderrPrefix> prefix_;
@@ -102,9 +133,20 @@ class ServerLogFollower {
   bool failing_ = false;    // the last attempt failed (count once per outage)
   LineSplitter lines_;
   CsvSplitter csv_;
+  const Clock* clock_;
+  SystemClock system_clock_;
+  struct PendingLogin {
+    std::string pid;  // empty where the format has none
+    std::string user;
+    std::string database;
+    std::string application;  // as logged, bounded
+    std::chrono::steady_clock::time_point read_at;
+  };
+  std::deque<PendingLogin> pending_;  // in the log's order
 
   mutable Mutex mu_;
-  ServerLogCounts counts_ PGCONN_GUARDED_BY(mu_);
+  ServerLogCounts counts_ PGCONN_GUARDED_BY(mu_);  // but `authorized`
+  FoldingCounters authorized_ PGCONN_GUARDED_BY(mu_);
 
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;

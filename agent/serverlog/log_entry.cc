@@ -9,6 +9,9 @@ namespace {
 bool StartsWith(std::string_view s, std::string_view p) {
   return s.substr(0, p.size()) == p;
 }
+bool EndsWith(std::string_view s, std::string_view p) {
+  return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
+}
 bool Contains(std::string_view s, std::string_view p) {
   return s.find(p) != std::string_view::npos;
 }
@@ -168,6 +171,35 @@ LogEvent ClassifyLogEntry(const LogEntry& entry) {
   return ClassifyByText(entry.message);
 }
 
+bool EndsAnAuthorizedLogin(const LogEntry& entry) {
+  const std::string& code = entry.sqlstate;
+  if (entry.severity != "FATAL") {
+    // A translated severity (csvlog, jsonlog) is taken for FATAL when the
+    // SQLSTATE says which error it is, as ClassifyLogEntry does.
+    if (code.empty()) return false;
+    for (std::string_view sev : kSeverities) {
+      if (entry.severity == sev) return false;
+    }
+  }
+  if (!code.empty()) {
+    // 53300 limits and reserved slots, 28000 "not permitted to log in",
+    // 3D000 no such database, 42501 no CONNECT privilege, 55000 the
+    // database does not accept connections.
+    return code == "53300" || code == "28000" || code == "3D000" ||
+           code == "42501" || code == "55000";
+  }
+  const std::string_view m = entry.message;
+  if (m.empty()) return false;
+  const LogEvent e = ClassifyByText(m);
+  if (e.kind == LogEventKind::kRefused) return true;
+  return (StartsWith(m, "role \"") &&
+          EndsWith(m, "\" is not permitted to log in")) ||
+         (StartsWith(m, "database \"") &&
+          (EndsWith(m, "\" does not exist") ||
+           EndsWith(m, "\" is not currently accepting connections"))) ||
+         StartsWith(m, "permission denied for database \"");
+}
+
 // ---------------------------------------------------------------- stderr
 
 Result<StderrPrefix> StderrPrefix::Compile(std::string_view prefix) {
@@ -324,7 +356,13 @@ struct PrefixMatcher {
       }
       case Token::Kind::kDigits: {
         const size_t n = MatchRun(rest, IsDigit);
-        return n > 0 && Match(ti + 1, pos + n, e);
+        if (n == 0) return false;
+        if (t.escape != 'p') return Match(ti + 1, pos + n, e);
+        const std::string saved = e->pid;
+        e->pid = std::string(rest.substr(0, n));
+        if (Match(ti + 1, pos + n, e)) return true;
+        e->pid = saved;
+        return false;
       }
       case Token::Kind::kSessionId: {
         const size_t a = MatchRun(rest, IsHex);
@@ -405,6 +443,7 @@ std::optional<LogEntry> CsvRecordToEntry(const std::vector<std::string>& f) {
   LogEntry e;
   e.user = f[1];
   e.database = f[2];
+  e.pid = f[3];
   e.severity = f[11];
   e.sqlstate = f[12];
   e.message = f[13].substr(0, f[13].find('\n'));
@@ -617,6 +656,8 @@ std::optional<LogEntry> ParseJsonLogLine(std::string_view line) {
       e.user = std::move(value);
     } else if (key == "dbname") {
       e.database = std::move(value);
+    } else if (key == "pid") {
+      e.pid = std::move(value);
     } else if (key == "error_severity") {
       e.severity = std::move(value);
       has_severity = true;

@@ -40,6 +40,9 @@ struct LogEntry {
   std::string message;  // the first line of the message
   std::string user;
   std::string database;
+  // The process id, as written; empty where the format does not carry it
+  // (stderr without %p in the prefix).
+  std::string pid;
 };
 
 enum class LogEventKind { kNone, kRefused, kTerminated, kAuthorized };
@@ -53,6 +56,14 @@ struct LogEvent {
 // What `entry` means for the counters: by SQLSTATE when the format has it,
 // by PostgreSQL's (English) message text otherwise.
 LogEvent ClassifyLogEntry(const LogEntry& entry);
+
+// True for a FATAL that ends a login after PostgreSQL wrote "connection
+// authorized" for it: the checks InitPostgres makes after authentication
+// (reserved slots, role and database connection limits, a role that may
+// not log in, a database that does not exist, cannot be connected to or
+// does not accept connections). By SQLSTATE when the format has it, by
+// message otherwise.
+bool EndsAnAuthorizedLogin(const LogEntry& entry);
 
 // A log_line_prefix compiled once, then matched against stderr lines.
 // Thread-safe once built (immutable).
@@ -88,13 +99,14 @@ class StderrPrefix {
   std::vector<Token> tokens_;
 };
 
-// A csvlog record (already split into fields) as PostgreSQL 13-17 write
-// it: user_name 1, database_name 2, error_severity 11, sql_state_code 12,
-// message 13. Nullopt when it has too few fields.
+// A csvlog record (already split into fields) as PostgreSQL 13-18 write
+// it: user_name 1, database_name 2, process_id 3, error_severity 11,
+// sql_state_code 12, message 13. Nullopt when it has too few fields.
 std::optional<LogEntry> CsvRecordToEntry(const std::vector<std::string>& f);
 
-// One jsonlog line (PostgreSQL 15+: keys user, dbname, error_severity,
-// state_code, message). Nullopt when the line is not a JSON object.
+// One jsonlog line (PostgreSQL 15+: keys user, dbname, pid,
+// error_severity, state_code, message). Nullopt when the line is not a
+// JSON object.
 std::optional<LogEntry> ParseJsonLogLine(std::string_view line);
 
 // Splits a byte stream into lines. A line longer than kMaxLogRecordBytes

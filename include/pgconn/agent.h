@@ -13,6 +13,7 @@
 #include "pgconn/publisher.h"
 #include "pgconn/session.h"
 #include "pgconn/status.h"
+#include "pgconn/thread_guard.h"
 
 namespace pgconn {
 
@@ -22,9 +23,12 @@ namespace pgconn {
 class Agent {
  public:
   // Every collector switch of `config` must have passed
-  // ValidateCollectorSwitches().
+  // ValidateCollectorSwitches(). A thread of the agent (a poller, a server
+  // log follower) that ends unexpectedly calls `on_thread_failure`; unset,
+  // ExitOnThreadFailure(logger): one log line and exit status 1.
   Agent(const Config& config, const SessionFactory& sessions,
-        const Clock& clock, const Logger& logger);
+        const Clock& clock, const Logger& logger,
+        ThreadFailureHandler on_thread_failure = {});
   ~Agent();
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;

@@ -4,7 +4,6 @@
 #ifndef PGCONN_STATUS_H_
 #define PGCONN_STATUS_H_
 
-#include <cassert>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -77,13 +76,16 @@ class Status {
 std::string_view StatusCodeName(StatusCode code);
 
 // Either a value or a non-OK Status. Modelled on absl::StatusOr.
+//
+// An OK status is no error and carries no value: in every build type (not
+// only where assert() is compiled in), a Result made from one holds an
+// internal error instead, so that ok() is never true without a value.
 template <typename T>
 class Result {
  public:
-  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
-  Result(Status status) : v_(std::move(status)) {  // NOLINT
-    assert(!std::get<Status>(v_).ok());
-  }
+  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(Status status)                      // NOLINT
+      : v_(status.ok() ? OkIsNoResult() : std::move(status)) {}
 
   bool ok() const { return std::holds_alternative<T>(v_); }
   const Status& status() const {
@@ -99,6 +101,9 @@ class Result {
   const T& operator*() const& { return value(); }
 
  private:
+  static Status OkIsNoResult() {
+    return Status::Internal("a Result was made from an OK status (a bug)");
+  }
   std::variant<T, Status> v_;
 };
 

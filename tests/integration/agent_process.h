@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,14 +35,20 @@ inline std::string TempPath(const std::string& stem) {
   return tmpl;
 }
 
-// The agent binary run as a child process with a clean environment.
+// The agent binary run as a child process with a clean environment;
+// `max_open_files` > 0 sets the child's RLIMIT_NOFILE (soft and hard).
 class AgentProcess {
  public:
   AgentProcess(std::vector<std::string> args,
-               std::map<std::string, std::string> env)
+               std::map<std::string, std::string> env,
+               rlim_t max_open_files = 0)
       : out_(TempPath("stdout")), err_(TempPath("stderr")) {
     pid_ = fork();
     if (pid_ == 0) {
+      if (max_open_files > 0) {
+        const rlimit lim{max_open_files, max_open_files};
+        if (setrlimit(RLIMIT_NOFILE, &lim) != 0) _exit(126);
+      }
       const int o = open(out_.c_str(), O_WRONLY | O_TRUNC);
       const int e = open(err_.c_str(), O_WRONLY | O_TRUNC);
       dup2(o, 1);
@@ -71,16 +78,17 @@ class AgentProcess {
 
   // Waits for the process to exit; returns its exit code, or -1 on timeout.
   int Wait(std::chrono::seconds timeout = std::chrono::seconds(30)) {
+    // Looks at least once, so Wait(0s) tells whether it has exited.
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
+    for (;;) {
       int status = 0;
       if (waitpid(pid_, &status, WNOHANG) == pid_) {
         exited_ = true;
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       }
+      if (std::chrono::steady_clock::now() >= deadline) return -1;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    return -1;
   }
   void Signal(int sig) { kill(pid_, sig); }
   pid_t pid() const { return pid_; }

@@ -52,19 +52,8 @@ int FreePort() {
 }
 
 std::string PostgresBinDir() {
-  if (const char* env = std::getenv("PGCONN_PG_BINDIR")) return env;
-  std::vector<int> versions;
-  if (DIR* d = opendir("/usr/lib/postgresql")) {
-    while (dirent* e = readdir(d)) {
-      const int v = std::atoi(e->d_name);
-      if (v > 0) versions.push_back(v);
-    }
-    closedir(d);
-  }
-  if (versions.empty()) return "";
-  return "/usr/lib/postgresql/" +
-         std::to_string(*std::max_element(versions.begin(), versions.end())) +
-         "/bin";
+  const char* env = std::getenv("PGCONN_PG_BINDIR");
+  return env != nullptr && *env != '\0' ? env : kDefaultPostgresBinDir;
 }
 
 std::string TestPostgres::RunAsOwner(const std::string& command) const {
@@ -76,11 +65,13 @@ Result<std::unique_ptr<TestPostgres>> TestPostgres::Create(
     const Options& options) {
   std::unique_ptr<TestPostgres> pg(new TestPostgres());
   pg->bindir_ = PostgresBinDir();
-  if (pg->bindir_.empty() ||
-      access((pg->bindir_ + "/initdb").c_str(), X_OK) != 0) {
+  if (access((pg->bindir_ + "/initdb").c_str(), X_OK) != 0 ||
+      access((pg->bindir_ + "/postgres").c_str(), X_OK) != 0) {
     return Status::NotFound(
-        "PostgreSQL server binaries not found (install postgresql-15 or set "
-        "PGCONN_PG_BINDIR)");
+        "PostgreSQL server binaries not found in " + pg->bindir_ +
+        " (PGCONN_PG_BINDIR; by default Debian's postgresql-15; the other "
+        "majors come from tests/postgres-versions, installed by "
+        "scripts/install-deps.sh)");
   }
   char tmpl[] = "/tmp/pgconn-it-XXXXXX";
   if (mkdtemp(tmpl) == nullptr) return Status::IoError("mkdtemp failed");

@@ -20,8 +20,12 @@ int RunCommand(const std::string& command, const std::string& log_path = "");
 // A port on 127.0.0.1 that nothing listens on right now.
 int FreePort();
 
-// Directory of initdb/pg_ctl: $PGCONN_PG_BINDIR or the newest
-// /usr/lib/postgresql/<version>/bin.
+// Debian 12's PostgreSQL, the major the whole suite runs against.
+inline constexpr const char* kDefaultPostgresBinDir =
+    "/usr/lib/postgresql/15/bin";
+
+// Directory of initdb/pg_ctl/postgres: $PGCONN_PG_BINDIR (the version
+// matrix sets it per major, CMakeLists.txt), else kDefaultPostgresBinDir.
 std::string PostgresBinDir();
 
 // One PostgreSQL cluster, owned by the test. Stops and deletes itself on

@@ -10,9 +10,16 @@ action=$1
 dir=$2
 case "$action" in
   setup)
-    bindir=${PGCONN_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
-    if [[ -z $bindir || ! -x $bindir/initdb ]]; then
-      echo "pg_template: PostgreSQL server binaries not found (install postgresql-15 or set PGCONN_PG_BINDIR)" >&2
+    # Debian 12's PostgreSQL 15 unless the version matrix names another
+    # major's binaries (tests/postgres-versions, see CMakeLists.txt).
+    bindir=${PGCONN_PG_BINDIR:-/usr/lib/postgresql/15/bin}
+    if [[ ! -x $bindir/initdb || ! -x $bindir/postgres ]]; then
+      echo "pg_template: PostgreSQL server binaries not found in $bindir (by default Debian's postgresql-15; the other majors come from tests/postgres-versions, installed by scripts/install-deps.sh)" >&2
+      exit 1
+    fi
+    # The server runs as postgres: it must reach its binaries and libraries.
+    if [[ $(id -u) -eq 0 ]] && ! runuser -u postgres -- "$bindir/postgres" --version >/dev/null; then
+      echo "pg_template: the postgres user cannot run $bindir/postgres (is every directory above it searchable by others?)" >&2
       exit 1
     fi
     rm -rf "$dir"

@@ -9,6 +9,7 @@
 #include "integration/eventually.h"
 #include "integration/exposition_parser.h"
 #include "integration/pg_server.h"
+#include "integration/poll_harness.h"
 #include "pgconn/session.h"
 #include "runtime/poller.h"
 
@@ -28,38 +29,7 @@ std::unique_ptr<TestClient> MustOpen(const std::string& url,
   return c.ok() ? std::move(*c) : nullptr;
 }
 
-// Polls a target through the real libpq session and keeps the exposition.
-class Harness {
- public:
-  explicit Harness(TargetConfig target, PollerOptions options = Defaults())
-      : logger_(&log_, LogLevel::kDebug, LogFormat::kLogfmt, &clock_),
-        publisher_(RenderBuildInfo(BuildInfo{"test", "test"})),
-        poller_(std::move(target), options, sessions_, clock_, logger_,
-                &publisher_) {}
-
-  static PollerOptions Defaults() {
-    PollerOptions o;
-    o.poll_interval = Duration(200);
-    o.connect_timeout = Duration(3000);
-    o.query_timeout = Duration(3000);
-    return o;
-  }
-
-  TargetReport Poll() { return poller_.PollOnce(); }
-  std::map<std::string, double> Samples() {
-    return ParseSamples(publisher_.Current()->text());
-  }
-  std::string Text() { return publisher_.Current()->text(); }
-  std::string Log() { return log_.str(); }
-
- private:
-  SystemClock clock_;
-  std::ostringstream log_;
-  Logger logger_;
-  PgSessionFactory sessions_;
-  Publisher publisher_;
-  TargetPoller poller_;
-};
+using Harness = testing::PollHarness;
 
 TargetConfig Target(const TestPostgres& pg,
                     const std::string& user = "postgres") {

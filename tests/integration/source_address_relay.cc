@@ -36,8 +36,9 @@ bool WriteAll(int fd, const char* data, ssize_t n) {
 
 Result<std::unique_ptr<SourceAddressRelay>> SourceAddressRelay::Start(
     const std::string& source_address, const std::string& server_address,
-    int server_port) {
+    int server_port, std::chrono::milliseconds first_bytes_delay) {
   std::unique_ptr<SourceAddressRelay> r(new SourceAddressRelay());
+  r->first_bytes_delay_ = first_bytes_delay;
   r->source_ = source_address;
   r->server_address_ = server_address;
   r->server_port_ = server_port;
@@ -82,23 +83,40 @@ int SourceAddressRelay::Upstream() const {
 }
 
 void SourceAddressRelay::Run() {
-  std::vector<std::pair<int, int>> pairs;  // client, upstream
-  auto close_pair = [](const std::pair<int, int>& p) {
+  using Clock = std::chrono::steady_clock;
+  struct Pair {
+    int first;                      // client
+    int second;                     // upstream
+    Clock::time_point client_from;  // the client's bytes wait until then
+  };
+  std::vector<Pair> pairs;
+  auto close_pair = [](const Pair& p) {
     close(p.first);
     close(p.second);
   };
   for (;;) {
     std::vector<pollfd> fds = {{wake_[0], POLLIN, 0}, {listen_fd_, POLLIN, 0}};
-    for (const auto& [client, upstream] : pairs) {
-      fds.push_back({client, POLLIN, 0});
-      fds.push_back({upstream, POLLIN, 0});
+    const auto now = Clock::now();
+    int timeout_ms = -1;
+    for (const Pair& p : pairs) {
+      const bool waiting = now < p.client_from;
+      fds.push_back({p.first, static_cast<short>(waiting ? 0 : POLLIN), 0});
+      fds.push_back({p.second, POLLIN, 0});
+      if (waiting) {
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            p.client_from - now)
+                            .count() +
+                        1;
+        if (timeout_ms < 0 || ms < timeout_ms)
+          timeout_ms = static_cast<int>(ms);
+      }
     }
-    if (poll(fds.data(), fds.size(), -1) < 0) {
+    if (poll(fds.data(), fds.size(), timeout_ms) < 0) {
       if (errno == EINTR) continue;
       break;
     }
     if (fds[0].revents != 0) break;
-    std::vector<std::pair<int, int>> kept;
+    std::vector<Pair> kept;
     for (size_t i = 0; i < pairs.size(); ++i) {
       bool open = true;
       for (int side = 0; side < 2 && open; ++side) {
@@ -122,7 +140,8 @@ void SourceAddressRelay::Run() {
       if (client >= 0) {
         const int upstream = Upstream();
         if (upstream >= 0) {
-          pairs.emplace_back(client, upstream);
+          pairs.push_back(
+              {client, upstream, Clock::now() + first_bytes_delay_});
         } else {
           close(client);
         }

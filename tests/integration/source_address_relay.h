@@ -11,6 +11,7 @@
 #ifndef PGCONN_TESTS_INTEGRATION_SOURCE_ADDRESS_RELAY_H_
 #define PGCONN_TESTS_INTEGRATION_SOURCE_ADDRESS_RELAY_H_
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -25,9 +26,15 @@ namespace pgconn::testing {
 // its methods are called from the test thread only.
 class SourceAddressRelay {
  public:
+  // `first_bytes_delay`: the client's bytes reach the server only that
+  // long after the relay accepted it (the upstream connection is opened at
+  // once): a client that connects, then waits before its startup packet,
+  // as a slow link or a slow TLS or SCRAM client does.
   static Result<std::unique_ptr<SourceAddressRelay>> Start(
       const std::string& source_address, const std::string& server_address,
-      int server_port);
+      int server_port,
+      std::chrono::milliseconds first_bytes_delay =
+          std::chrono::milliseconds(0));
   ~SourceAddressRelay();
   SourceAddressRelay(const SourceAddressRelay&) = delete;
   SourceAddressRelay& operator=(const SourceAddressRelay&) = delete;
@@ -44,6 +51,7 @@ class SourceAddressRelay {
   std::string source_;
   std::string server_address_;
   int server_port_ = 0;
+  std::chrono::milliseconds first_bytes_delay_{0};
   int listen_fd_ = -1;
   int port_ = 0;
   int wake_[2] = {-1, -1};  // a byte on wake_[1] stops Run()

@@ -42,20 +42,30 @@ TEST(ActivityScanTest, TheFourCollectorsShareOneReadOfTheView) {
   EXPECT_EQ(sql.find(';'), std::string::npos);
 }
 
-// pgconn_connections_opened_total: the previous scan's server time goes
-// back exactly (integer microseconds), and without one nothing is opened.
-TEST(ActivityScanTest, CountsBackendsOpenedSinceThePreviousScan) {
+// pgconn_connections_opened_total: each group sends the identities of
+// its client backends that may be new, those that started after the
+// previous scan's server time (exactly, in integer microseconds; this
+// scan's before the first) less the longest a login can take; the window
+// is computed once (a scalar subquery), not per backend.
+TEST(ActivityScanTest, SendsTheIdentitiesOfBackendsThatMayBeNew) {
   CollectorContext ctx;
   const std::string first = StatementOf("activity", ctx);
-  EXPECT_NE(first.find("backend_start > NULL::timestamptz AND backend_start "
-                       "<= now()"),
+  EXPECT_NE(first.find("string_agg(pid || ':' || (extract(epoch FROM "
+                       "backend_start) * 1000000)::bigint, ' ')"),
+            std::string::npos)
+      << first;
+  EXPECT_NE(first.find("AND state IS DISTINCT FROM 'starting' AND "
+                       "backend_start > (SELECT coalesce(NULL::timestamptz, "
+                       "now()) - (2 * current_setting('authentication_timeout')"
+                       "::interval + interval '10 seconds'))"),
             std::string::npos)
       << first;
   EXPECT_NE(first.find("AS scan_time"), std::string::npos);
+  EXPECT_NE(first.find("AS recent_backends"), std::string::npos);
   ctx.previous_scan_time_us = 1764612345123456;
   const std::string next = StatementOf("activity", ctx);
-  EXPECT_NE(next.find("backend_start > (timestamptz 'epoch' + "
-                      "1764612345123456 * interval '1 microsecond')"),
+  EXPECT_NE(next.find("(SELECT coalesce((timestamptz 'epoch' + "
+                      "1764612345123456 * interval '1 microsecond'), now())"),
             std::string::npos)
       << next;
   EXPECT_EQ(Occurrences(next, "pg_stat_get_activity(NULL)"), 1u);
@@ -72,8 +82,8 @@ TEST(ActivityScanTest, ThePreparedFormTakesThePreviousScanAsParameter) {
   const ParameterizedStatement first = c->Parameterized(ctx);
   EXPECT_EQ(first.parameter_types, std::vector<std::string>{"bigint"});
   EXPECT_EQ(first.arguments, std::vector<std::string>{"NULL"});
-  EXPECT_NE(first.sql.find("backend_start > (timestamptz 'epoch' + $1 * "
-                           "interval '1 microsecond')"),
+  EXPECT_NE(first.sql.find("(SELECT coalesce((timestamptz 'epoch' + $1 * "
+                           "interval '1 microsecond'), now())"),
             std::string::npos)
       << first.sql;
   ctx.previous_scan_time_us = 1764612345123456;

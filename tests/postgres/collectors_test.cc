@@ -70,12 +70,12 @@ TEST(SettingsCollectorTest, RejectsMalformedRows) {
 
 // The scan's activity rows: application, state, client_address,
 // connections, lock_waiting, oldest_state_seconds,
-// oldest_transaction_seconds, own_connections, opened_connections.
+// oldest_transaction_seconds, own_connections, recent_backends.
 ResultSet ActivityRows(std::vector<Row> rows) {
   return ResultSet(
       {"application", "state", "client_address", "connections", "lock_waiting",
        "oldest_state_seconds", "oldest_transaction_seconds", "own_connections",
-       "opened_connections"},
+       "recent_backends"},
       std::move(rows));
 }
 
@@ -107,15 +107,15 @@ int64_t AddressesOf(const Activity& a, std::string_view app) {
 TEST(ActivityCollectorTest, SumsAddressesAndMapsUnsetApplications) {
   ResultSet rs = ActivityRows({
       {S("worker"), S("idle"), S("10.0.0.1"), S("5"), S("0"), S("12.5"), S("0"),
-       S("0"), S("1")},
+       S("0"), S("101:1764612345000001")},
       {S("worker"), S("idle"), S("10.0.0.2"), S("3"), S("0"), S("7"), S("0"),
-       S("0"), S("0")},
+       S("0"), kNull},
       {S("worker"), S("active"), S("10.0.0.1"), S("2"), S("1"), S("0.25"),
-       S("0.3"), S("1"), S("2")},
+       S("0.3"), S("1"), S("102:1764612345000002 103:1764612345000003")},
       {S(""), S("idle in transaction"), S("local"), S("1"), S("0"), S("30"),
-       S("31"), S("0"), S("0")},
+       S("31"), S("0"), S("104:1764612345000004")},
       {S("batch"), S("unknown"), kNull, S("4"), S("0"), S("0"), S("0"), S("0"),
-       S("0")},
+       kNull},
   });
   const Activity a = ParseAs<Activity>(rs);
   ASSERT_EQ(a.groups.size(), 4u);
@@ -123,7 +123,12 @@ TEST(ActivityCollectorTest, SumsAddressesAndMapsUnsetApplications) {
   ASSERT_NE(idle, nullptr);
   EXPECT_EQ(idle->connections, 8);
   EXPECT_DOUBLE_EQ(idle->oldest_state_seconds, 12.5);  // the older one
-  EXPECT_EQ(idle->opened_connections, 1);
+  // The recent backends by identity, under their own (unfolded) names.
+  ASSERT_EQ(a.recent.size(), 4u);
+  EXPECT_EQ(a.recent[0].application, "worker");
+  EXPECT_EQ(a.recent[0].identity, "101:1764612345000001");
+  EXPECT_EQ(a.recent[2].identity, "103:1764612345000003");
+  EXPECT_EQ(a.recent[3].application, "(unset)");
   const ActivityGroup* active = FindGroup(a, "worker", "active");
   ASSERT_NE(active, nullptr);
   EXPECT_EQ(active->lock_waiting, 1);
@@ -150,15 +155,15 @@ TEST(ActivityCollectorTest, SumsAddressesAndMapsUnsetApplications) {
 TEST(ActivityCollectorTest, FoldsTheSmallestApplicationsPinnedOnesKept) {
   ResultSet rs = ActivityRows({
       {S("big"), S("idle"), S("a"), S("9"), S("0"), S("1"), S("0"), S("0"),
-       S("0")},
+       kNull},
       {S("mid-b"), S("idle"), S("a"), S("3"), S("0"), S("2"), S("0"), S("0"),
-       S("0")},
+       kNull},
       {S("mid-a"), S("idle"), S("b"), S("3"), S("0"), S("40"), S("0"), S("0"),
-       S("0")},
+       kNull},
       {S("tiny"), S("idle"), S("c"), S("1"), S("0"), S("5"), S("0"), S("0"),
-       S("2")},
+       S("7:1 8:2")},
       {S("pool"), S("active"), S("d"), S("1"), S("0"), S("0"), S("0"), S("0"),
-       S("0")},
+       kNull},
   });
   CollectorContext ctx;
   ctx.max_applications = 2;
@@ -170,7 +175,10 @@ TEST(ActivityCollectorTest, FoldsTheSmallestApplicationsPinnedOnesKept) {
   ASSERT_NE(other, nullptr);
   EXPECT_EQ(other->connections, 4);  // mid-b and tiny
   EXPECT_DOUBLE_EQ(other->oldest_state_seconds, 5);
-  EXPECT_EQ(other->opened_connections, 2);
+  // Folded in the gauges, not in the identities: the opened counter
+  // bounds its names itself.
+  ASSERT_EQ(a.recent.size(), 2u);
+  EXPECT_EQ(a.recent[0].application, "tiny");
   EXPECT_NE(FindGroup(a, "(other)", "active"), nullptr);  // pool
   EXPECT_EQ(AddressesOf(a, "(other)"), 3);                // a, c, d
   EXPECT_EQ(a.summary.used, 17);

@@ -7,77 +7,102 @@
 namespace pgconn {
 namespace {
 
-ActivityGroup Group(const std::string& app, const std::string& state,
-                    int64_t connections, int64_t opened) {
-  ActivityGroup g;
-  g.application = app;
-  g.state = state;
-  g.connections = connections;
-  g.opened_connections = opened;
-  return g;
-}
+using Totals = std::map<std::string, uint64_t>;
 
-Snapshot Poll(const SignalStage& stage, std::vector<ActivityGroup> groups) {
+// One successful scan: the applications present (one group each) and the
+// recent backends by identity.
+Snapshot Scan(const SignalStage& stage, std::vector<std::string> apps,
+              std::vector<RecentBackend> recent) {
   Snapshot snap;
   Activity a;
-  a.groups = std::move(groups);
+  for (const std::string& app : apps) {
+    ActivityGroup g;
+    g.application = app;
+    g.state = "idle";
+    g.connections = 1;
+    a.groups.push_back(g);
+  }
+  a.recent = std::move(recent);
+  a.scan_time_us = 1764612345000000;
   Summarize(&a);
   snap.Put(std::move(a));
   stage.Derive(&snap);
   return snap;
 }
 
-std::map<std::string, int64_t> Totals(const Snapshot& s) {
+Totals TotalsOf(const Snapshot& s) {
   const auto* o = s.Find<ConnectionsOpened>();
   EXPECT_NE(o, nullptr);
-  return o ? o->totals : std::map<std::string, int64_t>{};
+  return o ? o->totals : Totals{};
 }
 
-TEST(ConnectionsOpenedStageTest, AddsUpPollsPerApplication) {
-  auto stage = NewConnectionsOpenedStage();
+std::shared_ptr<OpenedCounts> Counts(size_t max_applications = 50) {
+  return std::make_shared<OpenedCounts>(max_applications,
+                                        std::set<std::string, std::less<>>{});
+}
+
+TEST(ConnectionsOpenedStageTest, CountsBackendsNotSeenInThePreviousScan) {
+  auto stage = NewConnectionsOpenedStage(Counts());
   // The first scan counts nothing, but every application present gets 0.
-  Snapshot s = Poll(*stage, {Group("web", "idle", 4, 0),
-                             Group("pgconn-agent", "active", 1, 0)});
-  EXPECT_EQ(Totals(s),
-            (std::map<std::string, int64_t>{{"pgconn-agent", 0}, {"web", 0}}));
-  // Opened ones are counted over every state of the application.
-  s = Poll(*stage, {Group("web", "idle", 4, 2), Group("web", "active", 3, 3),
-                    Group("pgconn-agent", "active", 1, 0)});
-  EXPECT_EQ(Totals(s).at("web"), 5);
-  s = Poll(*stage, {Group("web", "idle", 7, 1), Group("(other)", "idle", 2, 2),
-                    Group("pgconn-agent", "active", 1, 0)});
-  EXPECT_EQ(Totals(s).at("web"), 6);
-  EXPECT_EQ(Totals(s).at("(other)"), 2);
-
-  MetricsWriter w;
-  stage->Emit(s, EmitContext{{{"target", "db"}}, true}, &w);
-  const auto families = w.Take();
-  ASSERT_EQ(families.size(), 1u);
-  EXPECT_EQ(families[0].name, "pgconn_connections_opened_total");
-  ASSERT_EQ(families[0].metric.size(), 3u);
-}
-
-TEST(ConnectionsOpenedStageTest, KeepsTotalsWhenActivityIsMissing) {
-  auto stage = NewConnectionsOpenedStage();
-  Poll(*stage, {Group("web", "idle", 4, 0)});
-  Poll(*stage, {Group("web", "idle", 4, 4)});
-  // A poll whose activity collector failed: the totals stay.
-  Snapshot failed;
-  stage->Derive(&failed);
-  EXPECT_EQ(Totals(failed).at("web"), 4);
-  Snapshot s = Poll(*stage, {Group("web", "idle", 5, 1)});
-  EXPECT_EQ(Totals(s).at("web"), 5);
-}
-
-TEST(ConnectionsOpenedStageTest, ForgetsApplicationsThatAreGone) {
-  auto stage = NewConnectionsOpenedStage();
-  Poll(*stage, {Group("web", "idle", 1, 1), Group("name-1", "idle", 1, 1)});
-  // A client inventing names cannot accumulate series: only this poll's
-  // applications keep a counter.
   Snapshot s =
-      Poll(*stage, {Group("web", "idle", 1, 0), Group("name-2", "idle", 1, 1)});
-  EXPECT_EQ(Totals(s),
-            (std::map<std::string, int64_t>{{"name-2", 1}, {"web", 1}}));
+      Scan(*stage, {"web", "pgconn-agent"}, {{"web", "10:1"}, {"web", "11:2"}});
+  EXPECT_EQ(TotalsOf(s), (Totals{{"pgconn-agent", 0}, {"web", 0}}));
+  // 12 is new; 10 and 11 were there.
+  s = Scan(*stage, {"web", "pgconn-agent"},
+           {{"web", "10:1"}, {"web", "11:2"}, {"web", "12:3"}});
+  EXPECT_EQ(TotalsOf(s)["web"], 1u);
+  // The same pid with another backend_start is another session; a session
+  // that logged in after its backend_start (a login that overlapped the
+  // previous scan) is new whenever it shows up.
+  s = Scan(*stage, {"web", "batch"},
+           {{"web", "12:3"}, {"web", "10:9"}, {"batch", "13:2"}});
+  EXPECT_EQ(TotalsOf(s),
+            (Totals{{"batch", 1}, {"pgconn-agent", 0}, {"web", 2}}));
+}
+
+TEST(ConnectionsOpenedStageTest, AFailedScanKeepsTheCountsAndTheIdentities) {
+  auto stage = NewConnectionsOpenedStage(Counts());
+  Scan(*stage, {"web"}, {{"web", "1:1"}});
+  Snapshot s = Scan(*stage, {"web"}, {{"web", "1:1"}, {"web", "2:1"}});
+  EXPECT_EQ(TotalsOf(s)["web"], 1u);
+  Snapshot empty;
+  stage->Derive(&empty);  // no activity this poll
+  EXPECT_EQ(TotalsOf(empty)["web"], 1u);
+  s = Scan(*stage, {"web"}, {{"web", "1:1"}, {"web", "2:1"}});
+  EXPECT_EQ(TotalsOf(s)["web"], 1u);
+}
+
+TEST(ConnectionsOpenedStageTest, AnApplicationWithoutBackendsKeepsItsCounter) {
+  auto stage = NewConnectionsOpenedStage(Counts());
+  Scan(*stage, {"web"}, {});
+  Scan(*stage, {"web", "cron"}, {{"cron", "5:5"}});
+  // cron's session came and went: its series stays, with its count.
+  Snapshot s = Scan(*stage, {"web"}, {});
+  EXPECT_EQ(TotalsOf(s), (Totals{{"cron", 1}, {"web", 0}}));
+}
+
+TEST(ConnectionsOpenedStageTest, BoundedWithoutAnySeriesGoingDown) {
+  auto stage = NewConnectionsOpenedStage(Counts(2));
+  Scan(*stage, {}, {});
+  Scan(*stage, {"a"}, {{"a", "1:1"}});
+  Scan(*stage, {"b"}, {{"b", "2:1"}});
+  // A third name: the least recently seen (a) moves into (other).
+  Snapshot s = Scan(*stage, {"c"}, {{"c", "3:1"}});
+  EXPECT_EQ(TotalsOf(s), (Totals{{"(other)", 1}, {"b", 1}, {"c", 1}}));
+}
+
+TEST(ConnectionsOpenedStageTest, ANewPipelineGoesOnFromTheSameCounts) {
+  auto counts = Counts();
+  {
+    auto stage = NewConnectionsOpenedStage(counts);
+    Scan(*stage, {"web"}, {{"web", "1:1"}});
+    Scan(*stage, {"web"}, {{"web", "1:1"}, {"web", "2:1"}});
+  }
+  // A reload rebuilt the target's poller: the counts and the identities
+  // of the last scan go on.
+  auto stage = NewConnectionsOpenedStage(counts);
+  Snapshot s = Scan(*stage, {"web"}, {{"web", "2:1"}, {"web", "3:1"}});
+  EXPECT_EQ(TotalsOf(s)["web"], 2u);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "expose/exposition_part.h"
+#include "fakes/fake_clock.h"
 
 namespace pgconn {
 namespace {
@@ -131,22 +132,161 @@ TEST_F(FollowerTest, UnreadablePathIsAnErrorNotACrash) {
   EXPECT_EQ(f.Counts().errors, 1u);
 }
 
-TEST_F(FollowerTest, AuthorizedApplicationsAreCapped) {
+TEST_F(FollowerTest, AuthorizedApplicationsAreCappedWithoutGoingDown) {
   Append("");
-  ServerLogFollower f(Config(ServerLogFormat::kJsonlog), 2, logger_);
+  FakeClock clock;
+  ServerLogFollower f(Config(ServerLogFormat::kJsonlog), 2, logger_, &clock);
   f.ReadAvailable();
+  int pid = 100;
   for (std::string app : {"web", "", "worker", "bot", "web", "a\\u0000b"}) {
-    Append(R"({"error_severity":"LOG","message":"connection authorized: )"
-           R"(user=u database=d)" +
+    Append(R"({"error_severity":"LOG","pid":)" + std::to_string(++pid) +
+           R"(,"message":"connection authorized: user=u database=d)" +
            (app.empty() ? std::string() : " application_name=" + app) +
            "\"}\n");
   }
   f.ReadAvailable();
+  // Not yet: each waits for a FATAL of its process.
+  EXPECT_TRUE(f.Counts().authorized.empty());
+  EXPECT_EQ(f.Counts().authorizations_pending, 6u);
+  clock.Advance(kAuthorizationVerdictDelay);
+  f.ReadAvailable();
   const ServerLogCounts c = f.Counts();
+  EXPECT_EQ(c.authorizations_pending, 0u);
+  // Two places: each new name takes the place of the one seen least
+  // recently, whose count moves into (other); nothing is lost.
   ASSERT_EQ(c.authorized.size(), 3u);
-  EXPECT_EQ(c.authorized.at("web"), 2u);
-  EXPECT_EQ(c.authorized.at("(unset)"), 1u);
-  EXPECT_EQ(c.authorized.at("(other)"), 3u);
+  EXPECT_EQ(c.authorized.at("web"), 1u);
+  EXPECT_EQ(c.authorized.at("(other)"), 4u);
+  uint64_t total = 0;
+  for (const auto& [app, n] : c.authorized) total += n;
+  EXPECT_EQ(total, 6u);
+}
+
+// PostgreSQL writes "connection authorized" before it checks the reserved
+// slots and the limits; a login refused then is not a session that got
+// in. Lines as PostgreSQL 18 wrote them, in each format.
+TEST_F(FollowerTest, AnAuthorizedLoginRefusedAfterwardsIsNotCounted) {
+  const std::vector<std::pair<ServerLogFormat, std::string>> logs = {
+      {ServerLogFormat::kStderr,
+       "2026-12-07 14:24:58.346 UTC [14145] w@postgres LOG:  connection "
+       "authorized: user=w database=postgres application_name=filler\n"
+       "2026-12-07 14:24:58.346 UTC [14146] w@postgres LOG:  connection "
+       "authorized: user=w database=postgres application_name=filler\n"
+       "2026-12-07 14:24:58.347 UTC [14145] w@postgres FATAL:  remaining "
+       "connection slots are reserved for roles with privileges of the "
+       "\"pg_use_reserved_connections\" role\n"},
+      {ServerLogFormat::kCsvlog,
+       "2026-12-07 14:24:58.346 UTC,\"w\",\"postgres\",14145,\"127.0.0.1:"
+       "48326\",6b16c1ba.3741,2,\"authentication\",2026-12-07 14:24:58 UTC,"
+       "7/1,0,LOG,00000,\"connection authorized: user=w database=postgres "
+       "application_name=filler\",,,,,,,,,\"\",\"client backend\",,0\n"
+       "2026-12-07 14:24:58.346 UTC,\"w\",\"postgres\",14146,\"127.0.0.1:"
+       "48327\",6b16c1ba.3742,2,\"authentication\",2026-12-07 14:24:58 UTC,"
+       "7/1,0,LOG,00000,\"connection authorized: user=w database=postgres "
+       "application_name=filler\",,,,,,,,,\"\",\"client backend\",,0\n"
+       "2026-12-07 14:24:58.347 UTC,\"w\",\"postgres\",14145,\"127.0.0.1:"
+       "48326\",6b16c1ba.3741,3,\"startup\",2026-12-07 14:24:58 UTC,7/1,0,"
+       "FATAL,53300,\"remaining connection slots are reserved for roles with "
+       "privileges of the \"\"pg_use_reserved_connections\"\" role\",,,,,,,"
+       ",,\"\",\"client backend\",,0\n"},
+      {ServerLogFormat::kJsonlog,
+       R"({"user":"w","dbname":"postgres","pid":14145,"error_severity":"LOG","message":"connection authorized: user=w database=postgres application_name=filler"})"
+       "\n"
+       R"({"user":"w","dbname":"postgres","pid":14146,"error_severity":"LOG","message":"connection authorized: user=w database=postgres application_name=filler"})"
+       "\n"
+       R"({"user":"w","dbname":"postgres","pid":14145,"error_severity":"FATAL","state_code":"53300","message":"remaining connection slots are reserved for roles with privileges of the \"pg_use_reserved_connections\" role"})"
+       "\n"},
+  };
+  for (const auto& [format, text] : logs) {
+    std::filesystem::remove(path_);
+    Append("");
+    FakeClock clock;
+    ServerLogFollower f(Config(format), 50, logger_, &clock);
+    f.ReadAvailable();
+    Append(text);
+    f.ReadAvailable();
+    EXPECT_EQ(f.Counts().refused[Reason("reserved_slots")], 1u);
+    EXPECT_EQ(f.Counts().authorizations_pending, 1u);  // 14146
+    clock.Advance(kAuthorizationVerdictDelay);
+    f.ReadAvailable();
+    const ServerLogCounts c = f.Counts();
+    EXPECT_EQ(c.authorized, (std::map<std::string, uint64_t>{{"filler", 1}}))
+        << static_cast<int>(format);
+    EXPECT_EQ(c.authorizations_pending, 0u);
+  }
+}
+
+TEST_F(FollowerTest, AnotherLineOfTheSameProcessSettlesAtOnce) {
+  Append("");
+  FakeClock clock;
+  ServerLogFollower f(Config(), 50, logger_, &clock);
+  f.ReadAvailable();
+  Append(
+      "2026-12-01 16:39:44.100 UTC [77] app@shop LOG:  connection authorized: "
+      "user=app database=shop application_name=web\n"
+      "2026-12-01 16:39:44.200 UTC [77] app@shop LOG:  duration: 1.0 ms\n");
+  f.ReadAvailable();
+  EXPECT_EQ(f.Counts().authorized.at("web"), 1u);
+  EXPECT_EQ(f.Counts().authorizations_pending, 0u);
+}
+
+// Without %p the refusal cannot name its process: it takes the newest
+// pending login of its user and database, so the total stays exact.
+TEST_F(FollowerTest, WithoutAPidTheRefusalTakesTheNewestLoginOfItsUser) {
+  ServerLogConfig config = Config();
+  config.log_line_prefix = "%m %q%u@%d ";
+  Append("");
+  FakeClock clock;
+  ServerLogFollower f(config, 50, logger_, &clock);
+  f.ReadAvailable();
+  Append(
+      "2026-12-01 16:39:44.100 UTC app@shop LOG:  connection authorized: "
+      "user=app database=shop application_name=web\n"
+      "2026-12-01 16:39:44.100 UTC bot@shop LOG:  connection authorized: "
+      "user=bot database=shop application_name=bot\n"
+      "2026-12-01 16:39:44.101 UTC app@shop FATAL:  too many connections "
+      "for role \"app\"\n");
+  f.ReadAvailable();
+  clock.Advance(kAuthorizationVerdictDelay);
+  f.ReadAvailable();
+  EXPECT_EQ(f.Counts().authorized,
+            (std::map<std::string, uint64_t>{{"bot", 1}}));
+  EXPECT_EQ(f.Counts().refused[Reason("role_limit")], 1u);
+}
+
+TEST_F(FollowerTest, PendingLoginsAreBounded) {
+  Append("");
+  FakeClock clock;
+  ServerLogFollower f(Config(), 50, logger_, &clock);
+  f.ReadAvailable();
+  std::string lines;
+  for (size_t i = 0; i < kMaxPendingAuthorizations + 10; ++i) {
+    lines += "2026-12-01 16:39:44.100 UTC [" + std::to_string(1000 + i) +
+             "] app@shop LOG:  connection authorized: user=app database=shop "
+             "application_name=web\n";
+  }
+  Append(lines);
+  f.ReadAvailable();
+  EXPECT_EQ(f.Counts().authorizations_pending, kMaxPendingAuthorizations);
+  EXPECT_EQ(f.Counts().authorized.at("web"), 10u);  // the oldest, at once
+}
+
+TEST_F(FollowerTest, CountsContinueFromThoseOfTheFollowerItReplaces) {
+  ServerLogCounts before;
+  before.errors = 2;
+  before.entries = 40;
+  before.refused[Reason("reserved_slots")] = 7;
+  before.authorized = {{"web", 5}, {"(other)", 3}};
+  Append("");
+  ServerLogFollower f(Config(), 50, logger_, nullptr, before);
+  f.ReadAvailable();
+  Append(kRefused);
+  f.ReadAvailable();
+  const ServerLogCounts c = f.Counts();
+  EXPECT_EQ(c.errors, 2u);
+  EXPECT_EQ(c.entries, 41u);
+  EXPECT_EQ(c.refused[Reason("reserved_slots")], 8u);
+  EXPECT_EQ(c.authorized, before.authorized);
 }
 
 TEST_F(FollowerTest, CsvlogAcrossReads) {
@@ -179,7 +319,10 @@ TEST_F(FollowerTest, ThreadReadsUntilStopped) {
   Append("");
   ServerLogFollower f(Config(), 50, logger_);
   f.ReadAvailable();
-  f.Start(std::chrono::milliseconds(10));
+  f.Start(std::chrono::milliseconds(10),
+          [](std::string_view thread, std::string_view what) {
+            ADD_FAILURE() << thread << ": " << what;
+          });
   Append(kTooMany);
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(10);

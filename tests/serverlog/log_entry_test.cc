@@ -340,3 +340,72 @@ TEST(BoundedLabelValueTest, ValidUtf8AndBounded) {
 
 }  // namespace
 }  // namespace pgconn
+
+namespace pgconn {
+namespace {
+
+TEST(LogEntryPidTest, EveryFormatCarriesTheProcessId) {
+  auto prefix = StderrPrefix::Compile("%m [%p] %q%u@%d ");
+  ASSERT_TRUE(prefix.ok());
+  auto e = prefix->Parse(
+      "2026-12-07 14:24:58.347 UTC [14145] w@postgres FATAL:  sorry, too "
+      "many clients already");
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->pid, "14145");
+  auto j =
+      ParseJsonLogLine(R"({"pid":14145,"error_severity":"LOG","message":"x"})");
+  ASSERT_TRUE(j.has_value());
+  EXPECT_EQ(j->pid, "14145");
+  std::vector<std::string> fields(26);
+  fields[3] = "14145";
+  fields[11] = "LOG";
+  auto c = CsvRecordToEntry(fields);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->pid, "14145");
+}
+
+TEST(LogEntryPidTest, WhichFatalsEndALoginAfterItWasAuthorized) {
+  struct FatalCase {
+    std::string severity, sqlstate, message;
+    bool ends;
+  };
+  const std::vector<FatalCase> cases = {
+      {"FATAL", "53300", "too many connections for role \"app\"", true},
+      {"FATAL", "28000", "role \"app\" is not permitted to log in", true},
+      {"FATAL", "3D000", "database \"gone\" does not exist", true},
+      {"FATAL", "42501", "permission denied for database \"shop\"", true},
+      {"FATAL", "55000",
+       "database \"shop\" is not currently accepting connections", true},
+      {"FATAL", "57P01", "terminating connection due to administrator command",
+       false},
+      {"FATAL", "08006", "connection to client lost", false},
+      {"ERROR", "53300", "too many connections for role \"app\"", false},
+      {"FATAL", "",
+       "remaining connection slots are reserved for roles with "
+       "the SUPERUSER attribute",
+       true},
+      {"FATAL", "", "sorry, too many clients already", true},
+      {"FATAL", "", "too many connections for database \"shop\"", true},
+      {"FATAL", "", "role \"app\" is not permitted to log in", true},
+      {"FATAL", "", "database \"gone\" does not exist", true},
+      {"FATAL", "", "permission denied for database \"shop\"", true},
+      {"FATAL", "", "database \"shop\" is not currently accepting connections",
+       true},
+      {"FATAL", "", "terminating connection due to idle-session timeout",
+       false},
+      {"LOG", "", "connection authorized: user=a database=b", false},
+      // A translated severity with a SQLSTATE (csvlog, jsonlog).
+      {"SCHWERWIEGEND", "53300", "zu viele Verbindungen", true},
+  };
+  for (const FatalCase& c : cases) {
+    LogEntry e;
+    e.severity = c.severity;
+    e.sqlstate = c.sqlstate;
+    e.message = c.message;
+    EXPECT_EQ(EndsAnAuthorizedLogin(e), c.ends)
+        << c.severity << " " << c.message;
+  }
+}
+
+}  // namespace
+}  // namespace pgconn
