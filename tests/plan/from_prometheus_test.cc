@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <atomic>
 #include <fstream>
 #include <functional>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -325,8 +327,12 @@ Result<std::vector<PromSample>> QueryOnce(PrometheusOptions o) {
 }
 
 TEST(PrometheusClientTest, ReadsVectorsAndScalarsWithAuth) {
+  // The handler runs on the server's thread: what it saw is handed over under
+  // a lock (the socket orders the two threads, but no sanitizer can see that).
+  std::mutex mu;
   std::string seen_auth, seen_query, seen_time;
   LocalServer s([&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mu);
     seen_auth = req.get_header_value("Authorization");
     seen_query = req.get_param_value("query");
     seen_time = req.get_param_value("time");
@@ -348,22 +354,26 @@ TEST(PrometheusClientTest, ReadsVectorsAndScalarsWithAuth) {
   EXPECT_EQ((*r)[0].labels.at("application"), "w");
   EXPECT_EQ((*r)[0].value, 2.5);
   EXPECT_TRUE(std::isnan((*r)[1].value));
-  EXPECT_EQ(seen_auth, "Basic YWxpY2U6czNjcmV0");  // alice:s3cret
-  EXPECT_EQ(seen_query, "up");
-  EXPECT_EQ(seen_time, "1765116000.000");
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(seen_auth, "Basic YWxpY2U6czNjcmV0");  // alice:s3cret
+    EXPECT_EQ(seen_query, "up");
+    EXPECT_EQ(seen_time, "1765116000.000");
+  }
 
   std::ofstream(dir + "/token") << "tok-123\n";
   PrometheusOptions b;
   b.url = s.Url();
   b.bearer_token_file = dir + "/token";
   ASSERT_TRUE(QueryOnce(b).ok());
+  std::lock_guard<std::mutex> lock(mu);
   EXPECT_EQ(seen_auth, "Bearer tok-123");
 }
 
 TEST(PrometheusClientTest, ErrorsNameTheUrlAndWhatWasWrongNeverThePassword) {
-  int mode = 0;
+  std::atomic<int> mode = 0;  // read on the server's thread
   LocalServer s([&](const httplib::Request&, httplib::Response& res) {
-    switch (mode) {
+    switch (mode.load()) {
       case 0:
         res.status = 400;
         res.set_content(
