@@ -40,6 +40,9 @@ struct CollectorContext {
   // before the first. Connections whose backend_start is later (and not
   // later than this scan's now()) were opened since.
   std::optional<int64_t> previous_scan_time_us;
+  // (Every field above but previous_scan_time_us may shape a statement's
+  // text: RunCollectors' BatchKey names them, so that a session builds its
+  // statements again when one changes.)
   // The names of the collectors in this poll (RunCollectors fills it in), so
   // that collectors sharing one statement can each include the others'
   // parts in it.
@@ -72,6 +75,12 @@ class Collector {
   virtual ParameterizedStatement Parameterized(
       const CollectorContext& ctx) const {
     return {Statement(ctx), {}, {}};
+  }
+  // Parameterized(ctx).arguments, without building the statement: what a
+  // session that prepared the statement sends each poll.
+  virtual std::vector<std::string> Arguments(
+      const CollectorContext& ctx) const {
+    return Parameterized(ctx).arguments;
   }
   // Pure: what this collector observed in `rows`.
   virtual Result<std::shared_ptr<const Observation>> Parse(

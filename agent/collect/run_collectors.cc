@@ -42,10 +42,10 @@ CollectorOutcome ParseInto(const Collector& c, const ResultSet& rs,
 }
 
 Result<double> ServerClock(const ResultSet& rs) {
-  if (rs.size() != 1 || rs.rows()[0].empty() || !rs.rows()[0][0]) {
-    return Status::InvalidData("server clock: expected one value");
-  }
-  return ParseDouble(*rs.rows()[0][0]);
+  const std::optional<std::string_view> value =
+      rs.size() == 1 ? rs.cell(0, 0) : std::nullopt;
+  if (!value) return Status::InvalidData("server clock: expected one value");
+  return ParseDouble(*value);
 }
 
 // One distinct statement of a batch and the collectors that share it.
@@ -116,27 +116,37 @@ std::string Parenthesized(const std::vector<std::string>& items) {
   return out;
 }
 
-// The text of each statement in the batch, and last the server clock's.
-// On a session that prepares statements, each is prepared once per
-// connection (one more round trip, on the connection's first poll or after
-// a reload changed a statement) and executed by name afterwards, so that
-// the server does not plan it again at every poll. A statement the server
-// does not prepare is sent as it is from then on, on that connection.
-// Fails only when the session does.
-Result<std::vector<std::string>> BatchTexts(
-    Session& session, const std::vector<const Collector*>& collectors,
-    const std::vector<SharedStatement>& statements, const CollectorContext& ctx,
-    Deadline deadline) {
-  PreparedStatements* prepared = session.prepared_statements();
-  std::vector<std::string> texts;
-  if (prepared == nullptr || prepared->disabled) {
-    for (const SharedStatement& st : statements) {
-      texts.push_back(st.tags);
-      texts.back() += st.form.sql;
-    }
-    texts.emplace_back(kClockStatement);
-    return texts;
+// What the settings that shape the batch's statements were: the
+// collectors, the context's fields but the previous scan's time, and the
+// options.
+std::string BatchKey(const std::vector<const Collector*>& collectors,
+                     const CollectorContext& ctx, const RunOptions& options) {
+  std::string key = options.tag ? "tag" : "-";
+  for (const Collector* c : collectors) {
+    key += '\0';
+    key += c->name();
   }
+  for (int v : {ctx.max_applications, ctx.max_users, ctx.max_databases,
+                ctx.server_version_num}) {
+    key += '\0';
+    key += std::to_string(v);
+  }
+  for (const std::string& p : ctx.pinned_applications) {
+    key += '\0';
+    key += p;
+  }
+  return key;
+}
+
+// The batch of a session that prepares statements: each distinct statement
+// prepared once per connection (one more round trip, on the connection's
+// first poll or after a reload changed a statement) and executed by name
+// afterwards, so that the server does not plan it again at every poll. A
+// statement the server does not prepare is sent as it is from then on, on
+// that connection. Fails only when the session does.
+Result<PreparedStatements::Batch> PrepareBatch(
+    Session& session, PreparedStatements* prepared,
+    const std::vector<SharedStatement>& statements, Deadline deadline) {
   // The statements, then the clock: each with its tags, name and form.
   std::vector<const std::string*> tags;
   std::vector<const ParameterizedStatement*> forms;
@@ -187,23 +197,82 @@ Result<std::vector<std::string>> BatchTexts(
       }
     }
   }
+  PreparedStatements::Batch batch;
   // Appends only (GCC 12 -O3 reports a false -Werror=restrict on some
   // string concatenations, bug 105651).
-  for (size_t k = 0; k < names.size(); ++k) {
-    std::string text = *tags[k];
-    if (prepared->names.count(names[k]) > 0) {
-      text += "EXECUTE ";
-      text += names[k];
-      text += Parenthesized(forms[k]->arguments);
-    } else if (k < statements.size()) {
-      // Refused: the statement as it is.
-      text += collectors[statements[k].collectors[0]]->Statement(ctx);
-    } else {
-      text += kClockStatement;
+  for (size_t k = 0; k < statements.size(); ++k) {
+    const bool executed = prepared->names.count(names[k]) > 0;
+    std::string head = *tags[k];
+    if (executed) {
+      head += "EXECUTE ";
+      head += names[k];
     }
-    texts.push_back(std::move(text));
+    batch.collectors.push_back(statements[k].collectors);
+    batch.heads.push_back(std::move(head));
+    batch.takes_arguments.push_back(!forms[k]->parameter_types.empty());
+    batch.refused.push_back(!executed);
   }
-  return texts;
+  if (prepared->names.count(kClockName) > 0) {
+    batch.clock = "EXECUTE ";
+    batch.clock += kClockName;
+  } else {
+    batch.clock = kClockStatement;
+  }
+  return batch;
+}
+
+// What one poll's batch sends: per distinct statement, the collectors that
+// share it and its text; and the server clock's text.
+struct BatchPlan {
+  std::vector<std::vector<size_t>> collectors;
+  std::vector<std::string> texts;
+  std::string clock;
+};
+
+// The batch of this poll. A session that prepares statements builds their
+// texts and names once per connection (PreparedStatements::batch) and
+// again only when the settings that shape them change; each poll adds the
+// arguments. Fails only when the session does.
+Result<BatchPlan> PlanBatch(Session& session,
+                            const std::vector<const Collector*>& collectors,
+                            const CollectorContext& ctx,
+                            const RunOptions& options, Deadline deadline) {
+  PreparedStatements* prepared = session.prepared_statements();
+  BatchPlan plan;
+  if (prepared == nullptr || prepared->disabled) {
+    for (SharedStatement& st :
+         DistinctStatements(collectors, ctx, options, false)) {
+      plan.collectors.push_back(std::move(st.collectors));
+      plan.texts.push_back(std::move(st.tags));
+      plan.texts.back() += st.form.sql;
+    }
+    plan.clock = kClockStatement;
+    return plan;
+  }
+  std::string key = BatchKey(collectors, ctx, options);
+  if (!prepared->batch || prepared->batch->key != key) {
+    prepared->batch.reset();
+    auto batch = PrepareBatch(
+        session, prepared, DistinctStatements(collectors, ctx, options, true),
+        deadline);
+    if (!batch.ok()) return batch.status();
+    batch->key = std::move(key);
+    prepared->batch = std::move(*batch);
+  }
+  const PreparedStatements::Batch& batch = *prepared->batch;
+  plan.collectors = batch.collectors;
+  for (size_t k = 0; k < batch.heads.size(); ++k) {
+    const Collector& first = *collectors[batch.collectors[k][0]];
+    std::string text = batch.heads[k];
+    if (batch.refused[k]) {
+      text += first.Statement(ctx);  // the statement as it is
+    } else if (batch.takes_arguments[k]) {
+      text += Parenthesized(first.Arguments(ctx));
+    }
+    plan.texts.push_back(std::move(text));
+  }
+  plan.clock = batch.clock;
+  return plan;
 }
 
 // Collector `c`'s statement when it runs alone: shared parts of other
@@ -254,32 +323,28 @@ Status RunCollectors(Session& session,
     ctx.collectors.emplace_back(c->name());
   }
   if (options.batch && collectors.size() > 1) {
-    const std::vector<SharedStatement> statements =
-        DistinctStatements(collectors, ctx, options,
-                           session.prepared_statements() != nullptr &&
-                               !session.prepared_statements()->disabled);
-    auto texts = BatchTexts(session, collectors, statements, ctx, deadline);
-    if (!texts.ok()) return texts.status();
-    const std::string& clock_sql = texts->back();
+    auto plan = PlanBatch(session, collectors, ctx, options, deadline);
+    if (!plan.ok()) return plan.status();
+    const std::string& clock_sql = plan->clock;
     // clock; statement 1; clock; statement 2; clock; ...
     std::string sql = clock_sql + ";\n";
-    for (size_t k = 0; k + 1 < texts->size(); ++k) {
-      sql += (*texts)[k];
+    for (const std::string& text : plan->texts) {
+      sql += text;
       sql += ";\n";
       sql += clock_sql;
       sql += ";\n";
     }
     auto results = session.Execute(sql, deadline);
-    const size_t expected = 2 * statements.size() + 1;
+    const size_t expected = 2 * plan->texts.size() + 1;
     if (results.ok() && results->size() == expected) {
       // Outcomes in the collectors' order, whatever statement they shared.
       std::vector<CollectorOutcome> outcomes(collectors.size());
-      for (size_t k = 0; k < statements.size(); ++k) {
+      for (size_t k = 0; k < plan->texts.size(); ++k) {
         auto before = ServerClock((*results)[2 * k]);
         auto after = ServerClock((*results)[2 * k + 2]);
         const double secs =
             before.ok() && after.ok() ? std::max(0.0, *after - *before) : 0.0;
-        for (size_t i : statements[k].collectors) {
+        for (size_t i : plan->collectors[k]) {
           outcomes[i] =
               ParseInto(*collectors[i], (*results)[2 * k + 1], ctx, secs, out);
         }

@@ -7,30 +7,49 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "expose/text_writer.h"
+
 namespace pgconn {
+
+namespace {
+
+// One family by prometheus-cpp's serializer, split into its comment lines
+// and its sample lines.
+ExpositionPart::Family SerializeWithLibrary(prometheus::MetricFamily f) {
+  const prometheus::TextSerializer serializer;
+  std::ostringstream out;
+  std::vector<prometheus::MetricFamily> one;
+  one.push_back(std::move(f));
+  serializer.Serialize(out, one);
+  const std::string text = out.str();
+  // The serializer writes the comment lines first; no sample line starts
+  // with '#'.
+  size_t split = 0;
+  while (split < text.size() && text[split] == '#') {
+    const size_t eol = text.find('\n', split);
+    split = eol == std::string::npos ? text.size() : eol + 1;
+  }
+  ExpositionPart::Family pf;
+  pf.name = std::move(one.front().name);
+  pf.header = text.substr(0, split);
+  pf.samples = text.substr(split);
+  return pf;
+}
+
+}  // namespace
 
 ExpositionPart SerializePart(std::vector<prometheus::MetricFamily> families) {
   ExpositionPart part;
   part.families.reserve(families.size());
-  const prometheus::TextSerializer serializer;
   for (prometheus::MetricFamily& f : families) {
-    std::ostringstream out;
-    std::vector<prometheus::MetricFamily> one;
-    one.push_back(std::move(f));
-    serializer.Serialize(out, one);
-    const std::string text = out.str();
-    // The serializer writes the comment lines first; no sample line starts
-    // with '#'.
-    size_t split = 0;
-    while (split < text.size() && text[split] == '#') {
-      const size_t eol = text.find('\n', split);
-      split = eol == std::string::npos ? text.size() : eol + 1;
-    }
     ExpositionPart::Family pf;
-    pf.name = one.front().name;
-    pf.header = text.substr(0, split);
-    pf.samples = text.substr(split);
-    part.bytes += text.size();
+    if (DirectlyWritable(f)) {
+      WriteFamilyText(f, &pf.header, &pf.samples);
+      pf.name = std::move(f.name);
+    } else {
+      pf = SerializeWithLibrary(std::move(f));
+    }
+    part.bytes += pf.header.size() + pf.samples.size();
     part.families.push_back(std::move(pf));
   }
   return part;

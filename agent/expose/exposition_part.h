@@ -28,7 +28,8 @@ struct ExpositionPart {
   size_t bytes = 0;  // sum of the header and sample sizes
 };
 
-// Serializes `families` with prometheus-cpp's text serializer.
+// Serializes `families`: counters, gauges and untyped families with the
+// direct writer (text_writer.h), others with prometheus-cpp's serializer.
 ExpositionPart SerializePart(std::vector<prometheus::MetricFamily> families);
 
 // The text exposition of `parts` in order. A family that several parts have

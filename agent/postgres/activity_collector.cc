@@ -72,14 +72,13 @@ void AppendRecent(std::string_view identities, std::string_view app,
   }
 }
 
-std::string_view TextOr(const ResultSet::Row& row, int column,
+std::string_view TextOr(const ResultSet& rs, size_t row, int column,
                         std::string_view fallback) {
-  if (column < 0 || !row[column].has_value()) return fallback;
-  return *row[column];
+  return rs.cell(row, column).value_or(fallback);
 }
 
-// The scan's activity rows (RowsOfPart's, read in place: at many distinct
-// names they are most of the result).
+// The scan's activity rows (RowsOfPart's), read in place from the result:
+// at many distinct names they are most of it.
 Result<Activity> Read(const ResultSet& rs, const CollectorContext& ctx) {
   const int c_part = rs.ColumnIndex("part");  // absent: every row is ours
   const int c_app = rs.ColumnIndex("application");
@@ -97,20 +96,20 @@ Result<Activity> Read(const ResultSet& rs, const CollectorContext& ctx) {
         "activity: missing application, state, client_address or "
         "connections column");
   }
-  std::vector<const ResultSet::Row*> rows;
+  std::vector<size_t> rows;
   rows.reserve(rs.size());
-  for (const auto& row : rs.rows()) {
-    if (c_part >= 0 && TextOr(row, c_part, "") != Activity::kName) continue;
-    rows.push_back(&row);
+  for (size_t r = 0; r < rs.size(); ++r) {
+    if (c_part >= 0 && TextOr(rs, r, c_part, "") != Activity::kName) continue;
+    rows.push_back(r);
   }
   Activity out;
   // Connections per application, to rank them.
   std::unordered_map<std::string_view, int64_t> per_app;
   per_app.reserve(rows.size());
-  for (const ResultSet::Row* row : rows) {
-    auto conn = CellInt64(rs, *row, c_conn, 0);
+  for (size_t row : rows) {
+    auto conn = CellInt64At(rs, row, c_conn, 0);
     if (!conn.ok()) return conn.status().WithContext("activity");
-    per_app[TextOr(*row, c_app, "")] += *conn;
+    per_app[TextOr(rs, row, c_app, "")] += *conn;
   }
   const std::unordered_set<std::string_view> pinned(
       ctx.pinned_applications.begin(), ctx.pinned_applications.end());
@@ -120,34 +119,33 @@ Result<Activity> Read(const ResultSet& rs, const CollectorContext& ctx) {
 
   std::map<GroupKey, ActivityGroup> groups;
   std::map<AppKey, std::set<std::string_view>> addresses;
-  for (const ResultSet::Row* r : rows) {
-    const ResultSet::Row& row = *r;
-    const std::string_view app = TextOr(row, c_app, "");
+  for (size_t row : rows) {
+    const std::string_view app = TextOr(rs, row, c_app, "");
     const AppKey key = kept.count(app) > 0 ? AppKey{false, app}
                                            : AppKey{true, std::string_view()};
-    auto conn = CellInt64(rs, row, c_conn, 0);
-    auto lock = CellInt64(rs, row, c_lock, 0);
-    auto old_state = CellDouble(rs, row, c_old_state, 0);
-    auto old_xact = CellDouble(rs, row, c_old_xact, 0);
-    auto own = CellInt64(rs, row, c_own, 0);
+    auto conn = CellInt64At(rs, row, c_conn, 0);
+    auto lock = CellInt64At(rs, row, c_lock, 0);
+    auto old_state = CellDoubleAt(rs, row, c_old_state, 0);
+    auto old_xact = CellDoubleAt(rs, row, c_old_xact, 0);
+    auto own = CellInt64At(rs, row, c_own, 0);
     for (const Status* s : {&conn.status(), &lock.status(), &old_state.status(),
                             &old_xact.status(), &own.status()}) {
       if (!s->ok()) return s->WithContext("activity");
     }
-    if (c_scan_time >= 0 && !out.scan_time_us && row[c_scan_time]) {
-      auto t = CellInt64(rs, row, c_scan_time, 0);
+    if (c_scan_time >= 0 && !out.scan_time_us && rs.cell(row, c_scan_time)) {
+      auto t = CellInt64At(rs, row, c_scan_time, 0);
       if (!t.ok()) return t.status().WithContext("activity");
       out.scan_time_us = *t;
     }
     std::set<std::string_view>& addrs = addresses[key];
     // A NULL address (a row we may not see) counts as none.
-    if (row[c_addr].has_value()) addrs.insert(*row[c_addr]);
-    ActivityGroup& g = groups[{key, TextOr(row, c_state, kUnknownState)}];
+    if (const auto addr = rs.cell(row, c_addr)) addrs.insert(*addr);
+    ActivityGroup& g = groups[{key, TextOr(rs, row, c_state, kUnknownState)}];
     g.connections += *conn;
     g.lock_waiting += *lock;
     g.own_connections += *own;
-    if (c_recent >= 0 && row[c_recent].has_value()) {
-      AppendRecent(*row[c_recent], app, &out.recent);
+    if (const auto recent = rs.cell(row, c_recent)) {
+      AppendRecent(*recent, app, &out.recent);
     }
     g.oldest_state_seconds = std::max(g.oldest_state_seconds, *old_state);
     g.oldest_transaction_seconds =

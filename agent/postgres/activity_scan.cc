@@ -263,18 +263,31 @@ ParameterizedStatement ActivityScanParameterized(const CollectorContext& ctx,
   ParameterizedStatement p;
   p.sql = Scan(ctx, self, PreviousScan("$1"));
   p.parameter_types = {"bigint"};
-  p.arguments = {ctx.previous_scan_time_us
-                     ? std::to_string(*ctx.previous_scan_time_us)
-                     : std::string("NULL")};
+  p.arguments = ActivityScanArguments(ctx);
   return p;
+}
+
+std::vector<std::string> ActivityScanArguments(const CollectorContext& ctx) {
+  return {ctx.previous_scan_time_us ? std::to_string(*ctx.previous_scan_time_us)
+                                    : std::string("NULL")};
 }
 
 ResultSet RowsOfPart(const ResultSet& rs, std::string_view part) {
   const int c_part = rs.ColumnIndex("part");
   if (c_part < 0) return rs;
+  // Read in place: only this part's rows are copied (the activity part's,
+  // most of the result, are not).
   ResultSet out(rs.columns(), {});
-  for (const auto& row : rs.rows()) {
-    if (row[c_part].has_value() && *row[c_part] == part) out.AddRow(row);
+  const size_t columns = rs.columns().size();
+  for (size_t r = 0; r < rs.size(); ++r) {
+    if (rs.cell(r, c_part) != part) continue;
+    ResultSet::Row row;
+    row.reserve(columns);
+    for (size_t c = 0; c < columns; ++c) {
+      const auto text = rs.cell(r, static_cast<int>(c));
+      row.emplace_back(text ? std::optional<std::string>(*text) : std::nullopt);
+    }
+    out.AddRow(std::move(row));
   }
   return out;
 }

@@ -50,6 +50,8 @@ std::string ActivityScanStatement(const CollectorContext& ctx,
 // its text stays the same from poll to poll, so it is prepared once.
 ParameterizedStatement ActivityScanParameterized(const CollectorContext& ctx,
                                                  std::string_view self);
+// Its arguments alone (what changes from poll to poll).
+std::vector<std::string> ActivityScanArguments(const CollectorContext& ctx);
 
 // A collector of one part of the scan: its statement is the scan's.
 template <typename T>
@@ -61,6 +63,9 @@ class ScanPartCollector : public CollectorOf<T> {
   ParameterizedStatement Parameterized(
       const CollectorContext& ctx) const final {
     return ActivityScanParameterized(ctx, T::kName);
+  }
+  std::vector<std::string> Arguments(const CollectorContext& ctx) const final {
+    return ActivityScanArguments(ctx);
   }
 };
 

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -33,6 +34,23 @@ struct PreparedStatements {
   std::set<std::string> names;    // executed by name
   std::set<std::string> refused;  // the server would not prepare them
   bool disabled = false;          // send every statement as text
+  // RunCollectors' batch on this connection, built once (at its first poll,
+  // and again when the settings that shape the statements change): so that
+  // a poll does not build the statements' texts and names again.
+  struct Batch {
+    std::string key;  // the collectors and settings it was built for
+    // Per distinct statement: the collectors that share it (indices into
+    // the poll's collectors); the start of its text: its tags and "EXECUTE
+    // name", to which a poll adds its arguments if it takes any, or its
+    // tags alone if the server refused to prepare it (a poll then adds the
+    // statement's text).
+    std::vector<std::vector<size_t>> collectors;
+    std::vector<std::string> heads;
+    std::vector<bool> takes_arguments;
+    std::vector<bool> refused;
+    std::string clock;  // the server clock's statement
+  };
+  std::optional<Batch> batch;
 };
 
 // One connection to one server. Not thread-safe: the poller that owns it is

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# The agent's own CPU per poll, two builds side by side: both agents poll
+# the same throwaway server, at the same time, with N idle client backends
+# under NAMES distinct application names.
+#
+#   bench/poll_thread_cpu.sh AGENT_A AGENT_B [N=1000] [NAMES=500] [ROUNDS=5] [WINDOW=20]
+#
+# AGENT_A is the baseline (an older build), AGENT_B the candidate. Both poll
+# every 0.5 s. For ROUNDS windows of WINDOW seconds each the script reads,
+# per agent, the CPU time (/proc/PID/task/TID/schedstat, nanoseconds) of
+# its poll thread (the thread that used the most CPU in the window: the
+# HTTP thread only serves this script's two scrapes a window) and of the
+# whole process, and divides by the polls the agent counted
+# (pgconn_polls_total) in that window. Prints one row per round and the
+# medians, with the ratio B / A. Not a test: prints numbers, gates nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+A=${1:?baseline agent binary}
+B=${2:?candidate agent binary}
+N=${3:-1000}
+NAMES=${4:-500}
+ROUNDS=${5:-5}
+WINDOW=${6:-20}
+
+need_mb=$((N * 16 / 10 + 512))
+avail_mb=$(awk '/^MemAvailable/ {print int($2 / 1024)}' /proc/meminfo)
+echo "needs about $need_mb MB for $N backends (1.6 MB each + 512 MB); $avail_mb MB available"
+((avail_mb >= need_mb)) || { echo "not enough memory for $N backends" >&2; exit 1; }
+python=/usr/bin/python3  # Debian's, which has python3-asyncpg
+"$python" -c 'import asyncpg' || { echo "install python3-asyncpg" >&2; exit 1; }
+
+bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+dir=$(mktemp -d /tmp/pgconn-bench-XXXXXX)
+as_owner=()
+if [[ $(id -u) -eq 0 ]]; then chown postgres "$dir"; as_owner=(runuser -u postgres --); fi
+free_port() { "$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  "${as_owner[@]}" "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+"${as_owner[@]}" "$bindir/initdb" -D "$dir/data" -A trust -U postgres --no-sync >/dev/null
+"${as_owner[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o \
+  "-p $port -c listen_addresses=127.0.0.1 -k $dir -c max_connections=$((N + 50))" start >/dev/null
+
+coproc HOLD { exec nice "$python" bench/hold_connections.py "$port" "$N"; }
+pids+=("$HOLD_PID")
+read -r reply <&"${HOLD[0]}"
+[[ $reply == "open $N" ]] || { echo "holder: $reply" >&2; exit 1; }
+echo "names $NAMES" >&"${HOLD[1]}"
+read -r reply <&"${HOLD[0]}"
+
+start_agent() {  # binary port; sets agent_pid
+  DATABASE_URL="postgresql://postgres@127.0.0.1:$port/postgres" \
+    "$1" --web.listen-address="127.0.0.1:$2" --poll.interval=500ms --log.level=warn \
+    >/dev/null 2>&1 </dev/null &
+  agent_pid=$!
+  pids+=("$agent_pid")
+}
+metric() {  # port name
+  local body
+  body=$(curl -s "127.0.0.1:$1/metrics" || true)
+  awk -v m="$2" '$1 ~ "^"m"({|$)" {print $2; exit}' <<<"$body"
+}
+# CPU nanoseconds per thread of process $1: "tid ns" lines.
+threads_ns() {
+  for t in /proc/"$1"/task/*; do
+    echo "${t##*/} $(cut -d' ' -f1 "$t/schedstat" 2>/dev/null || echo 0)"
+  done
+}
+aport=$(free_port)
+start_agent "$A" "$aport"
+apid=$agent_pid
+bport=$(free_port)
+start_agent "$B" "$bport"
+bpid=$agent_pid
+for p in "$aport" "$bport"; do
+  until [[ $(metric "$p" pgconn_up) == 1 ]]; do sleep 0.2; done
+done
+sleep 3  # a few polls with the names in place
+echo "backends: $(psql -X -At -h 127.0.0.1 -p "$port" -U postgres -d postgres -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"), names: $NAMES"
+
+# Per agent and window: "poll_thread_ms_per_poll process_ms_per_poll polls".
+measure() {  # pid port before-file after-file polls-before polls-after
+  awk -v p0="$5" -v p1="$6" '
+    FNR == NR { before[$1] = $2; next }
+    { d = $2 - before[$1]; total += d; if (d > best) best = d }
+    END { polls = p1 - p0; printf "%.3f %.3f %d\n", best / 1e6 / polls, total / 1e6 / polls, polls }' "$3" "$4"
+}
+printf '\n| round | A poll thread, ms/poll | B poll thread, ms/poll | ratio B / A | A process, ms/poll | B process, ms/poll | ratio B / A | polls A / B |\n'
+printf '|---|---|---|---|---|---|---|---|\n'
+: >"$dir/rows"
+for ((r = 1; r <= ROUNDS; r++)); do
+  pa0=$(metric "$aport" pgconn_polls_total); pb0=$(metric "$bport" pgconn_polls_total)
+  threads_ns "$apid" >"$dir/a0"; threads_ns "$bpid" >"$dir/b0"
+  sleep "$WINDOW"
+  threads_ns "$apid" >"$dir/a1"; threads_ns "$bpid" >"$dir/b1"
+  pa1=$(metric "$aport" pgconn_polls_total); pb1=$(metric "$bport" pgconn_polls_total)
+  read -r at ap an < <(measure "$apid" "$aport" "$dir/a0" "$dir/a1" "$pa0" "$pa1")
+  read -r bt bp bn < <(measure "$bpid" "$bport" "$dir/b0" "$dir/b1" "$pb0" "$pb1")
+  echo "$at $bt $ap $bp" >>"$dir/rows"
+  printf '| %d | %s | %s | %s | %s | %s | %s | %s / %s |\n' "$r" "$at" "$bt" \
+    "$(awk -v a="$at" -v b="$bt" 'BEGIN {printf "%.2f", b / a}')" "$ap" "$bp" \
+    "$(awk -v a="$ap" -v b="$bp" 'BEGIN {printf "%.2f", b / a}')" "$an" "$bn"
+done
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+ma=$(cut -d' ' -f1 "$dir/rows" | median); mb=$(cut -d' ' -f2 "$dir/rows" | median)
+pa=$(cut -d' ' -f3 "$dir/rows" | median); pb=$(cut -d' ' -f4 "$dir/rows" | median)
+ratios=$(awk '{printf "%.2f\n", $2 / $1}' "$dir/rows" | sort -g | paste -sd' ')
+printf '| median | %s | %s | %s | %s | %s | %s | |\n' "$ma" "$mb" \
+  "$(awk -v a="$ma" -v b="$mb" 'BEGIN {printf "%.2f", b / a}')" "$pa" "$pb" \
+  "$(awk -v a="$pa" -v b="$pb" 'BEGIN {printf "%.2f", b / a}')"
+echo
+echo "poll-thread ratios B / A, per round, sorted: $ratios"
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
