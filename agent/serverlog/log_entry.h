@@ -26,6 +26,12 @@ inline constexpr std::array<std::string_view, 7> kRefusalReasons = {
 inline constexpr std::array<std::string_view, 3> kTerminationReasons = {
     "idle_in_transaction_timeout", "idle_session_timeout", "administrator"};
 
+// The severities PostgreSQL writes before ":  " (untranslated).
+inline constexpr std::array<std::string_view, 17> kLogSeverities = {
+    "LOG",    "FATAL",  "ERROR",  "WARNING", "PANIC",    "INFO",
+    "NOTICE", "DEBUG1", "DEBUG2", "DEBUG3",  "DEBUG4",   "DEBUG5",
+    "DETAIL", "HINT",   "QUERY",  "CONTEXT", "STATEMENT"};
+
 // PostgreSQL's identifiers and application_name are cut at NAMEDATALEN - 1.
 inline constexpr size_t kMaxLogName = 63;
 // The longest record kept: the fields pgconn reads come first (stderr) or
@@ -105,8 +111,10 @@ class StderrPrefix {
 std::optional<LogEntry> CsvRecordToEntry(const std::vector<std::string>& f);
 
 // One jsonlog line (PostgreSQL 15+: keys user, dbname, pid,
-// error_severity, state_code, message). Nullopt when the line is not a
-// JSON object.
+// error_severity, state_code, message), read with nlohmann-json. Nullopt
+// when the line is not one JSON object (strict: nothing after it), nests
+// deeper than 16 levels, or has no error_severity. A key given twice keeps
+// its last value; bytes that are not UTF-8 become U+FFFD.
 std::optional<LogEntry> ParseJsonLogLine(std::string_view line);
 
 // Splits a byte stream into lines. A line longer than kMaxLogRecordBytes

@@ -303,6 +303,70 @@ TEST(JsonlogTest, Pg15Keys) {
   EXPECT_FALSE(ParseJsonLogLine("{\"message\":\"no severity\"}"));
 }
 
+// What nlohmann-json decides for hostile or odd lines (the reader before it
+// was our own): each case with the exact outcome.
+TEST(JsonlogTest, HostileLines) {
+  // Not an object at the top, or something after it.
+  for (const char* line :
+       {"[1]", "\"LOG\"", "42", "null", "", "   ",
+        R"({"error_severity":"LOG"} trailing)",
+        R"({"error_severity":"LOG"}{"error_severity":"LOG"})",
+        R"({"error_severity":"LOG",})", R"({"error_severity":LOG})",
+        // PostgreSQL escapes control characters; a raw one is not jsonlog.
+        "{\"error_severity\":\"LOG\",\"message\":\"a\tb\"}",
+        // A lone surrogate escape is not a character.
+        R"({"error_severity":"LOG","user":"\ud800"})"}) {
+    EXPECT_FALSE(ParseJsonLogLine(line)) << line;
+  }
+  // Whitespace around the object is fine.
+  EXPECT_TRUE(ParseJsonLogLine(" {\"error_severity\":\"LOG\"} \r"));
+}
+
+TEST(JsonlogTest, RepeatedKeyKeepsTheLastValue) {
+  auto e = ParseJsonLogLine(
+      R"({"user":"first","error_severity":"LOG","user":"second"})");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->user, "second");
+}
+
+TEST(JsonlogTest, NestedValuesAreSkippedAndDepthIsBounded) {
+  auto e = ParseJsonLogLine(
+      R"({"error_severity":"FATAL","extra":{"user":"inner","a":[1,{"pid":2}]},)"
+      R"("user":"outer","pid":7,"ratio":1.50,"ok":true,"none":null})");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->user, "outer");
+  EXPECT_EQ(e->pid, "7");
+  EXPECT_EQ(e->severity, "FATAL");
+  // Numbers are kept as written, other scalars spelled out.
+  auto n = ParseJsonLogLine(
+      R"({"error_severity":"LOG","pid":1.50,"user":true,"dbname":null})");
+  ASSERT_TRUE(n);
+  EXPECT_EQ(n->pid, "1.50");
+  EXPECT_EQ(n->user, "true");
+  EXPECT_EQ(n->database, "null");
+  // 16 levels in all are read; 17 are refused.
+  auto nested = [](int levels) {
+    return "{\"error_severity\":\"LOG\",\"x\":" + std::string(levels - 1, '[') +
+           std::string(levels - 1, ']') + "}";
+  };
+  EXPECT_TRUE(ParseJsonLogLine(nested(16)));
+  EXPECT_FALSE(ParseJsonLogLine(nested(17)));
+  // A whole record of brackets ends at the bound, not on the stack.
+  EXPECT_FALSE(ParseJsonLogLine("{\"error_severity\":\"LOG\",\"x\":" +
+                                std::string(kMaxLogRecordBytes, '[')));
+}
+
+TEST(JsonlogTest, BytesThatAreNotUtf8BecomeReplacementCharacters) {
+  auto e = ParseJsonLogLine(
+      "{\"user\":\"caf\xE9\",\"dbname\":\"\xFF\xFE\",\"error_severity\":"
+      "\"LOG\"}");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->user, "caf\xEF\xBF\xBD");
+  EXPECT_EQ(e->database, "\xEF\xBF\xBD\xEF\xBF\xBD");
+  // Outside a string a bad byte is still bad JSON.
+  EXPECT_FALSE(ParseJsonLogLine("{\"error_severity\":\"LOG\"\xFF}"));
+}
+
 TEST(LineSplitterTest, PartialAndOverlongLines) {
   LineSplitter s;
   std::vector<std::pair<std::string, bool>> got;
