@@ -18,7 +18,6 @@
 #include "postgres/observations.h"
 #include "postgres/registry.h"
 #include "util/flags.h"
-#include "util/json_writer.h"
 #include "util/numbers.h"
 
 namespace pgconn {

@@ -3,89 +3,34 @@
 #include <cassert>
 #include <charconv>
 #include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "util/utf8.h"
 
 namespace pgconn {
-namespace {
 
-// Length of the valid UTF-8 sequence at the start of `s`, or 0.
-size_t Utf8SequenceLength(std::string_view s) {
-  const auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
-  const unsigned char b0 = byte(0);
-  size_t n = 0;
-  uint32_t min = 0;
-  if (b0 < 0x80) return 1;
-  if ((b0 & 0xE0) == 0xC0) {
-    n = 2;
-    min = 0x80;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    n = 3;
-    min = 0x800;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    n = 4;
-    min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (s.size() < n) return 0;
-  uint32_t cp = b0 & (0x7F >> n);
-  for (size_t i = 1; i < n; ++i) {
-    if ((byte(i) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (byte(i) & 0x3F);
-  }
-  // Overlong forms, UTF-16 surrogates and code points beyond Unicode.
-  if (cp < min || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) return 0;
-  return n;
-}
-
-}  // namespace
-
+// nlohmann-json escapes each well-formed run exactly as we always have
+// (tests/util/json_writer_test.cc proves it). What no library does is ours:
+// the escape \ufffd once per byte that is not UTF-8, so "a\xff\xfe" and
+// "a\xff" stay distinct.
 std::string JsonQuote(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string out = "\"";
-  size_t i = 0;
-  while (i < text.size()) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xF];
-        } else if (c < 0x80) {
-          out += static_cast<char>(c);
-        } else {
-          const size_t n = Utf8SequenceLength(text.substr(i));
-          if (n == 0) {
-            out += "\\ufffd";
-          } else {
-            out.append(text.substr(i, n));
-            i += n;
-            continue;
-          }
-        }
+  while (!text.empty()) {
+    size_t run = 0;
+    while (run < text.size()) {
+      const size_t n = Utf8SequenceLength(text.substr(run));
+      if (n == 0) break;
+      run += n;
     }
-    ++i;
+    if (run == 0) {
+      out += "\\ufffd";
+      text.remove_prefix(1);
+      continue;
+    }
+    const std::string quoted =
+        nlohmann::json(std::string(text.substr(0, run))).dump();
+    out.append(quoted, 1, quoted.size() - 2);
+    text.remove_prefix(run);
   }
   out += '"';
   return out;
