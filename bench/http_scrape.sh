@@ -18,24 +18,9 @@ exporter=/usr/bin/prometheus-postgres-exporter
 [[ -x $exporter ]] || { echo "apt-get install -y prometheus-postgres-exporter for the baseline" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "apt-get install -y wrk" >&2; exit 1; }
 
-bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-dir=$(mktemp -d /tmp/pgconn-bench-XXXXXX)
-as_owner=()
-if [[ $(id -u) -eq 0 ]]; then chown postgres "$dir"; as_owner=(runuser -u postgres --); fi
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-port=$(free_port)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  "${as_owner[@]}" "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
+source bench/lib.sh
 ulimit -n 4096
-
-"${as_owner[@]}" "$bindir/initdb" -D "$dir/data" -A trust -U postgres --no-sync >/dev/null
-"${as_owner[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o \
-  "-p $port -c listen_addresses=127.0.0.1 -k $dir" start >/dev/null
+bench_postgres
 dsn="postgresql://postgres@127.0.0.1:$port/postgres?sslmode=disable"
 
 aport=$(free_port)

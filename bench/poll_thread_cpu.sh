@@ -22,31 +22,12 @@ NAMES=${4:-500}
 ROUNDS=${5:-5}
 WINDOW=${6:-20}
 
-need_mb=$((N * 16 / 10 + 512))
-avail_mb=$(awk '/^MemAvailable/ {print int($2 / 1024)}' /proc/meminfo)
-echo "needs about $need_mb MB for $N backends (1.6 MB each + 512 MB); $avail_mb MB available"
-((avail_mb >= need_mb)) || { echo "not enough memory for $N backends" >&2; exit 1; }
-python=/usr/bin/python3  # Debian's, which has python3-asyncpg
+source bench/lib.sh
+bench_need_memory "$N"
 "$python" -c 'import asyncpg' || { echo "install python3-asyncpg" >&2; exit 1; }
 
-bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-dir=$(mktemp -d /tmp/pgconn-bench-XXXXXX)
-as_owner=()
-if [[ $(id -u) -eq 0 ]]; then chown postgres "$dir"; as_owner=(runuser -u postgres --); fi
-free_port() { "$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-port=$(free_port)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  "${as_owner[@]}" "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-
-"${as_owner[@]}" "$bindir/initdb" -D "$dir/data" -A trust -U postgres --no-sync >/dev/null
-"${as_owner[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o \
-  "-p $port -c listen_addresses=127.0.0.1 -k $dir -c max_connections=$((N + 50))" start >/dev/null
+bench_postgres -c max_connections=$((N + 50))
 
 coproc HOLD { exec nice "$python" bench/hold_connections.py "$port" "$N"; }
 pids+=("$HOLD_PID")
