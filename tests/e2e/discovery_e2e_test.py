@@ -174,11 +174,7 @@ def main(argv):
     except Failure as e:
         print(f"[discovery] FAIL: {e}", file=sys.stderr)
         for name in ("agent.log", "prometheus/prometheus.log"):
-            path = os.path.join(root, name)
-            if os.path.exists(path):
-                with open(path) as f:
-                    print(f"--- {name} (tail) ---\n{f.read()[-3000:]}",
-                          file=sys.stderr)
+            e2e.print_tail(os.path.join(root, name), name)
         return 1
     finally:
         if agent is not None:

@@ -44,6 +44,14 @@ def log(msg):
     print(f"[e2e] {msg}", flush=True)
 
 
+def print_tail(path, label=None, limit=3000):
+    """The end of a server's log on stderr, when a test fails."""
+    if path and os.path.exists(path):
+        with open(path, errors="replace") as f:
+            tail = f.read()[-limit:]
+        print(f"--- {label or path} (tail) ---\n{tail}", file=sys.stderr)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -139,11 +147,8 @@ class Stack:
     def print_logs(self, limit=3000):
         for server in self.servers:
             path = getattr(server, "log_path", None)
-            if path and os.path.exists(path):
-                with open(path, errors="replace") as f:
-                    tail = f.read()[-limit:]
-                print(f"--- {os.path.relpath(path, self.root)} (tail) ---\n{tail}",
-                      file=sys.stderr)
+            if path:
+                print_tail(path, os.path.relpath(path, self.root), limit)
 
 
 class Postgres:

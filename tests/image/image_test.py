@@ -299,11 +299,7 @@ def main(argv):
     except (Failure, subprocess.CalledProcessError, image.ImageError) as e:
         print(f"[image_test] FAIL: {e}", file=sys.stderr)
         for name in ("agent.log", "agent-data-source.log"):
-            path = os.path.join(root, name)
-            if os.path.exists(path):
-                with open(path) as f:
-                    print(f"--- {name} (tail) ---\n{f.read()[-3000:]}",
-                          file=sys.stderr)
+            e2e.print_tail(os.path.join(root, name), name)
         return 1
     finally:
         if container is not None:
