@@ -61,13 +61,12 @@ int RunHealthCheck(const std::string& given_url, const pgconn::Flags& flags) {
   return kExitOk;
 }
 
-int RunAgent(std::vector<std::string> args) {
-  const auto health_check = pgconn::TakeHealthCheckFlag(&args);
-  // PGCONN_<FLAG> variables, for every flag --help lists with a value.
+int RunAgent(const std::vector<std::string>& args) {
+  // PGCONN_<FLAG> variables, for every flag the settings table gives one.
   std::vector<std::string> env_notices;
   auto with_env = pgconn::ApplyFlagEnvironment(
-      args, pgconn::ProcessEnvironment(),
-      pgconn::ValueFlagNames(pgconn::FlagsHelp("pgconn-agent")), &env_notices);
+      args, pgconn::ProcessEnvironment(), pgconn::EnvironmentFlagNames(),
+      &env_notices);
   if (!with_env.ok()) {
     std::cerr << "pgconn-agent: " << with_env.status().message() << "\n";
     return kExitBadConfig;
@@ -77,7 +76,7 @@ int RunAgent(std::vector<std::string> args) {
     std::cerr << "pgconn-agent: " << flags.status().message() << "\n";
     return kExitBadConfig;
   }
-  if (health_check) return RunHealthCheck(*health_check, *flags);
+  if (flags->health_check) return RunHealthCheck(*flags->health_check, *flags);
   if (flags->help) {
     std::cout << pgconn::FlagsHelp("pgconn-agent") << "\n"
               << pgconn::CollectorFlagsHelp();

@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "config/settings.h"
+
 namespace pgconn {
 namespace {
 
@@ -39,27 +41,10 @@ std::string FlagEnvironmentName(std::string_view flag) {
   return out;
 }
 
-std::vector<std::string> ValueFlagNames(std::string_view help) {
+std::vector<std::string> EnvironmentFlagNames() {
   std::vector<std::string> out;
-  size_t line_start = 0;
-  while (line_start < help.size()) {
-    size_t end = help.find('\n', line_start);
-    if (end == std::string_view::npos) end = help.size();
-    std::string_view line = help.substr(line_start, end - line_start);
-    line_start = end + 1;
-    size_t i = 0;
-    while (i < line.size() && line[i] == ' ') ++i;
-    if (line.substr(i, 2) != "--") continue;
-    line.remove_prefix(i + 2);
-    const size_t eq = line.find('=');
-    const size_t space = line.find(' ');
-    if (eq == std::string_view::npos ||
-        (space != std::string_view::npos && space < eq)) {
-      continue;  // a switch
-    }
-    const std::string_view name = line.substr(0, eq);
-    if (name.empty() || name.find('[') != std::string_view::npos) continue;
-    out.emplace_back(name);
+  for (const detail::Setting& s : detail::AgentSettings()) {
+    if (s.env) out.emplace_back(s.flag);
   }
   return out;
 }

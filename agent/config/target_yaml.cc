@@ -288,4 +288,30 @@ Result<TargetConfig> ParseTarget(const YamlReader& r, const YAML::Node& node) {
   return t;
 }
 
+Status ParseTargetList(const YamlReader& r, const YAML::Node& v,
+                       std::vector<TargetConfig>* targets) {
+  if (!v.IsSequence()) {
+    return Status::InvalidArgument(r.where(v) + ": \"targets\" must be a list");
+  }
+  // An empty list would otherwise fall back to the environment, and
+  // monitor something the file did not ask for.
+  if (v.size() == 0) {
+    return Status::InvalidArgument(
+        r.where(v) +
+        ": \"targets\" is empty; list at least one target "
+        "or leave the key out to use the environment");
+  }
+  if (v.size() > kMaxTargets) {
+    return Status::InvalidArgument(
+        r.where(v) + ": " + std::to_string(v.size()) +
+        " targets; the limit is " + std::to_string(kMaxTargets) + " per agent");
+  }
+  for (const auto& tn : v) {
+    auto t = ParseTarget(r, tn);
+    if (!t.ok()) return t.status();
+    targets->push_back(std::move(*t));
+  }
+  return Status::Ok();
+}
+
 }  // namespace pgconn::detail

@@ -5,6 +5,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <vector>
+
 #include "config/yaml_reader.h"
 #include "pgconn/config.h"
 #include "pgconn/status.h"
@@ -16,6 +18,10 @@ namespace pgconn::detail {
 // both; password or password_file; a PgBouncer target reads the admin
 // console and declares no pools).
 Result<TargetConfig> ParseTarget(const YamlReader& r, const YAML::Node& node);
+
+// The top-level `targets:`: a list of 1 to kMaxTargets targets.
+Status ParseTargetList(const YamlReader& r, const YAML::Node& v,
+                       std::vector<TargetConfig>* targets);
 
 }  // namespace pgconn::detail
 

@@ -63,9 +63,8 @@ Status YamlReader::RequireMap(const YAML::Node& node,
                                  std::string(what) + " must be a mapping");
 }
 
-Status YamlReader::CheckKeys(
-    const YAML::Node& map, std::string_view what,
-    std::initializer_list<std::string_view> known) const {
+Status YamlReader::CheckKeys(const YAML::Node& map, std::string_view what,
+                             std::span<const std::string_view> known) const {
   for (const auto& kv : map) {
     std::string key;
     try {

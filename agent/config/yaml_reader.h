@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -35,7 +36,11 @@ class YamlReader {
 
   // Refuses keys outside `known`.
   Status CheckKeys(const YAML::Node& map, std::string_view what,
-                   std::initializer_list<std::string_view> known) const;
+                   std::initializer_list<std::string_view> known) const {
+    return CheckKeys(map, what, std::span(known.begin(), known.end()));
+  }
+  Status CheckKeys(const YAML::Node& map, std::string_view what,
+                   std::span<const std::string_view> known) const;
 
   Result<std::string> String(const YAML::Node& node,
                              std::string_view key) const;

@@ -1,4 +1,5 @@
-// Parsing `pgconn-agent plan`'s flags, and its help text.
+// `pgconn-agent plan`'s flags, declared once in a table (kPlanSettings)
+// that the parser (CLI11, util/cli_args.h) and --help both read.
 #include "plan/plan_flags.h"
 
 #include <algorithm>
@@ -17,7 +18,7 @@
 #include "plan/time_text.h"
 #include "postgres/observations.h"
 #include "postgres/registry.h"
-#include "util/flags.h"
+#include "util/cli_args.h"
 #include "util/numbers.h"
 
 namespace pgconn {
@@ -26,123 +27,224 @@ namespace {
 
 constexpr std::string_view kDefaultScaleTable = "1,5,10,20";
 
-// A flag value that the number parser refused. Only the form is checked
-// here: ValidatePlanInput() checks each input's range and names its flag.
-Status NotANumberFlag(const std::string& name, std::string_view value,
-                      std::string_view expected) {
-  return Status::InvalidArgument("flag --" + name + "=" + Excerpt(value) +
-                                 ": not " + std::string(expected));
+// One flag of `plan`, declared once: the parser and --help read this.
+struct PlanSetting {
+  std::string_view flag;  // without "--"
+  CliArity arity = CliArity::kValue;
+  std::string_view value_name;  // "N", "FILE"; "" for a switch
+  std::string_view default_text;
+  std::string_view help;   // lines separated by '\n'
+  std::string_view group;  // the heading --help lists it under
+  // Whether a message repeats the value ("flag --x=VALUE: ..."); false for
+  // a check whose own message quotes it.
+  bool quote_value = true;
+  // Checks and stores the value; the message says what is wrong, not where.
+  // Only the form is checked here: ValidatePlanInput() checks each input's
+  // range and names its flag.
+  Status (*from_text)(std::string_view value, PlanFlags* f) = nullptr;
+};
+
+Status Int(std::string_view v, std::optional<int64_t>* out) {
+  auto n = ParseInt64(v);
+  if (!n.ok()) return Status::InvalidArgument("not a whole number");
+  *out = *n;
+  return Status::Ok();
+}
+
+Status Text(std::string_view v, std::optional<std::string>* out) {
+  *out = std::string(v);
+  return Status::Ok();
+}
+
+Result<Duration> PositiveDuration(std::string_view v) {
+  auto d = ParseDuration(v);
+  if (!d.ok() || *d <= Duration(0)) {
+    return Status::InvalidArgument(
+        "not a positive duration (such as 7d, 36h, 90s)");
+  }
+  return *d;
+}
+
+using A = CliArity;
+using P = PlanFlags;
+using S = std::string_view;
+constexpr S kPools = "Workers and pools:";
+constexpr S kServer = "The server:";
+constexpr S kBouncer = "PgBouncer option:";
+constexpr S kHistory =
+    "Right-sizing from the history (Prometheus, Thanos, Mimir, "
+    "VictoriaMetrics):";
+constexpr S kOutput = "Output:";
+
+// Long because it is the table: one row per flag, in --help's order.
+const PlanSetting kPlanSettings[] = {
+    {"workers", A::kValue, "N", "1", "worker processes", kPools, true,
+     [](S v, P* f) { return Int(v, &f->workers); }},
+    {"pool-max", A::kValue, "N", "",
+     "DB_POOL_MAX per worker (required, or from --env-file\n"
+     "or --application)",
+     kPools, true, [](S v, P* f) { return Int(v, &f->pool_max); }},
+    {"pool-min", A::kValue, "N", "0", "DB_POOL_MIN per worker", kPools, true,
+     [](S v, P* f) { return Int(v, &f->pool_min); }},
+    {"overhead", A::kValue, "N", "0",
+     "connections of the bot, interface, migrations...\n"
+     "(the guide suggests 10-20)",
+     kPools, true, [](S v, P* f) { return Int(v, &f->overhead); }},
+    {"monitoring-agents", A::kValue, "N", "1",
+     "sessions of monitoring agents, each an ordinary slot\n"
+     "(1: pgconn itself; 0 allowed)",
+     kPools, true, [](S v, P* f) { return Int(v, &f->monitoring_agents); }},
+    {"env-file", A::kValue, "FILE", "",
+     "read DB_POOL_MIN, DB_POOL_MAX, DB_MAX_QUERIES,\n"
+     "DB_MAX_IDLE_TIME, DATABASE_URL... from a worker's\n"
+     "environment file and lint it; flags override it",
+     kPools, true, [](S v, P* f) { return Text(v, &f->env_file); }},
+    {"max-connections", A::kValue, "N", "read, else 100",
+     "max_connections, read from the database of\n"
+     "--config.file, DATABASE_URL or DB_HOST...",
+     kServer, true, [](S v, P* f) { return Int(v, &f->max_connections); }},
+    {"reserved", A::kValue, "N", "read, else 3",
+     "slots ordinary roles cannot use", kServer, true,
+     [](S v, P* f) { return Int(v, &f->reserved); }},
+    {"headroom", A::kValue, "RATIO", "0.8",
+     "plan under this share of usable (or the\n"
+     "configuration's near_limit_threshold)",
+     kServer, true,
+     [](S v, P* f) {
+       auto h = ParseDouble(v);
+       if (!h.ok())
+         return Status::InvalidArgument("not a number (such as 0.8)");
+       return f->headroom = *h, Status();
+     }},
+    {"memory-per-connection", A::kValue, "SIZE", "10MB",
+     "server memory per connection", kServer, false,
+     [](S v, P* f) {
+       auto bytes = ParseMemorySize(v);
+       if (!bytes.ok()) return bytes.status();
+       return f->memory_per_connection = *bytes, Status();
+     }},
+    {"config.file", A::kValue, "FILE", "",
+     "the agent's configuration: its target (--target NAME\n"
+     "when several), overhead and threshold;\n"
+     "its declared pools count as overhead",
+     kServer, true, [](S v, P* f) { return Text(v, &f->config_file); }},
+    {"application", A::kValue, "NAME", "",
+     "plan the target's declared pool NAME (replicas,\n"
+     "pool_min, pool_max; flags override); the other\n"
+     "declared pools count as overhead",
+     kServer, true, [](S v, P* f) { return Text(v, &f->application); }},
+    {"offline", A::kSwitch, "", "", "never connect to a database", kServer,
+     true, [](S v, P* f) { return f->offline = v == "true", Status(); }},
+    {"pgbouncer-pool-size", A::kValue, "N", "25",
+     "default_pool_size, as in the guide", kBouncer, true,
+     [](S v, P* f) { return Int(v, &f->pgbouncer_pool_size); }},
+    {"pgbouncer-pool-max", A::kValue, "N", "--pool-max",
+     "DB_POOL_MAX behind PgBouncer", kBouncer, true,
+     [](S v, P* f) { return Int(v, &f->pgbouncer_pool_max); }},
+    {"pgbouncer-max-client-conn", A::kValue, "N", "1000",
+     "max_client_conn, as in the guide", kBouncer, true,
+     [](S v, P* f) { return Int(v, &f->pgbouncer_max_client_conn); }},
+    {"from-prometheus", A::kValue, "URL", "",
+     "read the agent's metrics through the query API and\n"
+     "recommend DB_POOL_MAX and DB_POOL_MIN per declared pool",
+     kHistory, true, [](S v, P* f) { return Text(v, &f->from_prometheus); }},
+    {"window", A::kValue, "DURATION", "7d", "history to read", kHistory, true,
+     [](S v, P* f) {
+       auto d = PositiveDuration(v);
+       if (!d.ok()) return d.status();
+       f->window_seconds = std::chrono::duration<double>(*d).count();
+       return Status();
+     }},
+    {"end", A::kValue, "TIME", "now", "its end: RFC 3339 or Unix seconds",
+     kHistory, false,
+     [](S v, P* f) {
+       auto t = ParseTimeText(v);
+       if (!t.ok()) return t.status();
+       return f->end_unix = *t, Status();
+     }},
+    {"target", A::kValue, "NAME", "every target with declared pools",
+     "repeatable", kHistory, true,
+     [](S v, P* f) {
+       f->targets.emplace_back(v);
+       return Text(v, &f->target);
+     }},
+    {"margin", A::kValue, "RATIO", "0.25", "above the busy peak", kHistory,
+     true,
+     [](S v, P* f) {
+       auto m = ParseDoubleInRange(v, 0, 10);
+       if (!m.ok()) {
+         return Status::InvalidArgument(
+             "not a ratio in [0, 10] (0.25 is 25 %)");
+       }
+       return f->margin = *m, Status();
+     }},
+    {"basic-auth-user", A::kValue, "NAME", "", "HTTP basic auth user", kHistory,
+     true, [](S v, P* f) { return Text(v, &f->basic_auth_user); }},
+    {"basic-auth-password-file", A::kValue, "FILE", "",
+     "its password, from the file", kHistory, true,
+     [](S v, P* f) { return Text(v, &f->basic_auth_password_file); }},
+    {"bearer-token-file", A::kValue, "FILE", "",
+     "Authorization: Bearer, from the file", kHistory, true,
+     [](S v, P* f) { return Text(v, &f->bearer_token_file); }},
+    {"tls-ca-file", A::kValue, "FILE", "", "trust this CA for https", kHistory,
+     true, [](S v, P* f) { return Text(v, &f->tls_ca_file); }},
+    {"query-timeout", A::kValue, "DURATION", "30s",
+     "per connect, read and write", kHistory, true,
+     [](S v, P* f) {
+       auto d = PositiveDuration(v);
+       if (!d.ok()) return d.status();
+       return f->query_timeout = *d, Status();
+     }},
+    {"output", A::kValue, "table|json|env", "table",
+     "env: the DB_POOL_MIN and DB_POOL_MAX lines,\n--from-prometheus only",
+     kOutput, true,
+     [](S v, P* f) {
+       if (v != "table" && v != "json" && v != "env") {
+         return Status::InvalidArgument("not one of table, json, env");
+       }
+       f->json = v == "json";
+       f->env_output = v == "env";
+       return Status();
+     }},
+    {"scale-table", A::kOptional, "COUNTS", kDefaultScaleTable,
+     "the workers x DB_POOL_MAX table for worker counts\n"
+     "such as 1-10 or 1,5,10,20",
+     kOutput, true,
+     [](S v, P* f) {
+       // The counts are optional, so a following flag is not taken for them.
+       return Text(v.empty() ? kDefaultScaleTable : v, &f->scale_table);
+     }},
+    {"help", A::kSwitch, "", "", "print this help", kOutput, true,
+     [](S v, P* f) { return f->help = v == "true", Status(); }},
+};
+
+// A flag's value through its row; the message names the flag.
+Status ApplyPlanFlag(const PlanSetting& s, const std::string& value,
+                     PlanFlags* f) {
+  const std::string flag = "flag --" + std::string(s.flag);
+  if (s.arity == CliArity::kValue && value.empty()) {
+    return Status::InvalidArgument(flag + " needs a value");
+  }
+  Status st = s.from_text(value, f);
+  if (st.ok()) return st;
+  return Status::InvalidArgument(
+      flag + (s.quote_value ? "=" + Excerpt(value) : "") + ": " + st.message());
 }
 
 }  // namespace
 
 Result<PlanFlags> ParsePlanFlags(const std::vector<std::string>& args) {
+  std::vector<CliFlag> cli;
+  for (const PlanSetting& s : kPlanSettings) cli.push_back({s.flag, s.arity});
+  auto split = SplitCommandLine(args, cli);
+  if (!split.ok()) return split.status();
+  if (auto s = RefuseExtras(split->extras, "plan --help"); !s.ok()) return s;
   PlanFlags f;
-  const std::map<std::string, std::optional<int64_t> PlanFlags::*> ints = {
-      {"workers", &PlanFlags::workers},
-      {"pool-max", &PlanFlags::pool_max},
-      {"pool-min", &PlanFlags::pool_min},
-      {"overhead", &PlanFlags::overhead},
-      {"monitoring-agents", &PlanFlags::monitoring_agents},
-      {"max-connections", &PlanFlags::max_connections},
-      {"reserved", &PlanFlags::reserved},
-      {"pgbouncer-pool-size", &PlanFlags::pgbouncer_pool_size},
-      {"pgbouncer-pool-max", &PlanFlags::pgbouncer_pool_max},
-      {"pgbouncer-max-client-conn", &PlanFlags::pgbouncer_max_client_conn},
-  };
-  const std::map<std::string, std::optional<std::string> PlanFlags::*> strings =
-      {{"env-file", &PlanFlags::env_file},
-       {"config.file", &PlanFlags::config_file},
-       {"target", &PlanFlags::target},
-       {"application", &PlanFlags::application},
-       {"from-prometheus", &PlanFlags::from_prometheus},
-       {"basic-auth-user", &PlanFlags::basic_auth_user},
-       {"basic-auth-password-file", &PlanFlags::basic_auth_password_file},
-       {"bearer-token-file", &PlanFlags::bearer_token_file},
-       {"tls-ca-file", &PlanFlags::tls_ca_file}};
-  FlagReader r(args, "plan --help");
-  while (true) {
-    auto more = r.Next();
-    if (!more.ok()) return more.status();
-    if (!*more) break;
-    const std::string name = r.name();
-    if (name == "help") {
-      f.help = true;
-    } else if (name == "offline") {
-      f.offline = true;
-    } else if (name == "scale-table") {
-      // The counts are optional, so a following flag is not taken for them.
-      f.scale_table =
-          r.OptionalValue().value_or(std::string(kDefaultScaleTable));
-    } else if (auto it = ints.find(name); it != ints.end()) {
-      auto v = r.Value();
-      if (!v.ok()) return v.status();
-      auto n = ParseInt64(*v);
-      if (!n.ok()) return NotANumberFlag(name, *v, "a whole number");
-      f.*(it->second) = *n;
-    } else if (auto st = strings.find(name); st != strings.end()) {
-      auto v = r.Value();
-      if (!v.ok()) return v.status();
-      f.*(st->second) = *v;
-      if (name == "target") f.targets.push_back(*v);
-    } else if (name == "window" || name == "query-timeout") {
-      auto v = r.Value();
-      if (!v.ok()) return v.status();
-      auto d = ParseDuration(*v);
-      if (!d.ok() || *d <= Duration(0)) {
-        return Status::InvalidArgument(
-            "flag --" + name + "=" + Excerpt(*v) +
-            ": not a positive duration (such as 7d, 36h, 90s)");
-      }
-      if (name == "window") {
-        f.window_seconds = std::chrono::duration<double>(*d).count();
-      } else {
-        f.query_timeout = *d;
-      }
-    } else if (name == "end") {
-      auto v = r.Value();
-      if (!v.ok()) return v.status();
-      auto t = ParseTimeText(*v);
-      if (!t.ok()) {
-        return Status::InvalidArgument("flag --end: " + t.status().message());
-      }
-      f.end_unix = *t;
-    } else if (name == "margin") {
-      auto v = r.Value();
-      if (!v.ok()) return v.status();
-      auto m = ParseDoubleInRange(*v, 0, 10);
-      if (!m.ok()) {
-        return Status::InvalidArgument("flag --margin=" + Excerpt(*v) +
-                                       ": not a ratio in [0, 10] (0.25 "
-                                       "is 25 %)");
-      }
-      f.margin = *m;
-    } else if (name == "headroom") {
-      auto v = r.Value();
-      if (!v.ok()) return v.status();
-      auto h = ParseDouble(*v);
-      if (!h.ok()) return NotANumberFlag(name, *v, "a number (such as 0.8)");
-      f.headroom = *h;
-    } else if (name == "memory-per-connection") {
-      auto v = r.Value();
-      if (!v.ok()) return v.status();
-      auto bytes = ParseMemorySize(*v);
-      if (!bytes.ok()) {
-        return Status::InvalidArgument("flag --memory-per-connection: " +
-                                       bytes.status().message());
-      }
-      f.memory_per_connection = *bytes;
-    } else if (name == "output") {
-      auto v = r.Value();
-      if (!v.ok()) return v.status();
-      if (*v != "table" && *v != "json" && *v != "env") {
-        return Status::InvalidArgument("flag --output=" + Excerpt(*v) +
-                                       ": not one of table, json, env");
-      }
-      f.json = *v == "json";
-      f.env_output = *v == "env";
-    } else {
-      return r.Unknown();
+  for (const PlanSetting& s : kPlanSettings) {
+    const auto given = split->given.find(s.flag);
+    if (given == split->given.end()) continue;
+    for (const std::string& value : given->second) {
+      if (auto st = ApplyPlanFlag(s, value, &f); !st.ok()) return st;
     }
   }
   return f;
@@ -233,94 +335,36 @@ FromPrometheusRequest FromPrometheus(const PlanFlags& f) {
 
 }  // namespace detail
 
-// Long because it is one text: every flag of the planner, grouped as an
-// operator looks for them.
+// The flags from the table, under their headings.
 std::string PlanHelp(std::string_view program) {
+  using detail::kPlanSettings;
   std::ostringstream o;
   o << "usage: " << program << " plan [flags]\n\n"
     << "Capacity planner: workers x DB_POOL_MAX + overhead against the usable\n"
     << "part of max_connections, the 80 % headroom rule, and the three ways "
        "out\n"
-    << "(a smaller DB_POOL_MAX, a larger max_connections, PgBouncer).\n\n"
-    << "Workers and pools:\n"
-    << "  --workers=N                 worker processes (default 1)\n"
-    << "  --pool-max=N                DB_POOL_MAX per worker (required, or "
-       "from --env-file\n"
-    << "                              or --application)\n"
-    << "  --pool-min=N                DB_POOL_MIN per worker (default 0)\n"
-    << "  --overhead=N                connections of the bot, interface, "
-       "migrations...\n"
-    << "                              (default 0; the guide suggests 10-20)\n"
-    << "  --monitoring-agents=N       sessions of monitoring agents, each an "
-       "ordinary slot\n"
-    << "                              (default 1: pgconn itself; 0 allowed)\n"
-    << "  --env-file=FILE             read DB_POOL_MIN, DB_POOL_MAX, "
-       "DB_MAX_QUERIES,\n"
-    << "                              DB_MAX_IDLE_TIME, DATABASE_URL... from a "
-       "worker's\n"
-    << "                              environment file and lint it; flags "
-       "override it\n\n"
-    << "The server:\n"
-    << "  --max-connections=N         max_connections (default: read from the "
-       "database of\n"
-    << "                              --config.file, DATABASE_URL or "
-       "DB_HOST..., "
-       "else 100)\n"
-    << "  --reserved=N                slots ordinary roles cannot use "
-       "(default: "
-       "read, else 3)\n"
-    << "  --headroom=RATIO            plan under this share of usable "
-       "(default 0.8, or the\n"
-    << "                              configuration's near_limit_threshold)\n"
-    << "  --memory-per-connection=SIZE  server memory per connection "
-       "(default 10MB)\n"
-    << "  --config.file=FILE          the agent's configuration: its target "
-       "(--target NAME\n"
-    << "                              when several), overhead and threshold;\n"
-    << "                              its declared pools count as overhead\n"
-    << "  --application=NAME          plan the target's declared pool NAME "
-       "(replicas,\n"
-    << "                              pool_min, pool_max; flags override); "
-       "the other\n"
-    << "                              declared pools count as overhead\n"
-    << "  --offline                   never connect to a database\n\n"
-    << "PgBouncer option:\n"
-    << "  --pgbouncer-pool-size=N     default_pool_size (default 25, as in "
-       "the guide)\n"
-    << "  --pgbouncer-pool-max=N      DB_POOL_MAX behind PgBouncer (default: "
-       "--pool-max)\n"
-    << "  --pgbouncer-max-client-conn=N  max_client_conn (default 1000, as "
-       "in the guide)\n\n"
-    << "Right-sizing from the history (Prometheus, Thanos, Mimir, "
-       "VictoriaMetrics):\n"
-    << "  --from-prometheus=URL       read the agent's metrics through the "
-       "query API and\n"
-    << "                              recommend DB_POOL_MAX and DB_POOL_MIN "
-       "per declared pool\n"
-    << "  --window=DURATION           history to read (default 7d)\n"
-    << "  --end=TIME                  its end: RFC 3339 or Unix seconds "
-       "(default now)\n"
-    << "  --target=NAME               repeatable (default every target with "
-       "declared pools)\n"
-    << "  --margin=RATIO              above the busy peak (default 0.25)\n"
-    << "  --basic-auth-user=NAME, --basic-auth-password-file=FILE\n"
-    << "  --bearer-token-file=FILE    Authorization: Bearer, from the file\n"
-    << "  --tls-ca-file=FILE          trust this CA for https\n"
-    << "  --query-timeout=DURATION    per connect, read and write (default "
-       "30s)\n"
-    << "  --headroom, --monitoring-agents, --overhead, --max-connections,\n"
-    << "  --reserved, --memory-per-connection, --pgbouncer-pool-size and\n"
-    << "  --pgbouncer-max-client-conn override what the history says\n\n"
-    << "Output:\n"
-    << "  --output=table|json|env     (default table; env: the DB_POOL_MIN "
-       "and\n"
-    << "                              DB_POOL_MAX lines, --from-prometheus "
-       "only)\n"
-    << "  --scale-table[=COUNTS]      the workers x DB_POOL_MAX table for "
-       "worker counts\n"
-    << "                              such as 1-10 or 1,5,10,20 (the "
-       "default)\n\n"
-    << "A total exactly at the headroom line fits. Exit codes: 0 the plan "
+    << "(a smaller DB_POOL_MAX, a larger max_connections, PgBouncer).\n";
+  std::string_view group;
+  for (const auto& s : kPlanSettings) {
+    if (s.group != group) {
+      if (group == detail::kHistory) {
+        o << "  --headroom, --monitoring-agents, --overhead, "
+             "--max-connections,\n"
+          << "  --reserved, --memory-per-connection, --pgbouncer-pool-size "
+             "and\n"
+          << "  --pgbouncer-max-client-conn override what the history says\n";
+      }
+      group = s.group;
+      o << "\n" << group << "\n";
+    }
+    const std::string synopsis = "--" + std::string(s.flag) +
+                                 (s.arity == CliArity::kSwitch ? ""
+                                  : s.arity == CliArity::kOptional
+                                      ? "[=" + std::string(s.value_name) + "]"
+                                      : "=" + std::string(s.value_name));
+    WriteHelpEntry(o, synopsis, s.help, s.default_text);
+  }
+  o << "\nA total exactly at the headroom line fits. Exit codes: 0 the plan "
        "fits,\n"
     << "1 it does not (over_headroom, over_limit) or the env file has an "
        "error\n"

@@ -17,7 +17,6 @@
 #include "plan/time_text.h"
 #include "postgres/observations.h"
 #include "postgres/registry.h"
-#include "util/flags.h"
 #include "util/numbers.h"
 
 namespace pgconn::detail {

@@ -16,7 +16,6 @@
 #include "plan/time_text.h"
 #include "postgres/observations.h"
 #include "postgres/registry.h"
-#include "util/flags.h"
 #include "util/json_writer.h"
 #include "util/numbers.h"
 

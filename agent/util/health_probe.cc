@@ -172,21 +172,4 @@ Result<int> HttpGetStatus(const HttpUrl& url,
   return static_cast<int>(*code);
 }
 
-std::optional<std::string> TakeHealthCheckFlag(std::vector<std::string>* args) {
-  constexpr std::string_view kFlag = "--health-check";
-  for (auto it = args->begin(); it != args->end(); ++it) {
-    if (*it == "--") break;
-    if (*it == kFlag) {
-      args->erase(it);
-      return std::string();
-    }
-    if (it->rfind(std::string(kFlag) + "=", 0) == 0) {
-      std::string url = it->substr(kFlag.size() + 1);
-      args->erase(it);
-      return url;
-    }
-  }
-  return std::nullopt;
-}
-
 }  // namespace pgconn

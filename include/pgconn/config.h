@@ -172,6 +172,8 @@ struct Flags {
   bool once = false;
   bool version = false;
   bool help = false;
+  // --health-check[=URL]: "" for the agent the flags describe.
+  std::optional<std::string> health_check;
   // Every --web.listen-address, in order (the flag repeats); the last one
   // is also in listen_address.
   std::vector<std::string> listen_addresses;

@@ -19,10 +19,11 @@ namespace pgconn {
 // "PGCONN_WEB_LISTEN_ADDRESS" for "web.listen-address".
 std::string FlagEnvironmentName(std::string_view flag);
 
-// The flags that take a value, as --help lists them ("  --NAME=VALUE").
-// Switches (--once, --help, --[no-]collector.NAME) are left out on purpose:
-// a variable left in an environment must not change what the agent does.
-std::vector<std::string> ValueFlagNames(std::string_view help);
+// The flags that have a variable, as the settings table declares them
+// (agent/config/settings.cc): those that take a value. Switches (--once,
+// --help, --[no-]collector.NAME) have none on purpose: a variable left in an
+// environment must not change what the agent does.
+std::vector<std::string> EnvironmentFlagNames();
 
 // `args` with "--NAME=VALUE" put in front for each PGCONN_<FLAG> variable
 // that is set and not empty and whose flag is not on the command line (the

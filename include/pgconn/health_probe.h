@@ -31,10 +31,6 @@ Result<HttpUrl> ParseHttpUrl(std::string_view text);
 Result<int> HttpGetStatus(const HttpUrl& url,
                           std::chrono::milliseconds timeout);
 
-// Removes "--health-check" or "--health-check=URL" from `args`: nullopt when
-// it is not there, else the URL ("" when none was given).
-std::optional<std::string> TakeHealthCheckFlag(std::vector<std::string>* args);
-
 }  // namespace pgconn
 
 #endif  // PGCONN_HEALTH_PROBE_H_

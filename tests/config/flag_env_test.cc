@@ -15,7 +15,7 @@ EnvLookup Env(std::map<std::string, std::string> vars) {
 
 const std::vector<std::string>& Names() {
   static const auto* names =
-      new std::vector<std::string>(ValueFlagNames(FlagsHelp("pgconn-agent")));
+      new std::vector<std::string>(EnvironmentFlagNames());
   return *names;
 }
 
@@ -25,7 +25,7 @@ TEST(FlagEnvironmentNameTest, UpperCaseWithUnderscores) {
   EXPECT_EQ(FlagEnvironmentName("config.file"), "PGCONN_CONFIG_FILE");
 }
 
-TEST(ValueFlagNamesTest, EveryValueFlagOfTheHelpAndNoSwitch) {
+TEST(EnvironmentFlagNamesTest, EveryValueFlagAndNoSwitch) {
   const auto& names = Names();
   for (const char* want : {"config.file", "web.listen-address", "poll.interval",
                            "log.level", "log.format"}) {
@@ -35,8 +35,7 @@ TEST(ValueFlagNamesTest, EveryValueFlagOfTheHelpAndNoSwitch) {
     EXPECT_EQ(std::find(names.begin(), names.end(), never), names.end())
         << never;
   }
-  // Every name is one ParseFlags knows: a help line that drifts from the
-  // parser fails here.
+  // Every name is one ParseFlags knows, and takes a value.
   for (const auto& n : names) {
     auto parsed = ParseFlags({"--" + n});
     ASSERT_FALSE(parsed.ok()) << n;  // a value flag without its value

@@ -116,16 +116,5 @@ TEST(HttpGetStatusTest, FailsOnSilenceGarbageAndNoListener) {
       << refused.status().message();
 }
 
-TEST(TakeHealthCheckFlagTest, RemovesTheFlag) {
-  std::vector<std::string> args = {"--web.listen-address=:1", "--health-check"};
-  EXPECT_EQ(TakeHealthCheckFlag(&args), "");
-  EXPECT_EQ(args, std::vector<std::string>{"--web.listen-address=:1"});
-  args = {"--health-check=http://h:1/healthz"};
-  EXPECT_EQ(TakeHealthCheckFlag(&args), "http://h:1/healthz");
-  EXPECT_TRUE(args.empty());
-  args = {"--once"};
-  EXPECT_EQ(TakeHealthCheckFlag(&args), std::nullopt);
-}
-
 }  // namespace
 }  // namespace pgconn
