@@ -1,9 +1,8 @@
 #include "util/json_writer.h"
 
 #include <cassert>
-#include <charconv>
 #include <cmath>
-#include <nlohmann/json.hpp>
+#include <utility>
 
 #include "util/utf8.h"
 
@@ -36,99 +35,76 @@ std::string JsonQuote(std::string_view text) {
   return out;
 }
 
-void JsonWriter::BeforeValue() {
-  if (after_key_) {
-    after_key_ = false;
-    return;
+nlohmann::ordered_json& JsonWriter::Put(Json value) {
+  if (open_.empty()) {
+    root_ = std::move(value);
+    return root_;
   }
-  if (stack_.empty()) return;
-  assert(!stack_.back().object && "a value in an object needs a Key()");
-  if (stack_.back().count++ > 0) out_ += ',';
-  out_ += '\n';
-  out_.append(2 * stack_.size(), ' ');
-}
-
-void JsonWriter::Open(char bracket) {
-  BeforeValue();
-  out_ += bracket;
-  stack_.push_back({bracket == '{', 0});
-}
-
-void JsonWriter::Close(char bracket) {
-  assert(!stack_.empty() && !after_key_);
-  const bool had_members = stack_.back().count > 0;
-  stack_.pop_back();
-  if (had_members) {
-    out_ += '\n';
-    out_.append(2 * stack_.size(), ' ');
+  Json& parent = *open_.back();
+  if (parent.is_object()) {
+    assert(key_ && "a value in an object needs a Key()");
+    Json& slot = parent[*key_];
+    key_.reset();
+    slot = std::move(value);
+    return slot;
   }
-  out_ += bracket;
+  assert(!key_ && "Key() outside an object");
+  parent.push_back(std::move(value));
+  return parent.back();
 }
 
+// A container's address stays put while it is open: its parent gets no other
+// member until it is ended.
 JsonWriter& JsonWriter::BeginObject() {
-  Open('{');
+  open_.push_back(&Put(Json::object()));
   return *this;
 }
 
 JsonWriter& JsonWriter::EndObject() {
-  Close('}');
+  assert(!open_.empty() && open_.back()->is_object() && !key_);
+  open_.pop_back();
   return *this;
 }
 
 JsonWriter& JsonWriter::BeginArray() {
-  Open('[');
+  open_.push_back(&Put(Json::array()));
   return *this;
 }
 
 JsonWriter& JsonWriter::EndArray() {
-  Close(']');
+  assert(!open_.empty() && open_.back()->is_array());
+  open_.pop_back();
   return *this;
 }
 
 JsonWriter& JsonWriter::Key(std::string_view key) {
-  assert(!stack_.empty() && stack_.back().object && !after_key_);
-  if (stack_.back().count++ > 0) out_ += ',';
-  out_ += '\n';
-  out_.append(2 * stack_.size(), ' ');
-  out_ += JsonQuote(key);
-  out_ += ": ";
-  after_key_ = true;
+  assert(!open_.empty() && open_.back()->is_object() && !key_);
+  key_ = ToValidUtf8(key);
   return *this;
 }
 
 JsonWriter& JsonWriter::String(std::string_view value) {
-  BeforeValue();
-  out_ += JsonQuote(value);
+  Put(ToValidUtf8(value));
   return *this;
 }
 
 JsonWriter& JsonWriter::Int(int64_t value) {
-  BeforeValue();
-  out_ += std::to_string(value);
+  Put(value);
   return *this;
 }
 
 JsonWriter& JsonWriter::Double(double value) {
-  BeforeValue();
-  if (!std::isfinite(value)) {
-    out_ += "null";
-    return *this;
-  }
-  char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), value);
-  out_.append(buf, ec == std::errc() ? end : buf);
+  Put(std::isfinite(value) ? Json(value) : Json(nullptr));
   return *this;
 }
 
 JsonWriter& JsonWriter::Bool(bool value) {
-  BeforeValue();
-  out_ += value ? "true" : "false";
+  Put(value);
   return *this;
 }
 
 JsonWriter& JsonWriter::Null() {
-  BeforeValue();
-  out_ += "null";
+  Put(nullptr);
   return *this;
 }
 
@@ -137,10 +113,10 @@ JsonWriter& JsonWriter::OptionalInt(const std::optional<int64_t>& value) {
 }
 
 std::string JsonWriter::Take() {
-  assert(stack_.empty());
-  std::string out = std::move(out_);
+  assert(open_.empty() && !key_);
+  std::string out = root_.dump(2);
   out += '\n';
-  out_.clear();
+  root_ = Json();
   return out;
 }
 

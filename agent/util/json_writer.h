@@ -1,9 +1,14 @@
-// A small streaming JSON writer for the planner's --output json: objects,
-// arrays, strings with RFC 8259 escaping, integers and finite doubles.
+// The streaming interface the planner's --output json, the status API, the
+// discovery endpoint and the JSON log lines write through. The document is
+// built and printed by nlohmann-json; what is ours is only the call shape
+// (Key/value calls in order, as the documents are naturally written) and
+// the one rule no library has: bytes that are not UTF-8 become U+FFFD once
+// per bad byte, so "a\xff\xfe" and "a\xff" stay distinct.
 #ifndef PGCONN_AGENT_UTIL_JSON_WRITER_H_
 #define PGCONN_AGENT_UTIL_JSON_WRITER_H_
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,9 +16,10 @@
 
 namespace pgconn {
 
-// Pretty-prints with two-space indentation. The caller is trusted to nest
-// correctly (Key() before each value in an object, matching End*() calls);
-// a misuse trips an assert in debug builds. Not thread-safe.
+// Pretty-prints with two-space indentation (nlohmann-json's dump(2)), keys
+// in the order they were written. The caller is trusted to nest correctly
+// (Key() before each value in an object, matching End*() calls); a misuse
+// trips an assert in debug builds. Not thread-safe.
 class JsonWriter {
  public:
   JsonWriter& BeginObject();
@@ -23,8 +29,7 @@ class JsonWriter {
   JsonWriter& Key(std::string_view key);
   JsonWriter& String(std::string_view value);
   JsonWriter& Int(int64_t value);
-  // Shortest text that reads back as the same double; NaN and infinities,
-  // which JSON cannot express, become null.
+  // NaN and infinities, which JSON cannot express, become null.
   JsonWriter& Double(double value);
   JsonWriter& Bool(bool value);
   JsonWriter& Null();
@@ -34,17 +39,13 @@ class JsonWriter {
   std::string Take();
 
  private:
-  void BeforeValue();
-  void Open(char bracket);
-  void Close(char bracket);
+  using Json = nlohmann::ordered_json;
+  // Places `value` where the next value goes and returns it there.
+  Json& Put(Json value);
 
-  struct Level {
-    bool object = false;
-    int count = 0;
-  };
-  std::string out_;
-  std::vector<Level> stack_;
-  bool after_key_ = false;
+  Json root_;
+  std::vector<Json*> open_;  // the containers not yet ended, innermost last
+  std::optional<std::string> key_;
 };
 
 // `text` as a quoted JSON string. Control characters are escaped, and bytes
