@@ -258,6 +258,19 @@ TEST_F(StatusPageBrowserTest, RenderedPageShowsTheMetricsAndEscapesNames) {
       << dom;
   EXPECT_EQ(Fields(dom, "busy_peak_connections"),
             std::vector<std::string>{busy_peak});
+  // Drawn to scale against the 17 usable slots: the pool's 2 × 3 is
+  // 35.29 % of the bar, its busy peak 1 of 6 (16.67 %) the darker part,
+  // the headroom line at 80 % of the usable slots.
+  const std::regex pool_segment(
+      "data-application=\"worker\" data-declared-max=\"6\" "
+      "data-busy-peak=\"1\" title=\"[^\"]*\" style=\"width: 35\\.29%;"
+      "[^\"]*\"><span class=\"peak\" style=\"width: 16\\.67%;\">");
+  EXPECT_TRUE(std::regex_search(dom, pool_segment)) << dom;
+  // (The browser writes 80.00 % back as 80 %.)
+  EXPECT_TRUE(std::regex_search(
+      dom, std::regex("<span class=\"line\" title=\"headroom: 80\\.0 % of "
+                      "usable\" style=\"left: 80(\\.00)?%;\"></span>")))
+      << dom;
   // The last hour: at least one poll, its highest the used connections
   // (the sessions have not changed since the agent started).
   const std::regex chart(
