@@ -147,6 +147,8 @@ class HttpServer::Impl {
     AddRoute("/healthz", "healthz", get, &Impl::ServeHealth);
     AddRoute("/readyz", "readyz", get, &Impl::ServeReady);
     AddRoute("/", "index", get, &Impl::ServeIndex);
+    AddRoute("/status.css", "index", get, &Impl::ServeIndex);
+    AddRoute("/status.js", "index", get, &Impl::ServeIndex);
     AddRoute("/api/v1/status", "status", get, &Impl::ServeStatus);
     if (options_.reload) {
       AddRoute("/-/reload", "reload", {bhttp::verb::post}, &Impl::ServeReload);
@@ -187,14 +189,31 @@ class HttpServer::Impl {
       res.Text(503, "not ready: waiting for the first poll of every target\n");
     }
   }
-  // The live page and its JSON, built by the publisher once per change;
-  // a source without one gets the plain index page.
-  void ServeIndex(const RequestView&, Response& res) {
-    res.content_type = "text/html; charset=utf-8";
+  // The live page (its HTML, style and script: static files) and its JSON,
+  // built by the publisher once per change; a source without one gets the
+  // plain index page. The page's policy lets it load only its own style
+  // and script and fetch only this origin: no inline script runs.
+  void ServeIndex(const RequestView& req, Response& res) {
     std::shared_ptr<const StatusPage> page = publisher_.CurrentPage();
-    res.body = page ? page->html() : IndexPage();
-    if (page) res.headers.emplace_back("Cache-Control", "no-store");
+    const StatusPage::Asset* asset = page ? page->Find(req.path) : nullptr;
+    if (asset == nullptr) {
+      if (req.path != "/") {
+        return res.Text(404,
+                        "404 not found: \"" + std::string(req.path) + "\"\n");
+      }
+      res.content_type = "text/html; charset=utf-8";
+      res.body = IndexPage();
+      return;
+    }
+    res.content_type = std::string(asset->content_type);
+    res.body = std::string(asset->body);
+    res.headers.emplace_back("Cache-Control", "no-store");
+    res.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    res.headers.emplace_back("Content-Security-Policy", kStatusPagePolicy);
   }
+  static constexpr char kStatusPagePolicy[] =
+      "default-src 'none'; script-src 'self'; style-src 'self'; "
+      "connect-src 'self'; base-uri 'none'; form-action 'none'";
   void ServeStatus(const RequestView&, Response& res) {
     std::shared_ptr<const StatusPage> page = publisher_.CurrentPage();
     if (!page) return res.Text(503, "no status available\n");

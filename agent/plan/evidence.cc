@@ -6,6 +6,7 @@
 #include <initializer_list>
 #include <map>
 #include <string_view>
+#include <vector>
 
 namespace pgconn {
 namespace {
@@ -113,27 +114,34 @@ Result<std::vector<std::string>> DiscoverTargets(PromQuerier& prometheus,
   return out;
 }
 
-Result<TargetEvidence> ReadTargetEvidence(PromQuerier& prometheus,
-                                          const std::string& target,
-                                          const EvidenceRequest& request) {
-  TargetEvidence out;
-  out.target = target;
-  Reader q(prometheus, request, &out);
-  const std::string sel = Cat({"{target=", PromQLString(target), "}"});
-  const std::string w = Cat({"[", PromQLDuration(request.window_seconds), "]"});
-  const std::string step =
-      PromQLDuration(SubqueryStepSeconds(request.window_seconds));
-  const std::string sub =
-      Cat({"[", PromQLDuration(request.window_seconds), ":", step, "]"});
-  auto last = [&](const std::string& metric) {
-    return Cat({"max(last_over_time(", metric, sel, w, "))"});
-  };
-  Status s;
-  // The peak window first: it decides the range of the peak queries.
-  if (s = q.One(
-          "peak_window_seconds",
-          Cat({"max(max_over_time(pgconn_peak_window_seconds", sel, w, "))"}),
-          &out.peak_window_seconds);
+namespace {
+
+// The selector and the ranges of one target's queries.
+struct Ranges {
+  std::string sel;  // {target="..."}
+  std::string w;    // [window]
+  std::string sub;  // [window:step]: a subquery, for timestamps
+  std::string pw;   // [window - peak window]: see ReadPeakWindow
+};
+
+Ranges TargetRanges(const std::string& target, double window_seconds) {
+  Ranges r;
+  r.sel = Cat({"{target=", PromQLString(target), "}"});
+  r.w = Cat({"[", PromQLDuration(window_seconds), "]"});
+  const std::string step = PromQLDuration(SubqueryStepSeconds(window_seconds));
+  r.sub = Cat({"[", PromQLDuration(window_seconds), ":", step, "]"});
+  r.pw = r.w;
+  return r;
+}
+
+// The peak window first: it decides the range of the peak queries.
+Status ReadPeakWindow(Reader& q, const std::string& target,
+                      const EvidenceRequest& request, Ranges& r,
+                      TargetEvidence& out) {
+  if (Status s = q.One("peak_window_seconds",
+                       Cat({"max(max_over_time(pgconn_peak_window_seconds",
+                            r.sel, r.w, "))"}),
+                       &out.peak_window_seconds);
       !s.ok()) {
     return s;
   }
@@ -148,9 +156,17 @@ Result<TargetEvidence> ReadTargetEvidence(PromQuerier& prometheus,
   // The agent's peak gauge at time t covers (t - peak_window, t]: over the
   // samples of (end - window + peak_window, end] it covers (end - window,
   // end] exactly, and no older peak leaks in.
-  const std::string pw =
-      Cat({"[", PromQLDuration(request.window_seconds - peak_window), "]"});
+  r.pw = Cat({"[", PromQLDuration(request.window_seconds - peak_window), "]"});
+  return Status::Ok();
+}
 
+// The target's numbers: one query each.
+Status ReadTargetNumbers(Reader& q, const Ranges& r, TargetEvidence& out) {
+  const std::string& sel = r.sel;
+  const std::string& w = r.w;
+  auto last = [&](const std::string& metric) {
+    return Cat({"max(last_over_time(", metric, sel, w, "))"});
+  };
   struct Scalar {
     const char* quantity;
     std::string promql;
@@ -166,10 +182,10 @@ Result<TargetEvidence> ReadTargetEvidence(PromQuerier& prometheus,
       {"overhead_connections", last("pgconn_pool_overhead_connections"),
        &overhead},
       {"first_sample",
-       Cat({"min(min_over_time(timestamp(pgconn_up", sel, ")", sub, "))"}),
+       Cat({"min(min_over_time(timestamp(pgconn_up", sel, ")", r.sub, "))"}),
        &out.first_sample_unix},
       {"last_sample",
-       Cat({"max(max_over_time(timestamp(pgconn_up", sel, ")", sub, "))"}),
+       Cat({"max(max_over_time(timestamp(pgconn_up", sel, ")", r.sub, "))"}),
        &out.last_sample_unix},
       {"up_ratio", Cat({"avg(avg_over_time(pgconn_up", sel, w, "))"}),
        &out.up_ratio},
@@ -189,25 +205,33 @@ Result<TargetEvidence> ReadTargetEvidence(PromQuerier& prometheus,
        &out.used_line_at_end},
       {"used_last", last("pgconn_used_connections"), &out.used_last},
       {"used_peak",
-       Cat({"max(max_over_time(pgconn_used_connections_peak", sel, pw, "))"}),
+       Cat({"max(max_over_time(pgconn_used_connections_peak", sel, r.pw, "))"}),
        &out.used_peak},
   };
   for (const Scalar& x : scalars) {
-    if (s = q.One(x.quantity, x.promql, x.into); !s.ok()) return s;
+    if (Status s = q.One(x.quantity, x.promql, x.into); !s.ok()) return s;
   }
   out.max_connections = Whole(max_connections);
   out.reserved = Whole(reserved);
   out.usable = Whole(usable);
   out.overhead = Whole(overhead);
   out.samples = samples.value_or(0);
+  return Status::Ok();
+}
 
-  struct PerApp {
-    const char* quantity;
-    std::string promql;
-    std::map<std::string, double> values;
-  };
+// One query answered per application.
+struct PerApp {
+  const char* quantity;
+  std::string promql;
+  std::map<std::string, double> values;
+};
+
+// The per-application queries, in the order ReadApplications reads them.
+std::vector<PerApp> ApplicationQueries(const Ranges& r) {
+  const std::string& sel = r.sel;
+  const std::string& w = r.w;
   const std::string by = "max by (application) (";
-  PerApp apps[] = {
+  return {
       {"replicas", Cat({by, "last_over_time(", kDeclared, sel, w, "))"}), {}},
       {"replicas_min",
        Cat({"min by (application) (min_over_time(", kDeclared, sel, w, "))"}),
@@ -224,7 +248,7 @@ Result<TargetEvidence> ReadTargetEvidence(PromQuerier& prometheus,
             sel, w, "))"}),
        {}},
       {"busy_peak_connections",
-       Cat({by, "max_over_time(pgconn_pool_busy_peak_connections", sel, pw,
+       Cat({by, "max_over_time(pgconn_pool_busy_peak_connections", sel, r.pw,
             "))"}),
        {}},
       {"busy_median_connections",
@@ -239,14 +263,19 @@ Result<TargetEvidence> ReadTargetEvidence(PromQuerier& prometheus,
        {}},
       {"application_first_sample",
        Cat({"min by (application) (min_over_time(timestamp(", kDeclared, sel,
-            ")", sub, "))"}),
+            ")", r.sub, "))"}),
        {}},
       {"application_last_sample",
-       Cat({by, "max_over_time(timestamp(", kDeclared, sel, ")", sub, "))"}),
+       Cat({by, "max_over_time(timestamp(", kDeclared, sel, ")", r.sub, "))"}),
        {}},
   };
+}
+
+// Each declared application's evidence, in the order of its name.
+Status ReadApplications(Reader& q, const Ranges& r, TargetEvidence& out) {
+  std::vector<PerApp> apps = ApplicationQueries(r);
   for (PerApp& a : apps) {
-    if (s = q.PerApplication(a.quantity, a.promql, &a.values); !s.ok()) {
+    if (Status s = q.PerApplication(a.quantity, a.promql, &a.values); !s.ok()) {
       return s;
     }
   }
@@ -272,6 +301,21 @@ Result<TargetEvidence> ReadTargetEvidence(PromQuerier& prometheus,
     e.last_sample_unix = get(apps[10], app);
     out.applications.push_back(std::move(e));
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<TargetEvidence> ReadTargetEvidence(PromQuerier& prometheus,
+                                          const std::string& target,
+                                          const EvidenceRequest& request) {
+  TargetEvidence out;
+  out.target = target;
+  Reader q(prometheus, request, &out);
+  Ranges r = TargetRanges(target, request.window_seconds);
+  if (Status s = ReadPeakWindow(q, target, request, r, out); !s.ok()) return s;
+  if (Status s = ReadTargetNumbers(q, r, out); !s.ok()) return s;
+  if (Status s = ReadApplications(q, r, out); !s.ok()) return s;
   return out;
 }
 

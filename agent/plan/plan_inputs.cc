@@ -173,13 +173,16 @@ Status ResolveLimits(const PlanFlags& f,
   return Status::Ok();
 }
 
-// Sets workers and the pool sizes from the flags, the env file or defaults.
-Status ResolvePools(const PlanFlags& f, const PoolDeclaration* declared,
-                    Inputs* in) {
-  const WorkerEnv* env = in->worker_env ? &*in->worker_env : nullptr;
-  const std::string of_pool = declared ? " of pool " + declared->application +
-                                             " (" + declared->origin + ")"
-                                       : "";
+// " of pool NAME (where it is declared)", or nothing without a declaration.
+std::string OfPool(const PoolDeclaration* declared) {
+  return declared ? " of pool " + declared->application + " (" +
+                        declared->origin + ")"
+                  : "";
+}
+
+// Workers: --workers, else the declaration's replicas, else 1.
+Status ResolveWorkers(const PlanFlags& f, const PoolDeclaration* declared,
+                      Inputs* in) {
   if (f.workers) {
     in->plan.workers = *f.workers;
     in->sources["workers"] = {"flag", "--workers"};
@@ -190,11 +193,18 @@ Status ResolvePools(const PlanFlags& f, const PoolDeclaration* declared,
                                      "--workers");
     }
     in->plan.workers = declared->replicas;
-    in->sources["workers"] = {"config", "replicas" + of_pool};
+    in->sources["workers"] = {"config", "replicas" + OfPool(declared)};
   } else {
     in->plan.workers = 1;
     in->sources["workers"] = {"default", "default (--workers)"};
   }
+  return Status::Ok();
+}
+
+// DB_POOL_MAX: --pool-max, else the env file's, else the declaration's.
+Status ResolvePoolMax(const PlanFlags& f, const PoolDeclaration* declared,
+                      Inputs* in) {
+  const WorkerEnv* env = in->worker_env ? &*in->worker_env : nullptr;
   if (f.pool_max) {
     in->plan.pool_max = *f.pool_max;
     in->sources["pool_max"] = {"flag", "--pool-max"};
@@ -206,7 +216,7 @@ Status ResolvePools(const PlanFlags& f, const PoolDeclaration* declared,
                          " (" + env->pool_max_where + ")";
   } else if (declared) {
     in->plan.pool_max = declared->pool_max;
-    in->sources["pool_max"] = {"config", "pool_max" + of_pool};
+    in->sources["pool_max"] = {"config", "pool_max" + OfPool(declared)};
     in->pool_max_label = "pool_max " + std::to_string(declared->pool_max) +
                          " (" + declared->origin + ")";
   } else {
@@ -216,6 +226,14 @@ Status ResolvePools(const PlanFlags& f, const PoolDeclaration* declared,
             : "give --pool-max (the workers' DB_POOL_MAX) or "
               "--env-file");
   }
+  return Status::Ok();
+}
+
+// DB_POOL_MIN: --pool-min, else the env file's, else the declaration's,
+// else 0; returns how the value was given, for the error below.
+std::string ResolvePoolMin(const PlanFlags& f, const PoolDeclaration* declared,
+                           Inputs* in) {
+  const WorkerEnv* env = in->worker_env ? &*in->worker_env : nullptr;
   std::string pool_min_label;
   if (f.pool_min) {
     in->plan.pool_min = *f.pool_min;
@@ -228,13 +246,22 @@ Status ResolvePools(const PlanFlags& f, const PoolDeclaration* declared,
                      env->pool_min_where + ")";
   } else if (declared) {
     in->plan.pool_min = declared->pool_min;
-    in->sources["pool_min"] = {"config", "pool_min" + of_pool};
+    in->sources["pool_min"] = {"config", "pool_min" + OfPool(declared)};
     pool_min_label = "pool_min " + std::to_string(declared->pool_min) + " (" +
                      declared->origin + ")";
   } else {
     in->plan.pool_min = 0;
     in->sources["pool_min"] = {"default", "default (--pool-min)"};
   }
+  return pool_min_label;
+}
+
+// Sets workers and the pool sizes from the flags, the env file or defaults.
+Status ResolvePools(const PlanFlags& f, const PoolDeclaration* declared,
+                    Inputs* in) {
+  if (Status s = ResolveWorkers(f, declared, in); !s.ok()) return s;
+  if (Status s = ResolvePoolMax(f, declared, in); !s.ok()) return s;
+  const std::string pool_min_label = ResolvePoolMin(f, declared, in);
   // The planner names flags; with an env file the names must be its own.
   if (in->plan.pool_min > in->plan.pool_max && in->plan.pool_max >= 1) {
     return Status::InvalidArgument(pool_min_label + " is larger than " +

@@ -258,20 +258,10 @@ void WriteFindingsAndNotesJson(const std::vector<Finding>& findings,
   w.EndArray();
 }
 
-}  // namespace
-
-void WritePlanJson(const Plan& p, const Inputs& in, std::ostream& out) {
+// The inputs the plan was made from, and where each came from.
+void InputsJson(const Plan& p, const Inputs& in, JsonWriter& w) {
   const PlanInput& i = p.input;
-  JsonWriter w;
   w.BeginObject();
-  w.Key("total_connections").Int(p.total_connections);
-  w.Key("usable_connections").Int(p.usable_connections);
-  w.Key("utilization_ratio").Double(p.utilization_ratio);
-  w.Key("verdict").String(VerdictName(p.verdict));
-  w.Key("headroom_connections").Int(p.headroom_connections);
-  w.Key("worker_connections").Int(p.worker_connections);
-  w.Key("min_connections").Int(p.min_connections);
-  w.Key("inputs").BeginObject();
   w.Key("workers").Int(i.workers);
   w.Key("pool_max").Int(i.pool_max);
   w.Key("pool_min").Int(i.pool_min);
@@ -289,8 +279,11 @@ void WritePlanJson(const Plan& p, const Inputs& in, std::ostream& out) {
     w.Key(field).String(source.kind);
   w.EndObject();
   w.EndObject();
+}
 
-  w.Key("options").BeginArray();
+// The three ways to fit: smaller pools, more max_connections, PgBouncer.
+void OptionsJson(const Plan& p, JsonWriter& w) {
+  w.BeginArray();
   const ReducePoolMaxOption& r = p.reduce_pool_max;
   w.BeginObject().Key("kind").String("reduce_pool_max");
   w.Key("pool_max").OptionalInt(r.pool_max);
@@ -324,6 +317,24 @@ void WritePlanJson(const Plan& p, const Inputs& in, std::ostream& out) {
   w.Key("recommended").Bool(b.recommended);
   w.EndObject();
   w.EndArray();
+}
+
+}  // namespace
+
+void WritePlanJson(const Plan& p, const Inputs& in, std::ostream& out) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("total_connections").Int(p.total_connections);
+  w.Key("usable_connections").Int(p.usable_connections);
+  w.Key("utilization_ratio").Double(p.utilization_ratio);
+  w.Key("verdict").String(VerdictName(p.verdict));
+  w.Key("headroom_connections").Int(p.headroom_connections);
+  w.Key("worker_connections").Int(p.worker_connections);
+  w.Key("min_connections").Int(p.min_connections);
+  w.Key("inputs");
+  InputsJson(p, in, w);
+  w.Key("options");
+  OptionsJson(p, w);
   WriteFindingsAndNotesJson(in.findings, in.notes, w);
   w.EndObject();
   out << w.Take();

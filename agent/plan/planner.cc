@@ -59,6 +59,7 @@ int64_t ServerMemoryBytes(int64_t connections, int64_t per_connection) {
 }
 
 Status ValidatePlanInput(const PlanInput& in) {
+  // Long: one check per input, in the order of the flags; read best whole.
   if (in.workers < 1 || in.workers > kMaxWorkers) {
     return OutOfRange("--workers", in.workers, 1, kMaxWorkers);
   }

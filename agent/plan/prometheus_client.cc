@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "util/numbers.h"
@@ -273,6 +274,49 @@ std::string PromQLString(std::string_view value) {
   return out + "\"";
 }
 
+namespace {
+
+// A failed query's own words: its HTTP status, errorType and error.
+std::optional<Status> QueryError(int status, const std::string& http,
+                                 const nlohmann::json& doc) {
+  const std::string state = doc.value("status", "");
+  if (status == 200 && state == "success") return std::nullopt;
+  std::string what = http;
+  if (doc.contains("errorType") && doc["errorType"].is_string()) {
+    what += ", " + doc["errorType"].get<std::string>();
+  }
+  if (doc.contains("error") && doc["error"].is_string()) {
+    what += ": " + doc["error"].get<std::string>();
+  } else if (status == 200) {
+    what += ": status is not \"success\"";
+  }
+  return Status::InvalidData(what);
+}
+
+// One sample of an instant vector: its labels and value.
+Result<PromSample> VectorSample(const std::string& http,
+                                const nlohmann::json& s) {
+  PromSample sample;
+  if (!s.is_object()) {
+    return Status::InvalidData(http + ": a result is not an object");
+  }
+  if (const auto m = s.find("metric"); m != s.end() && m->is_object()) {
+    for (const auto& [k, v] : m->items()) {
+      if (v.is_string()) sample.labels[k] = v.get<std::string>();
+    }
+  }
+  const auto value = s.find("value");
+  if (value == s.end()) {
+    return Status::InvalidData(http + ": a result has no value");
+  }
+  auto v = SampleValue(*value);
+  if (!v.ok()) return Status::InvalidData(http + ": " + v.status().message());
+  sample.value = *v;
+  return sample;
+}
+
+}  // namespace
+
 Result<std::vector<PromSample>> ParseQueryResponse(
     int status, std::string_view content_type, std::string_view body) {
   const size_t first = body.find_first_not_of(" \t\r\n");
@@ -293,19 +337,7 @@ Result<std::vector<PromSample>> ParseQueryResponse(
                                "a JSON object: " +
                                Excerpted(body));
   }
-  const std::string state = doc.value("status", "");
-  if (status != 200 || state != "success") {
-    std::string what = http;
-    if (doc.contains("errorType") && doc["errorType"].is_string()) {
-      what += ", " + doc["errorType"].get<std::string>();
-    }
-    if (doc.contains("error") && doc["error"].is_string()) {
-      what += ": " + doc["error"].get<std::string>();
-    } else if (status == 200) {
-      what += ": status is not \"success\"";
-    }
-    return Status::InvalidData(what);
-  }
+  if (auto error = QueryError(status, http, doc)) return *error;
   const auto data = doc.find("data");
   if (data == doc.end() || !data->is_object()) {
     return Status::InvalidData(http + ": the answer has no data");
@@ -327,23 +359,9 @@ Result<std::vector<PromSample>> ParseQueryResponse(
                                Excerpt(type));
   }
   for (const nlohmann::json& s : *result) {
-    PromSample sample;
-    if (!s.is_object()) {
-      return Status::InvalidData(http + ": a result is not an object");
-    }
-    if (const auto m = s.find("metric"); m != s.end() && m->is_object()) {
-      for (const auto& [k, v] : m->items()) {
-        if (v.is_string()) sample.labels[k] = v.get<std::string>();
-      }
-    }
-    const auto value = s.find("value");
-    if (value == s.end()) {
-      return Status::InvalidData(http + ": a result has no value");
-    }
-    auto v = SampleValue(*value);
-    if (!v.ok()) return Status::InvalidData(http + ": " + v.status().message());
-    sample.value = *v;
-    out.push_back(std::move(sample));
+    auto sample = VectorSample(http, s);
+    if (!sample.ok()) return sample.status();
+    out.push_back(std::move(*sample));
   }
   return out;
 }

@@ -75,10 +75,10 @@ void Row(std::ostream& out, std::string_view label, const std::string& value,
       << "\n";
 }
 
-void WriteTargetTable(const RightSizingRun& run, const TargetRightSizing& t,
-                      std::ostream& out) {
+// The Budget part: the verdict and the numbers it comes from.
+void WriteBudget(const RightSizingRun& run, const TargetRightSizing& t,
+                 std::ostream& out) {
   const TargetEvidence& e = t.evidence;
-  out << "\nTarget " << e.target << "\n";
   const std::string fixed = " + overhead " + std::to_string(t.overhead) +
                             " + " + Agents(t.monitoring_agents);
   Row(out, "verdict", std::string(VerdictName(t.verdict)),
@@ -114,7 +114,10 @@ void WriteTargetTable(const RightSizingRun& run, const TargetRightSizing& t,
       t.evidence_complete
           ? "samples cover the window; polls and scrapes succeeded"
           : "nothing is lowered: see below");
+}
 
+// One line per declared application: declared -> recommended.
+void WriteApplications(const TargetRightSizing& t, std::ostream& out) {
   out << "\n  " << Pad("application", 16) << Pad("replicas", 8)
       << Pad("DB_POOL_MAX", 14) << Pad("DB_POOL_MIN", 14) << Pad("busy peak", 9)
       << Pad("median", 7) << "saturated\n";
@@ -132,6 +135,10 @@ void WriteTargetTable(const RightSizingRun& run, const TargetRightSizing& t,
         << Pad(ev.busy_median ? Number(*ev.busy_median) : "-", 7)
         << SaturatedText(a) << "\n";
   }
+}
+
+// Why a pool is not lowered, or grows, and every note.
+std::vector<std::string> Findings(const TargetRightSizing& t) {
   std::vector<std::string> findings;
   for (const std::string& r : t.insufficient) {
     findings.push_back("too little history: " + r);
@@ -159,36 +166,50 @@ void WriteTargetTable(const RightSizingRun& run, const TargetRightSizing& t,
     for (const std::string& n : a.notes) findings.push_back(app + ": " + n);
   }
   for (const std::string& n : t.notes) findings.push_back(n);
+  return findings;
+}
+
+// Where the recommended budget does not fit: the three ways out.
+void WriteOptions(const TargetRightSizing& t, std::ostream& out) {
+  if (!t.options) return;
+  const Plan& p = *t.options;
+  out << "\n  Options (the recommended budget does not fit)\n";
+  for (const ReducePoolOption& r : t.reduce) {
+    std::string line = "  1. reduce_pool_max  " + r.application + ": ";
+    if (!r.pool_max) {
+      line += "none fits";
+    } else {
+      line += "DB_POOL_MAX=" + std::to_string(*r.pool_max);
+      if (static_cast<double>(*r.pool_max) < r.busy_peak_per_worker) {
+        line += " (below the busy peak of " + Number(r.busy_peak_per_worker) +
+                " per worker: its workers would wait)";
+      }
+    }
+    out << line << "\n";
+  }
+  const RaiseMaxConnectionsOption& m = p.raise_max_connections;
+  out << "  2. raise_max_connections  max_connections=" << m.max_connections
+      << " (+" << m.additional_connections << ", about +"
+      << FormatMemory(m.additional_memory_bytes)
+      << " of server memory; needs a restart)\n";
+  const PgBouncerOption& b = p.use_pgbouncer;
+  out << "  3. use_pgbouncer  default_pool_size=" << b.pool_size
+      << " (the summed busy peaks with the margin): " << b.server_connections
+      << " connections to PostgreSQL, " << VerdictName(b.verdict) << "\n";
+}
+
+void WriteTargetTable(const RightSizingRun& run, const TargetRightSizing& t,
+                      std::ostream& out) {
+  const TargetEvidence& e = t.evidence;
+  out << "\nTarget " << e.target << "\n";
+  WriteBudget(run, t, out);
+  WriteApplications(t, out);
+  const std::vector<std::string> findings = Findings(t);
   if (!findings.empty()) {
     out << "\n";
     for (const std::string& f : findings) out << "  - " << f << "\n";
   }
-  if (t.options) {
-    const Plan& p = *t.options;
-    out << "\n  Options (the recommended budget does not fit)\n";
-    for (const ReducePoolOption& r : t.reduce) {
-      std::string line = "  1. reduce_pool_max  " + r.application + ": ";
-      if (!r.pool_max) {
-        line += "none fits";
-      } else {
-        line += "DB_POOL_MAX=" + std::to_string(*r.pool_max);
-        if (static_cast<double>(*r.pool_max) < r.busy_peak_per_worker) {
-          line += " (below the busy peak of " + Number(r.busy_peak_per_worker) +
-                  " per worker: its workers would wait)";
-        }
-      }
-      out << line << "\n";
-    }
-    const RaiseMaxConnectionsOption& m = p.raise_max_connections;
-    out << "  2. raise_max_connections  max_connections=" << m.max_connections
-        << " (+" << m.additional_connections << ", about +"
-        << FormatMemory(m.additional_memory_bytes)
-        << " of server memory; needs a restart)\n";
-    const PgBouncerOption& b = p.use_pgbouncer;
-    out << "  3. use_pgbouncer  default_pool_size=" << b.pool_size
-        << " (the summed busy peaks with the margin): " << b.server_connections
-        << " connections to PostgreSQL, " << VerdictName(b.verdict) << "\n";
-  }
+  WriteOptions(t, out);
   out << "\n  Evidence (PromQL at " << FormatRfc3339(run.end_unix) << ")\n";
   for (const EvidenceQuery& q : e.queries) {
     out << "    " << Pad(q.quantity, 26) << q.promql << "\n";
@@ -240,8 +261,49 @@ void ApplicationJson(JsonWriter& w, const ApplicationRightSizing& a) {
   w.EndObject();
 }
 
+// The ways out where the recommended budget does not fit.
+void OptionsJson(JsonWriter& w, const TargetRightSizing& t) {
+  const Plan& p = *t.options;
+  w.BeginObject();
+  w.Key("reduce_pool_max").BeginArray();
+  for (const ReducePoolOption& r : t.reduce) {
+    w.BeginObject();
+    w.Key("application").String(r.application);
+    w.Key("pool_max").OptionalInt(r.pool_max);
+    w.Key("busy_peak_per_worker").Double(r.busy_peak_per_worker);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("raise_max_connections").BeginObject();
+  w.Key("max_connections").Int(p.raise_max_connections.max_connections);
+  w.Key("additional_connections")
+      .Int(p.raise_max_connections.additional_connections);
+  w.Key("additional_memory_bytes")
+      .Int(p.raise_max_connections.additional_memory_bytes);
+  w.EndObject();
+  w.Key("use_pgbouncer").BeginObject();
+  w.Key("default_pool_size").Int(p.use_pgbouncer.pool_size);
+  w.Key("server_connections").Int(p.use_pgbouncer.server_connections);
+  w.Key("verdict").String(VerdictName(p.use_pgbouncer.verdict));
+  w.EndObject();
+  w.EndObject();
+}
+
+// Every PromQL query the numbers came from.
+void EvidenceJson(JsonWriter& w, const std::vector<EvidenceQuery>& queries) {
+  w.BeginArray();
+  for (const EvidenceQuery& q : queries) {
+    w.BeginObject();
+    w.Key("quantity").String(q.quantity);
+    w.Key("promql").String(q.promql);
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
 void TargetJson(JsonWriter& w, const RightSizingRun& run,
                 const TargetRightSizing& t) {
+  // Long: one key per line, in the order of docs/planner.md's JSON.
   const TargetEvidence& e = t.evidence;
   w.BeginObject();
   w.Key("target").String(e.target);
@@ -293,43 +355,14 @@ void TargetJson(JsonWriter& w, const RightSizingRun& run,
   w.EndArray();
   w.Key("options");
   if (t.options) {
-    const Plan& p = *t.options;
-    w.BeginObject();
-    w.Key("reduce_pool_max").BeginArray();
-    for (const ReducePoolOption& r : t.reduce) {
-      w.BeginObject();
-      w.Key("application").String(r.application);
-      w.Key("pool_max").OptionalInt(r.pool_max);
-      w.Key("busy_peak_per_worker").Double(r.busy_peak_per_worker);
-      w.EndObject();
-    }
-    w.EndArray();
-    w.Key("raise_max_connections").BeginObject();
-    w.Key("max_connections").Int(p.raise_max_connections.max_connections);
-    w.Key("additional_connections")
-        .Int(p.raise_max_connections.additional_connections);
-    w.Key("additional_memory_bytes")
-        .Int(p.raise_max_connections.additional_memory_bytes);
-    w.EndObject();
-    w.Key("use_pgbouncer").BeginObject();
-    w.Key("default_pool_size").Int(p.use_pgbouncer.pool_size);
-    w.Key("server_connections").Int(p.use_pgbouncer.server_connections);
-    w.Key("verdict").String(VerdictName(p.use_pgbouncer.verdict));
-    w.EndObject();
-    w.EndObject();
+    OptionsJson(w, t);
   } else {
     w.Null();
   }
   w.Key("notes");
   Strings(w, t.notes);
-  w.Key("evidence").BeginArray();
-  for (const EvidenceQuery& q : e.queries) {
-    w.BeginObject();
-    w.Key("quantity").String(q.quantity);
-    w.Key("promql").String(q.promql);
-    w.EndObject();
-  }
-  w.EndArray();
+  w.Key("evidence");
+  EvidenceJson(w, e.queries);
   w.EndObject();
 }
 

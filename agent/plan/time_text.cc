@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <optional>
 
 #include "util/numbers.h"
 
@@ -18,6 +19,42 @@ bool Digits(std::string_view s, size_t at, size_t n, int* out) {
   }
   *out = v;
   return true;
+}
+
+// The fraction of a second at text[*i] (".123"), 0 if there is none;
+// moves *i past it. Null for a dot without digits.
+std::optional<double> Fraction(std::string_view text, size_t* i) {
+  double fraction = 0;
+  if (*i >= text.size() || text[*i] != '.') return fraction;
+  double scale = 0.1;
+  ++*i;
+  const size_t start = *i;
+  while (*i < text.size() && text[*i] >= '0' && text[*i] <= '9') {
+    fraction += (text[*i] - '0') * scale;
+    scale /= 10;
+    ++*i;
+  }
+  if (*i == start) return std::nullopt;
+  return fraction;
+}
+
+// The zone that ends the text at text[i], "Z" or "+HH:MM" / "-HH:MM", as
+// seconds east of UTC; null for anything else.
+std::optional<int> ZoneOffsetSeconds(std::string_view text, size_t i) {
+  if (i < text.size() && (text[i] == 'Z' || text[i] == 'z') &&
+      i + 1 == text.size()) {
+    return 0;
+  }
+  if (i < text.size() && (text[i] == '+' || text[i] == '-') &&
+      i + 6 == text.size() && text[i + 3] == ':') {
+    int oh, om;
+    if (!Digits(text, i + 1, 2, &oh) || !Digits(text, i + 4, 2, &om) ||
+        oh > 23 || om > 59) {
+      return std::nullopt;
+    }
+    return (oh * 60 + om) * 60 * (text[i] == '-' ? -1 : 1);
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -48,33 +85,9 @@ Result<double> ParseTimeText(std::string_view text) {
     return bad;
   }
   size_t i = 19;
-  double fraction = 0;
-  if (i < text.size() && text[i] == '.') {
-    double scale = 0.1;
-    ++i;
-    const size_t start = i;
-    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-      fraction += (text[i] - '0') * scale;
-      scale /= 10;
-      ++i;
-    }
-    if (i == start) return bad;
-  }
-  int offset = 0;
-  if (i < text.size() && (text[i] == 'Z' || text[i] == 'z') &&
-      i + 1 == text.size()) {
-    offset = 0;
-  } else if (i < text.size() && (text[i] == '+' || text[i] == '-') &&
-             i + 6 == text.size() && text[i + 3] == ':') {
-    int oh, om;
-    if (!Digits(text, i + 1, 2, &oh) || !Digits(text, i + 4, 2, &om) ||
-        oh > 23 || om > 59) {
-      return bad;
-    }
-    offset = (oh * 60 + om) * 60 * (text[i] == '-' ? -1 : 1);
-  } else {
-    return bad;
-  }
+  const std::optional<double> fraction = Fraction(text, &i);
+  const std::optional<int> offset = ZoneOffsetSeconds(text, i);
+  if (!fraction || !offset) return bad;
   std::tm tm{};
   tm.tm_year = year - 1900;
   tm.tm_mon = month - 1;
@@ -87,7 +100,7 @@ Result<double> ParseTimeText(std::string_view text) {
   std::tm back{};
   gmtime_r(&t, &back);
   if (back.tm_mday != day && second != 60) return bad;
-  return static_cast<double>(t - offset) + fraction;
+  return static_cast<double>(t - *offset) + *fraction;
 }
 
 std::string FormatRfc3339(double unix_seconds) {

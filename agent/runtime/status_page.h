@@ -1,9 +1,10 @@
 // The live status page: what every target's last published report says,
 // as the pooling guide draws it (connections by application against the
-// usable limit and the headroom line, the warning signs in plain words),
-// once as JSON for scripts (/api/v1/status) and once as a self-contained
-// HTML page (/) built from the same StatusModel. Pure functions of the
-// reports: no clock, no database, no I/O.
+// usable limit and the headroom line, the warning signs in plain words).
+// The model (status_page.cc) becomes the JSON of /api/v1/status
+// (status_json.cc); the page at / is static (status_page.html, .css, .js,
+// embedded at build time) and draws that JSON in the browser. Pure
+// functions of the reports: no clock, no database, no I/O.
 #ifndef PGCONN_AGENT_RUNTIME_STATUS_PAGE_H_
 #define PGCONN_AGENT_RUNTIME_STATUS_PAGE_H_
 
@@ -131,19 +132,16 @@ struct StatusModel {
 
 StatusModel BuildStatusModel(const std::vector<TargetReport>& reports);
 
-// The JSON document of /api/v1/status (see docs/status-page.md).
-std::string RenderStatusJson(const StatusModel& model);
-// The HTML page of /: no external asset, no script; it reloads itself every
-// `refresh_seconds`.
-std::string RenderStatusHtml(const StatusModel& model, int refresh_seconds);
+// The JSON document of /api/v1/status (see docs/status-page.md); the page
+// fetches it again every `refresh_seconds`.
+std::string RenderStatusJson(const StatusModel& model, int refresh_seconds);
 
-// Both, from the reports.
+// The page's static files: / (HTML), /status.css and /status.js.
+std::vector<StatusPage::Asset> StatusPageAssets();
+
+// The JSON of the reports, with the page's files.
 std::shared_ptr<const StatusPage> BuildStatusPage(
     const std::vector<TargetReport>& reports, int refresh_seconds);
-
-// `text` safe as HTML text and inside a quoted attribute value: & < > " '
-// become character references.
-std::string HtmlEscape(std::string_view text);
 
 }  // namespace pgconn
 

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pgconn {
 
@@ -43,21 +44,36 @@ class Exposition {
   mutable OpenGzip gzip_open_;
 };
 
-// The live page at / and its JSON at /api/v1/status, built from the same
-// published reports as the exposition (no database work per request).
-// Immutable once built, and so thread-safe.
+// The live page at / and its JSON at /api/v1/status. The page, its style
+// and its script are static files embedded in the binary at build time
+// (runtime/status_page_assets.h): they fetch and render the JSON, which is
+// built from the same published reports as the exposition (no database work
+// per request). Immutable once built, and so thread-safe.
 class StatusPage {
  public:
-  StatusPage(std::string html, std::string json)
-      : html_(std::move(html)), json_(std::move(json)) {}
+  // One static file of the page: its bytes live as long as the program.
+  struct Asset {
+    std::string_view path;  // "/", "/status.css", "/status.js"
+    std::string_view content_type;
+    std::string_view body;
+  };
+  StatusPage(std::vector<Asset> assets, std::string json)
+      : assets_(std::move(assets)), json_(std::move(json)) {}
   StatusPage(const StatusPage&) = delete;
   StatusPage& operator=(const StatusPage&) = delete;
 
-  const std::string& html() const { return html_; }
+  // The asset served at `path`; null for any other path.
+  const Asset* Find(std::string_view path) const {
+    for (const Asset& a : assets_) {
+      if (a.path == path) return &a;
+    }
+    return nullptr;
+  }
+  const std::vector<Asset>& assets() const { return assets_; }
   const std::string& json() const { return json_; }
 
  private:
-  const std::string html_;
+  const std::vector<Asset> assets_;
   const std::string json_;
 };
 

@@ -12,8 +12,11 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "fakes/fake_clock.h"
 
@@ -39,10 +42,25 @@ class FakeSource final : public ExpositionSource {
         "pgconn_up{target=\"main db\"} 1\n");
   }
   void SetReady() { ready_.store(true); }
+  // A status page of two files and its JSON.
+  std::shared_ptr<const StatusPage> CurrentPage() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return page_;
+  }
+  void SetPage() {
+    std::lock_guard<std::mutex> lock(mu_);
+    page_ = std::make_shared<const StatusPage>(
+        std::vector<StatusPage::Asset>{
+            {"/", "text/html; charset=utf-8", "<!DOCTYPE html>page"},
+            {"/status.js", "text/javascript; charset=utf-8", "'use strict';"}},
+        "{\"targets\": []}");
+  }
 
  private:
   std::shared_ptr<const Exposition> exposition_;
   std::atomic<bool> ready_{false};
+  mutable std::mutex mu_;
+  std::shared_ptr<const StatusPage> page_;
 };
 
 HttpServerOptions TestOptions() {
@@ -134,6 +152,42 @@ TEST_F(HttpServerTest, IndexLinksTheEndpoints) {
        {"href=\"/metrics\"", "href=\"/healthz\"", "href=\"/readyz\""}) {
     EXPECT_NE(res->body.find(link), std::string::npos) << link;
   }
+}
+
+// Without a status page, / is the plain index and the page's files are
+// not there.
+TEST_F(HttpServerTest, NoPageNoPageFiles) {
+  for (const char* path : {"/status.js", "/status.css"}) {
+    auto res = client_->Get(path);
+    ASSERT_TRUE(res) << path;
+    EXPECT_EQ(res->status, 404) << path;
+  }
+}
+
+// The page's files, each with its type, under a policy that runs no inline
+// script and loads nothing from another origin.
+TEST_F(HttpServerTest, PageFilesCarryTheirPolicy) {
+  publisher_.SetPage();
+  const std::pair<const char*, const char*> files[] = {
+      {"/", "<!DOCTYPE html>page"}, {"/status.js", "'use strict';"}};
+  for (const auto& [path, body] : files) {
+    auto res = client_->Get(path);
+    ASSERT_TRUE(res) << path;
+    EXPECT_EQ(res->status, 200) << path;
+    EXPECT_EQ(res->body, body);
+    EXPECT_EQ(res->get_header_value("Content-Security-Policy"),
+              "default-src 'none'; script-src 'self'; style-src 'self'; "
+              "connect-src 'self'; base-uri 'none'; form-action 'none'");
+    EXPECT_EQ(res->get_header_value("X-Content-Type-Options"), "nosniff");
+    EXPECT_EQ(res->get_header_value("Cache-Control"), "no-store");
+  }
+  EXPECT_EQ(client_->Get("/status.js")->get_header_value("Content-Type"),
+            "text/javascript; charset=utf-8");
+  // A file the page does not have.
+  EXPECT_EQ(client_->Get("/status.css")->status, 404);
+  auto json = client_->Get("/api/v1/status");
+  ASSERT_TRUE(json);
+  EXPECT_EQ(json->body, "{\"targets\": []}");
 }
 
 TEST_F(HttpServerTest, WrongMethodsAndPaths) {

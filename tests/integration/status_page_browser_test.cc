@@ -1,6 +1,8 @@
 // The live status page in a real browser: headless Chromium loads / from a
-// real agent polling a real PostgreSQL, and the rendered DOM must show the
-// numbers that /metrics shows, with a hostile application name as text:
+// real agent polling a real PostgreSQL, under the page's own
+// Content-Security-Policy; its script fetches /api/v1/status and draws it,
+// and the rendered DOM must show the numbers that /metrics shows, with a
+// hostile application name as text:
 // the connections, the declared pool's picture (workers × DB_POOL_MAX
 // against the usable slots, its busy peak on it) and the last hour's chart.
 // A screenshot of the page is saved in the build directory
@@ -18,6 +20,8 @@
 #include <map>
 #include <regex>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "integration/eventually.h"
 #include "integration/exposition_parser.h"
@@ -123,13 +127,15 @@ class StatusPageBrowserTest : public ::testing::Test {
   }
 
   // Runs headless Chromium on `url` with `mode` (--dump-dom or
-  // --screenshot=...); returns its stdout.
+  // --screenshot=...); returns its stdout. The virtual time budget lets the
+  // page's script fetch the JSON and draw it before the dump.
   std::string Chromium(const std::string& mode, const std::string& url) {
     const std::string out = dir_ + "/chromium.out";
     const std::string cmd =
         "timeout 90 " + std::string(kChromium) +
         " --headless --no-sandbox --disable-gpu --no-first-run"
         " --disable-dev-shm-usage --hide-scrollbars --window-size=960,600"
+        " --virtual-time-budget=5000"
         " --user-data-dir='" +
         dir_ + "/profile' " + mode + " '" + url + "' > '" + out + "' 2> '" +
         dir_ + "/chromium.err'";
@@ -201,7 +207,8 @@ TEST_F(StatusPageBrowserTest, RenderedPageShowsTheMetricsAndEscapesNames) {
   }));
 
   // The sessions stay as they are, so /metrics is the same before and
-  // after the browser loads the page; retry if a poll fell in between.
+  // after the browser loads the page; retry if a poll fell in between, or
+  // if the script had not drawn the JSON yet when the DOM was dumped.
   std::string dom;
   std::map<std::string, double> before;
   ASSERT_TRUE(Eventually(
@@ -209,9 +216,11 @@ TEST_F(StatusPageBrowserTest, RenderedPageShowsTheMetricsAndEscapesNames) {
         before = metrics();
         dom = Chromium("--dump-dom",
                        "http://127.0.0.1:" + std::to_string(port) + "/");
-        return before == metrics();
+        return dom.find("data-load=\"rendered\"") != std::string::npos &&
+               before == metrics();
       },
-      std::chrono::seconds(60), std::chrono::milliseconds(100)));
+      std::chrono::seconds(60), std::chrono::milliseconds(100)))
+      << dom;
 
   auto metric = [&](const std::string& name) {
     return Number(before.at(name + "{target=\"browser\"}"));
@@ -249,6 +258,19 @@ TEST_F(StatusPageBrowserTest, RenderedPageShowsTheMetricsAndEscapesNames) {
       << dom;
   EXPECT_EQ(Fields(dom, "busy_peak_connections"),
             std::vector<std::string>{busy_peak});
+  // Drawn to scale against the 17 usable slots: the pool's 2 × 3 is
+  // 35.29 % of the bar, its busy peak 1 of 6 (16.67 %) the darker part,
+  // the headroom line at 80 % of the usable slots.
+  const std::regex pool_segment(
+      "data-application=\"worker\" data-declared-max=\"6\" "
+      "data-busy-peak=\"1\" title=\"[^\"]*\" style=\"width: 35\\.29%;"
+      "[^\"]*\"><span class=\"peak\" style=\"width: 16\\.67%;\">");
+  EXPECT_TRUE(std::regex_search(dom, pool_segment)) << dom;
+  // (The browser writes 80.00 % back as 80 %.)
+  EXPECT_TRUE(std::regex_search(
+      dom, std::regex("<span class=\"line\" title=\"headroom: 80\\.0 % of "
+                      "usable\" style=\"left: 80(\\.00)?%;\"></span>")))
+      << dom;
   // The last hour: at least one poll, its highest the used connections
   // (the sessions have not changed since the agent started).
   const std::regex chart(
@@ -293,14 +315,33 @@ TEST_F(StatusPageBrowserTest, RenderedPageShowsTheMetricsAndEscapesNames) {
             std::string::npos)
       << json->body;
 
-  // Small: one target with a declared pool and its chart is a few
-  // kilobytes, style included (the chart has 360 points at most).
-  auto page = http.Get("/");
-  ASSERT_TRUE(page);
-  EXPECT_EQ(page->get_header_value("Content-Type"), "text/html; charset=utf-8");
-  EXPECT_LT(page->body.size(), 12u * 1024);
-  std::printf("status page: %zu bytes of HTML, %zu bytes of JSON\n",
-              page->body.size(), json->body.size());
+  // The page is static: its HTML, style and script, each under a policy
+  // that runs no inline script and loads nothing from another origin (the
+  // DOM above was drawn under it).
+  const std::string policy =
+      "default-src 'none'; script-src 'self'; style-src 'self'; "
+      "connect-src 'self'; base-uri 'none'; form-action 'none'";
+  size_t page_bytes = 0;
+  for (const auto& [path, type] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"/", "text/html; charset=utf-8"},
+           {"/status.css", "text/css; charset=utf-8"},
+           {"/status.js", "text/javascript; charset=utf-8"}}) {
+    auto asset = http.Get(path);
+    ASSERT_TRUE(asset) << path;
+    EXPECT_EQ(asset->status, 200) << path;
+    EXPECT_EQ(asset->get_header_value("Content-Type"), type) << path;
+    EXPECT_EQ(asset->get_header_value("Content-Security-Policy"), policy)
+        << path;
+    EXPECT_EQ(asset->get_header_value("X-Content-Type-Options"), "nosniff");
+    page_bytes += asset->body.size();
+  }
+  // Small: the three files and the JSON of one target with a declared pool
+  // and its chart.
+  EXPECT_LT(page_bytes + json->body.size(), 32u * 1024);
+  std::printf(
+      "status page: %zu bytes of HTML, CSS and script, %zu bytes of JSON\n",
+      page_bytes, json->body.size());
 
   const std::string png = std::string(PGCONN_BINARY_DIR) + "/status-page.png";
   std::remove(png.c_str());

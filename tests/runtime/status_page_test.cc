@@ -4,12 +4,16 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+#include <regex>
+
 #include "fakes/activity.h"
 #include "fakes/fake_clock.h"
 #include "golden_file.h"
 #include "pgbouncer/pgbouncer.h"
 #include "postgres/observations.h"
 #include "runtime/publisher.h"
+#include "runtime/status_page_assets.h"
 #include "runtime/target_pipeline.h"
 
 namespace pgconn {
@@ -83,6 +87,15 @@ TargetReport Bouncer(int64_t waiting) {
   return r;
 }
 
+int Count(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (size_t at = text.find(what); at != std::string::npos;
+       at = text.find(what, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
 std::vector<std::string> Alerts(const TargetStatus& t) {
   std::vector<std::string> out;
   for (const WarningSign& w : t.warnings) {
@@ -153,11 +166,12 @@ TEST(StatusPageTest, PeakIsTheHighestPollOfTheWindow) {
   EXPECT_EQ(c.used, 4);
   EXPECT_EQ(c.peak_used.value_or(-1), 10);
   const auto page = BuildStatusPage({r}, 5);
-  EXPECT_NE(page->json().find("\"used_connections\": 10"), std::string::npos)
-      << page->json();
-  EXPECT_NE(page->html().find("10 used (58.8 %) in the last 60 s"),
-            std::string::npos)
-      << page->html();
+  const auto json = nlohmann::json::parse(page->json());
+  const auto& peak = json["targets"][0]["peak"];
+  EXPECT_EQ(peak["used_connections"], 10) << page->json();
+  EXPECT_DOUBLE_EQ(peak["utilization_ratio"].get<double>(), 10.0 / 17);
+  EXPECT_EQ(peak["window_seconds"], 60);
+  EXPECT_EQ(json["targets"][0]["connections"]["used_connections"], 4);
 }
 
 TEST(StatusPageTest, WarningSignsFollowTheAlertThresholds) {
@@ -204,50 +218,84 @@ TEST(StatusPageTest, WarningSignsFollowTheAlertThresholds) {
   }
 }
 
-TEST(StatusPageTest, HtmlEscapeCoversTextAndAttributes) {
-  EXPECT_EQ(HtmlEscape(kHostile), "&lt;img src=x onerror=alert(1)&gt;");
-  EXPECT_EQ(HtmlEscape("a&b\"c'd"), "a&amp;b&quot;c&#39;d");
-  EXPECT_EQ(HtmlEscape("plain"), "plain");
-  EXPECT_EQ(HtmlEscape(""), "");
+// The page draws client-chosen names (application, database, user, target)
+// as text: its script builds elements and sets text and attributes, and
+// never hands data to an HTML parser (tests/integration/
+// status_page_browser_test.cc renders a hostile name in Chromium).
+TEST(StatusPageTest, TheScriptNeverParsesDataAsHtml) {
+  const std::string script(StatusPageScript());
+  for (const char* sink : {"innerHTML", "outerHTML", "insertAdjacentHTML",
+                           "document.write", "eval(", "Function(",
+                           "createContextualFragment", "DOMParser", "srcdoc"}) {
+    EXPECT_EQ(script.find(sink), std::string::npos) << sink;
+  }
+  EXPECT_NE(script.find("createElement("), std::string::npos);
+  EXPECT_NE(script.find("setAttribute("), std::string::npos);
+  // It refuses event handler and style attributes whatever their value.
+  EXPECT_NE(script.find("/^on/i.test(name)"), std::string::npos);
 }
 
-TEST(StatusPageTest, HostileApplicationNameIsTextInHtmlAndAStringInJson) {
+TEST(StatusPageTest, HostileApplicationNameIsAStringInJson) {
   auto page = BuildStatusPage({Postgres(Typical())}, 5);
-  const std::string& html = page->html();
-  EXPECT_EQ(html.find("<img"), std::string::npos);
-  EXPECT_NE(html.find("<td class=\"application\">&lt;img src=x "
-                      "onerror=alert(1)&gt;</td>"),
-            std::string::npos);
-  // In an attribute value too (the bar segment's title).
-  EXPECT_NE(html.find("title=\"&lt;img src=x onerror=alert(1)&gt;: 1\""),
-            std::string::npos);
   EXPECT_NE(page->json().find("\"application\": \"<img src=x "
                               "onerror=alert(1)>\""),
             std::string::npos)
       << page->json();
 }
 
-TEST(StatusPageTest, HtmlIsSelfContainedSmallAndReloads) {
+// Every URL the page loads is its own: the style, the script and the JSON
+// (no inline script, no inline style, nothing from another host).
+TEST(StatusPageTest, PageIsStaticSelfContainedAndSmall) {
   auto page = BuildStatusPage({Postgres(Typical(), true), Bouncer(3)}, 7);
-  const std::string& html = page->html();
-  EXPECT_NE(html.find("<meta http-equiv=\"refresh\" content=\"7\">"),
+  std::vector<std::string> paths;
+  size_t bytes = 0;
+  for (const StatusPage::Asset& a : page->assets()) {
+    paths.emplace_back(a.path);
+    bytes += a.body.size();
+  }
+  EXPECT_EQ(paths,
+            (std::vector<std::string>{"/", "/status.css", "/status.js"}));
+  const std::string html(page->Find("/")->body);
+  EXPECT_EQ(page->Find("/")->content_type, "text/html; charset=utf-8");
+  EXPECT_EQ(page->Find("/status.js")->content_type,
+            "text/javascript; charset=utf-8");
+  EXPECT_EQ(page->Find("/status.css")->content_type, "text/css; charset=utf-8");
+  EXPECT_EQ(page->Find("/status.html"), nullptr);
+  EXPECT_NE(html.find("<link rel=\"stylesheet\" href=\"/status.css\">"),
             std::string::npos);
-  // No script, no external asset: nothing is fetched but the page itself.
-  EXPECT_EQ(html.find("<script"), std::string::npos);
-  EXPECT_EQ(html.find("src="), html.find("src=x"));
-  EXPECT_EQ(html.find("<link"), std::string::npos);
-  EXPECT_EQ(html.find("url("), std::string::npos);
-  EXPECT_LT(html.size(), 16u * 1024) << "two targets";
-  // Each warning sign links its runbook.
-  EXPECT_NE(html.find("<a href=\"https://github.com/pgconn/pgconn/blob/main/"
-                      "docs/runbooks/PgconnPgbouncerClientsWaiting.md\">"),
+  EXPECT_NE(html.find("<script src=\"/status.js\" defer></script>"),
             std::string::npos);
+  EXPECT_EQ(Count(html, "<script"), 1);
+  EXPECT_EQ(Count(html, "<link"), 1);
+  EXPECT_EQ(html.find("style"), html.find("stylesheet"));
+  // No event handler attribute (onload= and the like).
+  EXPECT_FALSE(std::regex_search(html, std::regex("\\son[a-z]+\\s*=")));
+  for (const StatusPage::Asset& a : page->assets()) {
+    const std::string body(a.body);
+    EXPECT_EQ(body.find("url("), std::string::npos) << a.path;
+    EXPECT_EQ(body.find("@import"), std::string::npos) << a.path;
+    // The one absolute URL is the SVG namespace, which nothing fetches.
+    EXPECT_EQ(Count(body, "http://") + Count(body, "https://"),
+              Count(body, "'http://www.w3.org/2000/svg'"))
+        << a.path;
+  }
+  const std::string script(page->Find("/status.js")->body);
+  EXPECT_NE(script.find("fetch('/api/v1/status'"), std::string::npos);
+  // Small: the three files together, and the JSON of two targets.
+  EXPECT_LT(bytes, 24u * 1024) << bytes;
+  EXPECT_LT(page->json().size(), 8u * 1024);
+  // The page refreshes as often as the JSON says; each warning sign has
+  // its runbook's URL.
+  const auto json = nlohmann::json::parse(page->json());
+  EXPECT_EQ(json["refresh_seconds"], 7);
+  EXPECT_EQ(json["targets"][1]["warnings"][0]["runbook_url"],
+            "https://github.com/pgconn/pgconn/blob/main/docs/runbooks/"
+            "PgconnPgbouncerClientsWaiting.md");
 }
 
 TEST(StatusPageTest, MatchesGoldenFiles) {
   auto page = BuildStatusPage({Postgres(Typical(), true), Bouncer(3)}, 5);
   ExpectGolden("status_page.json", page->json());
-  ExpectGolden("status_page.html", page->html());
 }
 
 TEST(StatusPageTest, PublisherBuildsThePageOncePerChange) {
@@ -283,70 +331,62 @@ TargetReport WithHistory(std::vector<UsedSample> history) {
   return r;
 }
 
-int Count(const std::string& text, const std::string& what) {
-  int n = 0;
-  for (size_t at = text.find(what); at != std::string::npos;
-       at = text.find(what, at + 1)) {
-    ++n;
-  }
-  return n;
-}
-
 TEST(StatusPageTest, TheLastHourIsAChartWithGapsAndTenSecondPoints) {
   std::vector<UsedSample> h;
   const int64_t t0 = 1'700'000'000'000;
   // A minute at one poll a second, used 1..60; 30 s without a poll; 20 s.
   for (int i = 0; i < 60; ++i) h.push_back({t0 + i * 1000, i + 1});
   for (int i = 0; i < 20; ++i) h.push_back({t0 + 90'000 + i * 1000, 5});
-  const std::string html =
-      RenderStatusHtml(BuildStatusModel({WithHistory(h)}), 5);
-  EXPECT_NE(html.find("data-field=\"used_history\" data-samples=\"80\" "
-                      "data-highest=\"60\""),
-            std::string::npos)
-      << html;
-  EXPECT_EQ(Count(html, "<polyline class=\"used\""), 2);
-  // One point per 10 s bucket, the bucket's highest: 6 then 2 (+1 for a
-  // bucket boundary inside the 20 s).
-  const size_t first = html.find("points=\"");
-  const std::string points =
-      html.substr(first + 8, html.find('"', first + 8) - first - 8);
-  EXPECT_EQ(Count(points, ","), 6) << points;
-  EXPECT_NE(html.find("Highest <b data-field=\"used_highest\">60</b> at "
-                      "22:14:19 UTC"),
-            std::string::npos);
-  // Every sample in the JSON.
-  const std::string json = RenderStatusJson(BuildStatusModel({WithHistory(h)}));
-  EXPECT_NE(json.find("\"used_history\": {\n"), std::string::npos) << json;
-  EXPECT_EQ(Count(json, "1700000"), 80 + 1) << json;  // + last_success
-  // An hour at one poll a second stays a few kilobytes of HTML.
+  const std::string text =
+      RenderStatusJson(BuildStatusModel({WithHistory(h)}), 5);
+  const auto history =
+      nlohmann::json::parse(text)["targets"][0]["used_history"];
+  // Every sample, the highest (the latest of equals) and the chart's runs:
+  // the 30 s gap breaks the line.
+  EXPECT_EQ(history["samples"].size(), 80u);
+  EXPECT_EQ(Count(text, "1700000"), 80 + 1 + 8 + 1)
+      << text;  // + highest + 8 chart points + last_success
+  EXPECT_EQ(history["highest"], nlohmann::json::parse("[1700000059000, 60]"));
+  ASSERT_EQ(history["chart"].size(), 2u) << text;
+  // One point per 10 s bucket, the bucket's highest (the latest of
+  // equals): 6, then 2 for the 20 s.
+  EXPECT_EQ(history["chart"][0],
+            nlohmann::json::parse(
+                "[[1700000009000, 10], [1700000019000, 20], [1700000029000, "
+                "30], [1700000039000, 40], [1700000049000, 50], "
+                "[1700000059000, 60]]"));
+  EXPECT_EQ(history["chart"][1],
+            nlohmann::json::parse("[[1700000099000, 5], [1700000109000, 5]]"));
+  // An hour at one poll a second: one run of 360 points.
   std::vector<UsedSample> hour;
   for (int i = 0; i < 3600; ++i) hour.push_back({t0 + i * 1000, i % 17});
-  const std::string big =
-      RenderStatusHtml(BuildStatusModel({WithHistory(hour)}), 5);
-  EXPECT_LT(big.size(), 16u * 1024);
-  EXPECT_EQ(Count(big, "<polyline"), 1);
+  const auto big = nlohmann::json::parse(
+      RenderStatusJson(BuildStatusModel({WithHistory(hour)}), 5));
+  const auto& chart = big["targets"][0]["used_history"]["chart"];
+  ASSERT_EQ(chart.size(), 1u);
+  EXPECT_EQ(chart[0].size(), 360u);
+  // No poll yet: no highest, no line.
+  const auto empty = nlohmann::json::parse(
+      RenderStatusJson(BuildStatusModel({WithHistory({})}), 5));
+  EXPECT_TRUE(empty["targets"][0]["used_history"]["highest"].is_null());
+  EXPECT_EQ(empty["targets"][0]["used_history"]["chart"].size(), 0u);
 }
 
-TEST(StatusPageTest, ThePoolPictureStacksWorkersTimesPoolMax) {
-  // worker: 2 × 4 = 8 of 17 usable, busy peak 3 (the 3 active ones).
+TEST(StatusPageTest, ThePoolPictureHasWorkersTimesPoolMaxAndTheBusyPeak) {
+  // worker: 2 × 4 = 8 of 17 usable, busy peak 3 (the 3 active ones), with
+  // the overhead 2 and pgconn's own slot: a budget of 11.
   const TargetReport r = Postgres(Typical(), /*declare=*/true);
-  const std::string html = RenderStatusHtml(BuildStatusModel({r}), 5);
-  EXPECT_NE(html.find("data-field=\"pool_picture\" data-usable=\"17\" "
-                      "data-budget=\"11\""),
-            std::string::npos)
-      << html;
-  EXPECT_NE(html.find("style=\"width:47.06%;"), std::string::npos);
-  EXPECT_NE(html.find("data-application=\"worker\" data-declared-max=\"8\" "
-                      "data-busy-peak=\"3\""),
-            std::string::npos);
-  EXPECT_NE(html.find("<span class=\"peak\" style=\"width:37.50%\">"),
-            std::string::npos);
-  EXPECT_NE(html.find("<span class=\"line\" style=\"left:80.00%\""),
-            std::string::npos);
-  const std::string json = RenderStatusJson(BuildStatusModel({r}));
-  EXPECT_NE(json.find("\"busy_peak_connections\": 3"), std::string::npos)
-      << json;
-  EXPECT_NE(json.find("\"pool_max\": 4"), std::string::npos);
+  const std::string text = RenderStatusJson(BuildStatusModel({r}), 5);
+  const auto pools = nlohmann::json::parse(text)["targets"][0]["pools"];
+  EXPECT_EQ(pools["budget_connections"], 11) << text;
+  EXPECT_EQ(pools["overhead_connections"], 2);
+  EXPECT_EQ(pools["monitoring_agents"], 1);
+  const auto& worker = pools["declared"][0];
+  EXPECT_EQ(worker["application"], "worker");
+  EXPECT_EQ(worker["replicas"], 2);
+  EXPECT_EQ(worker["pool_max"], 4);
+  EXPECT_EQ(worker["declared_max_connections"], 8);
+  EXPECT_EQ(worker["busy_peak_connections"], 3);
 }
 
 }  // namespace
