@@ -33,6 +33,7 @@ bench_postgres() {  # extra server options, e.g. -c max_connections=1050
   port=$(free_port)
   pids=()
   trap bench_cleanup EXIT
+  trap 'exit 143' TERM INT  # so that a killed script still cleans up
   "${as_owner[@]}" "$bindir/initdb" -D "$dir/data" -A trust -U postgres --no-sync >/dev/null
   "${as_owner[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o \
     "-p $port -c listen_addresses=127.0.0.1 -k $dir $*" start >/dev/null

@@ -16,6 +16,12 @@
 #     agent's backend (/proc/PID/stat utime+stime over wall time) and the
 #     statements per poll;
 #   - the agent's RSS and CPU over SOAK seconds of 1 s polling;
+#   - in the same rows, as wall times of a client: the poll the agent reports
+#     and the agent's batch replayed by psql (prepared once, then sent as
+#     one query, as the agent sends it) against psql's \timing of the bare
+#     aggregate; and postgres_exporter's pg_stat_activity statement (the
+#     exporter scraped once a second in the same window), its server time
+#     against the bare aggregate's;
 #   - postgres_exporter scraped once a second for WINDOW seconds: scrape
 #     duration, server time and statements per scrape.
 # Prints the machine's load average at the start and the end. Not a test:
@@ -30,7 +36,7 @@ SOAK=${3:-120}
 source bench/lib.sh
 bench_need_memory "$N"
 
-agent=build/pgconn-agent
+agent=${AGENT:-build/pgconn-agent}  # AGENT=path measures another build
 [[ -x $agent ]] || { cmake -S . -B build >/dev/null && cmake --build build -j"$(nproc)" --target pgconn-agent; }
 exporter=/usr/bin/prometheus-postgres-exporter
 [[ -x $exporter ]] || { echo "install prometheus-postgres-exporter for the baseline" >&2; exit 1; }
@@ -44,6 +50,12 @@ bench_postgres -c max_connections=$((N + 50)) \
 # in pg_stat_statements from the agent's and the exporter's.
 psql_() { psql -X -q -At -h 127.0.0.1 -p "$port" -U postgres -d postgres "$@"; }
 psql_ -c "/* bench */ CREATE EXTENSION pg_stat_statements"
+# The agent and the exporter under roles of their own, so that
+# pg_stat_statements tells their statements apart from the replay's (same
+# text, same query id); the agent's statements are logged, for the replay.
+psql_ -c "/* bench */ CREATE ROLE bench_agent LOGIN SUPERUSER" \
+  -c "/* bench */ ALTER ROLE bench_agent SET log_statement = 'all'" \
+  -c "/* bench */ CREATE ROLE bench_exporter LOGIN SUPERUSER"
 
 echo "opening $N idle connections..."
 before_mb=$(awk '/^MemAvailable/ {print int($2 / 1024)}' /proc/meminfo)
@@ -61,7 +73,7 @@ ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
 aport=$(free_port)
-DATABASE_URL="postgresql://postgres@127.0.0.1:$port/postgres" \
+DATABASE_URL="postgresql://bench_agent@127.0.0.1:$port/postgres" \
   "$agent" --web.listen-address=127.0.0.1:$aport --poll.interval=1s --log.level=warn \
   >/dev/null 2>&1 </dev/null &
 agent_pid=$!
@@ -73,52 +85,88 @@ metric() {
 }
 until [[ $(metric pgconn_up) == 1 ]]; do sleep 0.2; done
 backend=$(psql_ -c "/* bench */ SELECT pid FROM pg_stat_activity WHERE application_name = 'pgconn-agent'")
+exporter_url() { echo "postgresql://bench_exporter@127.0.0.1:$port/postgres?sslmode=disable"; }
+eport=$(free_port)
+DATA_SOURCE_NAME=$(exporter_url) \
+  "$exporter" --web.listen-address=127.0.0.1:$eport >/dev/null 2>&1 </dev/null &
+pids+=($!)
+until curl -sf "127.0.0.1:$eport/metrics" >/dev/null; do sleep 0.2; done
 
-bare="/* bench */ SELECT application_name, state, count(*) FROM pg_stat_activity GROUP BY 1,2"
-server_ms() {  # mean planning + execution time of the statements matching $1
-  psql_ -c "/* bench */ SELECT round((sum(total_plan_time + total_exec_time) / nullif(sum(calls), 0))::numeric, 2)
-            FROM pg_stat_statements WHERE query LIKE '$1'"
+# The agent's batch as it sent it (the server log): its PREPAREs, sent
+# once, and the last poll's batch of EXECUTEs, replayed as one query
+# (statements joined by psql's \;).
+replay_script() {
+  "$python" - "$dir/server.log" <<'PY'
+import re, sys
+text = open(sys.argv[1], encoding="utf-8", errors="replace").read()
+entries = re.split(r"^(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", text, flags=re.M)
+statements = [e.split("statement: ", 1)[1] for e in entries if "statement: " in e]
+prepare = [s for s in statements if "PREPARE pgconn_" in s][-1]
+batch = [s for s in statements if "EXECUTE pgconn_" in s and "pgconn:activity" in s][-1]
+for text in (prepare, batch):  # each as one line, one query
+    parts = [p.strip() for p in text.strip().split(";\n") if p.strip()]
+    print(" \\; ".join(p.rstrip(";") for p in parts) + ";")
+PY
 }
 
-printf '\n| backends | names | pgconn scan (server) | whole poll (server) | bare aggregate (server) | ratio scan / bare | ratio poll / bare | bare, psql \\timing | pgconn poll duration | agent backend CPU | statements/poll |\n'
-printf '|---|---|---|---|---|---|---|---|---|---|---|\n'
+bare="/* bench */ SELECT application_name, state, count(*) FROM pg_stat_activity GROUP BY 1,2"
+server_ms() {  # mean planning + execution time of role $2's statements matching $1
+  psql_ -c "/* bench */ SELECT round((sum(total_plan_time + total_exec_time) / nullif(sum(calls), 0))::numeric, 2)
+            FROM pg_stat_statements WHERE query LIKE '$1' AND userid = '${2:-postgres}'::regrole"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+
+printf '\n| backends | names | pgconn scan (server) | whole poll (server) | bare aggregate (server) | ratio scan / bare | ratio poll / bare | bare, psql \\timing | pgconn poll duration | replayed batch, psql \\timing | ratio poll / bare (wall) | ratio replay / bare (wall) | postgres_exporter pg_stat_activity (server) | ratio exporter / bare | agent backend CPU | statements/poll |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 for names in 10 50 500 "$N"; do
   ((names <= N)) || continue
   echo "names $names" >&"${HOLD[1]}"
   read -r reply <&"${HOLD[0]}"
   sleep 2  # a poll with the new names
+  replay_script >"$dir/replay.sql"
   psql_ -c "/* bench */ SELECT pg_stat_statements_reset()" >/dev/null
   t0=$(date +%s.%N)
   c0=$(ticks "$backend")
-  { echo '\timing on'; for ((i = 0; i < WINDOW; i++)); do echo "$bare;"; echo "/* bench */ SELECT pg_sleep(1);"; done; } |
+  # Per second: the bare aggregate, then the replayed batch (its PREPAREs
+  # first, untimed).
+  { head -n 1 "$dir/replay.sql"; echo '\timing on'
+    for ((i = 0; i < WINDOW; i++)); do
+      echo "$bare;"; tail -n 1 "$dir/replay.sql"; echo "/* bench */ SELECT pg_sleep(1);"
+    done; } |
     psql -X -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -o /dev/null 2>&1 |
-    grep -o 'Time: [0-9.]*' | awk 'NR % 2 == 1 {print $2}' >"$dir/timing" &
+    grep -o 'Time: [0-9.]*' | awk '{print $2}' >"$dir/timing" &
   psql_pid=$!
   durations=()
   for ((i = 0; i < WINDOW; i++)); do
     durations+=("$(metric pgconn_poll_duration_seconds)")
+    curl -s -o /dev/null "127.0.0.1:$eport/metrics"
     sleep 1
   done
   wait "$psql_pid"
   c1=$(ticks "$backend")
   t1=$(date +%s.%N)
-  scan=$(server_ms '%pg_stat_get_activity(NULL)%')
+  (($(wc -l <"$dir/timing") == 3 * WINDOW)) || { echo "replay: $(wc -l <"$dir/timing") timings, expected $((3 * WINDOW))" >&2; exit 1; }
+  scan=$(server_ms '%pg_stat_get_activity(NULL)%' bench_agent)
   base=$(server_ms '/* bench */ SELECT application_name%')
+  exp_activity=$(server_ms '%pg_stat_activity%' bench_exporter)
   # Every statement of the agent's polls (the scan, sessions, settings, the
   # server clock reads), planning included, per poll.
   read -r stmts agent_ms < <(psql_ -F ' ' -c "/* bench */ SELECT sum(calls), sum(total_plan_time + total_exec_time)
-    FROM pg_stat_statements WHERE query NOT LIKE '%/* bench */%'")
+    FROM pg_stat_statements WHERE userid = 'bench_agent'::regrole")
   # Per poll: the scan runs exactly once per poll (the polls_total samples
   # at the window's edges could be off by one).
-  scans=$(psql_ -c "/* bench */ SELECT sum(calls) FROM pg_stat_statements WHERE query LIKE '%pg_stat_get_activity(NULL)%' AND query NOT LIKE '%/* bench */%'")
-  poll_ms=$(awk -v s="$agent_ms" -v p="$scans" 'BEGIN {printf "%.2f", s / p}')
-  printf '| %s | %s | %s ms | %s ms | %s ms | %s | %s | %s ms | %s ms | %s %% | %s |\n' "$N" "$names" "$scan" "$poll_ms" "$base" \
-    "$(awk -v a="$scan" -v b="$base" 'BEGIN {printf "%.2f", a / b}')" \
-    "$(awk -v a="$poll_ms" -v b="$base" 'BEGIN {printf "%.2f", a / b}')" \
-    "$(median <"$dir/timing")" \
-    "$(printf '%s\n' "${durations[@]}" | median | awk '{printf "%.1f", $1 * 1000}')" \
+  scans=$(psql_ -c "/* bench */ SELECT sum(calls) FROM pg_stat_statements WHERE query LIKE '%pg_stat_get_activity(NULL)%' AND userid = 'bench_agent'::regrole")
+  poll_ms=$(ratio "$agent_ms" "$scans")
+  bare_wall=$(awk 'NR % 3 == 1' "$dir/timing" | median)
+  replay_wall=$(awk 'NR % 3 == 2' "$dir/timing" | median)
+  poll_wall=$(printf '%s\n' "${durations[@]}" | median | awk '{printf "%.1f", $1 * 1000}')
+  printf '| %s | %s | %s ms | %s ms | %s ms | %s | %s | %s ms | %s ms | %s ms | %s | %s | %s ms | %s | %s %% | %s |\n' "$N" "$names" "$scan" "$poll_ms" "$base" \
+    "$(ratio "$scan" "$base")" "$(ratio "$poll_ms" "$base")" \
+    "$bare_wall" "$poll_wall" "$replay_wall" \
+    "$(ratio "$poll_wall" "$bare_wall")" "$(ratio "$replay_wall" "$bare_wall")" \
+    "$exp_activity" "$(ratio "$exp_activity" "$base")" \
     "$(awk -v c=$((c1 - c0)) -v hz="$hz" -v t0="$t0" -v t1="$t1" 'BEGIN {printf "%.1f", 100 * c / hz / (t1 - t0)}')" \
-    "$(awk -v s="$stmts" -v p="$scans" 'BEGIN {printf "%.1f", s / p}')"
+    "$(ratio "$stmts" "$scans" | awk '{printf "%.1f", $1}')"
 done
 
 # Soak: the agent process itself over SOAK seconds of 1 s polling.
@@ -150,11 +198,6 @@ wait "$agent_pid" 2>/dev/null || true
 # postgres_exporter, scraped once a second (its cost is per scrape).
 echo "names 10" >&"${HOLD[1]}"
 read -r reply <&"${HOLD[0]}"
-eport=$(free_port)
-DATA_SOURCE_NAME="postgresql://postgres@127.0.0.1:$port/postgres?sslmode=disable" \
-  "$exporter" --web.listen-address=127.0.0.1:$eport >/dev/null 2>&1 </dev/null &
-pids+=($!)
-until curl -sf "127.0.0.1:$eport/metrics" >/dev/null; do sleep 0.2; done
 psql_ -c "/* bench */ SELECT pg_stat_statements_reset()" >/dev/null
 times=()
 for ((i = 0; i < WINDOW; i++)); do
@@ -162,7 +205,7 @@ for ((i = 0; i < WINDOW; i++)); do
   sleep 1
 done
 read -r exp_calls exp_ms < <(psql_ -F ' ' -c "/* bench */ SELECT sum(calls), round(sum(total_plan_time + total_exec_time)::numeric, 1)
-  FROM pg_stat_statements WHERE query NOT LIKE '%/* bench */%'")
+  FROM pg_stat_statements WHERE userid = 'bench_exporter'::regrole")
 echo "postgres_exporter $($exporter --version 2>&1 | head -n 1 | awk '{print $3}'), $N backends, 10 names, $WINDOW scrapes:" \
   "scrape $(printf '%s\n' "${times[@]}" | median | awk '{printf "%.1f", $1 * 1000}') ms (median)," \
   "server time $(awk -v s="$exp_ms" -v n="$WINDOW" 'BEGIN {printf "%.1f", s / n}') ms per scrape," \

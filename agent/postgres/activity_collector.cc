@@ -7,8 +7,6 @@
 #include <algorithm>
 #include <map>
 #include <set>
-#include <unordered_map>
-#include <unordered_set>
 
 #include "collect/collector.h"
 #include "postgres/activity_scan.h"
@@ -25,37 +23,6 @@ constexpr std::string_view kConnectionsHelp =
 // application; views into the scan's rows, which outlive the parse.
 using AppKey = std::pair<bool, std::string_view>;
 using GroupKey = std::pair<AppKey, std::string_view>;  // and the state
-
-std::string LabelOf(const AppKey& key) {
-  if (key.first) return std::string(kOtherLabel);
-  if (key.second.empty()) return std::string(kUnsetApplication);
-  return std::string(key.second);
-}
-
-// The applications kept apart, at most ctx.max_applications of them: the
-// pinned ones first, then by connections (most first), then by name (byte
-// order, whatever the server's collation).
-std::unordered_set<std::string_view> KeptApplications(
-    const std::unordered_map<std::string_view, int64_t>& connections,
-    const std::unordered_set<std::string_view>& pinned, int max_applications) {
-  std::vector<std::pair<std::string_view, int64_t>> ranked(connections.begin(),
-                                                           connections.end());
-  const size_t keep = std::min(
-      ranked.size(), static_cast<size_t>(std::max(max_applications, 0)));
-  auto before = [&](const auto& x, const auto& y) {
-    const bool px = pinned.count(x.first) > 0;
-    const bool py = pinned.count(y.first) > 0;
-    if (px != py) return px;
-    if (x.second != y.second) return x.second > y.second;
-    return x.first < y.first;
-  };
-  std::partial_sort(ranked.begin(),
-                    ranked.begin() + static_cast<std::ptrdiff_t>(keep),
-                    ranked.end(), before);
-  std::unordered_set<std::string_view> kept;
-  for (size_t i = 0; i < keep; ++i) kept.insert(ranked[i].first);
-  return kept;
-}
 
 // The identities of a group's recent backends ("pid:µs pid:µs ..."),
 // under their application's label, unfolded.
@@ -77,10 +44,9 @@ std::string_view TextOr(const ResultSet& rs, size_t row, int column,
   return rs.cell(row, column).value_or(fallback);
 }
 
-// The scan's activity rows (RowsOfPart's), read in place from the result:
-// at many distinct names they are most of it.
+// The scan's client rows, read in place from the result: at many distinct
+// names they are most of it.
 Result<Activity> Read(const ResultSet& rs, const CollectorContext& ctx) {
-  const int c_part = rs.ColumnIndex("part");  // absent: every row is ours
   const int c_app = rs.ColumnIndex("application");
   const int c_state = rs.ColumnIndex("state");
   const int c_addr = rs.ColumnIndex("client_address");
@@ -96,39 +62,23 @@ Result<Activity> Read(const ResultSet& rs, const CollectorContext& ctx) {
         "activity: missing application, state, client_address or "
         "connections column");
   }
-  std::vector<size_t> rows;
-  rows.reserve(rs.size());
-  for (size_t r = 0; r < rs.size(); ++r) {
-    if (c_part >= 0 && TextOr(rs, r, c_part, "") != Activity::kName) continue;
-    rows.push_back(r);
-  }
+  auto clients = detail::ScanClients::Read(rs, ctx, Activity::kName);
+  if (!clients.ok()) return clients.status();
   Activity out;
-  // Connections per application, to rank them.
-  std::unordered_map<std::string_view, int64_t> per_app;
-  per_app.reserve(rows.size());
-  for (size_t row : rows) {
-    auto conn = CellInt64At(rs, row, c_conn, 0);
-    if (!conn.ok()) return conn.status().WithContext("activity");
-    per_app[TextOr(rs, row, c_app, "")] += *conn;
-  }
-  const std::unordered_set<std::string_view> pinned(
-      ctx.pinned_applications.begin(), ctx.pinned_applications.end());
-  const std::unordered_set<std::string_view> kept =
-      KeptApplications(per_app, pinned, ctx.max_applications);
-  out.folded_applications = static_cast<int64_t>(per_app.size() - kept.size());
+  out.folded_applications = clients->folded();
 
   std::map<GroupKey, ActivityGroup> groups;
   std::map<AppKey, std::set<std::string_view>> addresses;
-  for (size_t row : rows) {
-    const std::string_view app = TextOr(rs, row, c_app, "");
-    const AppKey key = kept.count(app) > 0 ? AppKey{false, app}
-                                           : AppKey{true, std::string_view()};
-    auto conn = CellInt64At(rs, row, c_conn, 0);
+  for (size_t i = 0; i < clients->rows().size(); ++i) {
+    const size_t row = clients->rows()[i];
+    const std::string_view app = clients->application(i);
+    const AppKey key = clients->Kept(app) ? AppKey{false, app}
+                                          : AppKey{true, std::string_view()};
     auto lock = CellInt64At(rs, row, c_lock, 0);
     auto old_state = CellDoubleAt(rs, row, c_old_state, 0);
     auto old_xact = CellDoubleAt(rs, row, c_old_xact, 0);
     auto own = CellInt64At(rs, row, c_own, 0);
-    for (const Status* s : {&conn.status(), &lock.status(), &old_state.status(),
+    for (const Status* s : {&lock.status(), &old_state.status(),
                             &old_xact.status(), &own.status()}) {
       if (!s->ok()) return s->WithContext("activity");
     }
@@ -141,7 +91,7 @@ Result<Activity> Read(const ResultSet& rs, const CollectorContext& ctx) {
     // A NULL address (a row we may not see) counts as none.
     if (const auto addr = rs.cell(row, c_addr)) addrs.insert(*addr);
     ActivityGroup& g = groups[{key, TextOr(rs, row, c_state, kUnknownState)}];
-    g.connections += *conn;
+    g.connections += clients->connections(i);
     g.lock_waiting += *lock;
     g.own_connections += *own;
     if (const auto recent = rs.cell(row, c_recent)) {
@@ -151,31 +101,29 @@ Result<Activity> Read(const ResultSet& rs, const CollectorContext& ctx) {
     g.oldest_transaction_seconds =
         std::max(g.oldest_transaction_seconds, *old_xact);
   }
+  auto label = [&](const AppKey& key) {
+    return key.first ? std::string(kOtherLabel) : clients->Label(key.second);
+  };
   for (auto& [key, g] : groups) {
-    g.application = LabelOf(key.first);
+    g.application = label(key.first);
     g.state = std::string(key.second);
     out.groups.push_back(std::move(g));
   }
   for (const auto& [key, addrs] : addresses) {
     out.applications.push_back(
-        {LabelOf(key), static_cast<int64_t>(addrs.size())});
+        {label(key), static_cast<int64_t>(addrs.size())});
   }
   Summarize(&out);
   return out;
 }
 
 class ActivityCollector final : public detail::ScanPartCollector<Activity> {
- public:
-  // Folding needs the context (max_applications, the pinned names).
-  Result<std::shared_ptr<const Observation>> ParseIn(
-      const ResultSet& rows, const CollectorContext& ctx) const override {
-    Result<Activity> v = Read(rows, ctx);
-    if (!v.ok()) return v.status();
-    return std::shared_ptr<const Observation>(
-        std::make_shared<const Part<Activity>>(std::move(*v)));
-  }
-
  protected:
+  // Folding needs the context (max_applications, the pinned names).
+  Result<Activity> ParseScan(const ResultSet& rows,
+                             const CollectorContext& ctx) const override {
+    return Read(rows, ctx);
+  }
   Result<Activity> ParseRows(const ResultSet& rows) const override {
     return Read(rows, CollectorContext{});
   }

@@ -3,10 +3,11 @@
 #include <algorithm>
 #include <array>
 #include <map>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
-#include "postgres/limited_groups.h"
+#include "postgres/observations.h"
 
 namespace pgconn::detail {
 namespace {
@@ -16,46 +17,49 @@ struct Column {
   std::string_view name;
   std::string_view type;
 };
-constexpr std::array<Column, 15> kColumns = {{
+constexpr std::array<Column, 20> kColumns = {{
     {"part", "text"},
-    // activity: one row per application, state and client address
+    // activity: the backends, one row per group of backends that no part
+    // tells apart (every backend, clients or not)
     {"application", "text"},
     {"state", "text"},
     {"client_address", "text"},
-    {"connections", "bigint"},  // and databases, users
+    {"datid", "oid"},
+    {"usesysid", "oid"},
+    {"backend_type", "text"},
+    {"client", "bool"},  // ClientBackendCondition()
+    {"wait_event_type", "text"},
+    {"connections", "bigint"},
     {"lock_waiting", "bigint"},
     {"oldest_state_seconds", "float8"},
     {"oldest_transaction_seconds", "float8"},
     {"own_connections", "bigint"},  // pgconn's own session
     {"recent_backends", "text"},    // identities that may be new
     {"scan_time", "bigint"},        // now() in µs, for the next scan
-    // databases, users
+    // databases, users: the catalog's names and limits, by oid
+    {"oid", "oid"},
     {"name", "text"},
     {"connection_limit", "int"},
-    // backends
-    {"backend_type", "text"},
-    {"backends", "bigint"},
+    {"max_names", "int"},  // the names kept apart; the rest fold
 }};
 
-// In registry order, so that every part collector builds the same text.
-constexpr std::array<std::string_view, 4> kParts = {
-    kActivityPart, kDatabasesPart, kUsersPart, kBackendsPart};
-
-using Exprs = std::map<std::string_view, std::string>;
+using Exprs = std::vector<std::pair<std::string_view, std::string>>;
 
 // One branch of the UNION ALL: `exprs` for its columns, NULL for the rest.
 std::string Branch(std::string_view part, const Exprs& exprs,
-                   const std::string& rest) {
+                   std::string_view rest) {
   // Appends only: GCC 12 at -O3 reports false -Werror=restrict on a
   // literal + string&& and on short assignments here (GCC bug 105651).
   std::string sql = "SELECT ";
   for (const Column& c : kColumns) {
     if (c.name != "part") sql += ", ";
+    auto it = std::find_if(exprs.begin(), exprs.end(),
+                           [&](const auto& e) { return e.first == c.name; });
     if (c.name == "part") {
       sql += '\'';
       sql += part;
       sql += '\'';
-    } else if (auto it = exprs.find(c.name); it != exprs.end()) {
+    } else if (it != exprs.end()) {
       sql += '(';
       sql += it->second;
       sql += ')';
@@ -72,82 +76,28 @@ std::string Branch(std::string_view part, const Exprs& exprs,
   return sql;
 }
 
-// now() - `column` in seconds, 0 when NULL; date_part is float8 (extract
-// would compute a numeric for every row).
+// now() - min(`column`) in seconds, 0 when NULL; date_part is float8
+// (extract would compute a numeric for every group).
 std::string Age(std::string_view column) {
-  std::string sql = "greatest(coalesce(date_part('epoch', now() - ";
+  std::string sql = "greatest(coalesce(date_part('epoch', now() - min(";
   sql += column;
-  sql += "), 0), 0)";
+  sql += ")), 0), 0)";
   return sql;
 }
 
-// Client backends: the scan's groups as they are, one row per
-// application, state, client address, database and role (the collector
-// sums them). Ranking the applications and folding the long tail into
-// "(other)" is left to the collector (activity_collector.cc): it works on
-// these rows, so nothing here grows faster than the backends, and no sort
-// or second aggregation runs on the server. The scan time is computed
-// once (an InitPlan), not per row, and sent once, on the row of the
-// agent's own session (always there: a session sees itself).
-std::string ActivityBranch() {
-  return Branch(kActivityPart,
-                {{"application", "app"},
-                 {"state", "state"},
-                 {"client_address", "addr"},
-                 {"connections", "connections"},
-                 {"lock_waiting", "lock_waiting"},
-                 {"own_connections", "own_connections"},
-                 {"recent_backends", "recent"},
-                 {"scan_time",
-                  "CASE WHEN own_connections > 0 THEN"
-                  " (SELECT round(extract(epoch FROM now()) * 1000000)) END"},
-                 {"oldest_state_seconds", Age("state_change")},
-                 {"oldest_transaction_seconds", Age("xact_start")}},
-                "FROM g WHERE client");
-}
-
-// Databases and roles: the scan's groups summed by oid and joined to the
-// catalog (both small), then the long tail is folded as before.
-std::string LimitedBranch(std::string_view part, const std::string& per_name,
+// The catalog's names and limits, every row (the collector sums the
+// backends' rows by oid, keeps the largest and folds the rest): a few rows
+// per database or login role, read from the catalog alone, so nothing is
+// joined to the backends on the server.
+std::string CatalogBranch(std::string_view part, std::string_view name,
+                          std::string_view limit, std::string_view from,
                           int max_names) {
-  std::string rest = "FROM (";
-  rest += FoldedLimitedGroupsStatement(per_name, max_names);
-  rest += ") AS ";
-  rest += part;
   return Branch(part,
-                {{"name", "name"},
-                 {"connection_limit", "connection_limit"},
-                 {"connections", "connections"}},
-                rest);
-}
-
-std::string DatabasesBranch(const CollectorContext& ctx) {
-  return LimitedBranch(
-      kDatabasesPart,
-      "SELECT d.datname AS name, d.datconnlimit AS connection_limit,"
-      " coalesce(c.n, 0) AS connections FROM pg_database d LEFT JOIN"
-      " (SELECT datid, sum(connections) AS n FROM g WHERE client"
-      " GROUP BY datid) c ON c.datid = d.oid WHERE d.datallowconn",
-      ctx.max_databases);
-}
-
-std::string UsersBranch(const CollectorContext& ctx) {
-  return LimitedBranch(
-      kUsersPart,
-      "SELECT r.rolname AS name, r.rolconnlimit AS connection_limit,"
-      " coalesce(c.n, 0) AS connections FROM pg_roles r LEFT JOIN"
-      " (SELECT usesysid, sum(connections) AS n FROM g WHERE client GROUP BY"
-      " usesysid) c ON c.usesysid = r.oid"
-      " WHERE r.rolcanlogin AND (c.n > 0 OR r.rolconnlimit >= 0)",
-      ctx.max_users);
-}
-
-std::string BackendsBranch() {
-  return Branch(kBackendsPart,
-                {{"backend_type", "coalesce(backend_type, 'unknown')"},
-                 {"backends", "sum(connections)"}},
-                "FROM g WHERE NOT client"
-                " GROUP BY coalesce(backend_type, 'unknown')");
+                {{"oid", "oid"},
+                 {"name", std::string(name)},
+                 {"connection_limit", std::string(limit)},
+                 {"max_names", std::to_string(max_names)}},
+                from);
 }
 
 // Since when a client backend may be new to the agent: the previous scan's
@@ -185,50 +135,60 @@ std::string Scan(const CollectorContext& ctx, std::string_view self,
            std::find(ctx.collectors.begin(), ctx.collectors.end(), part) !=
                ctx.collectors.end();
   };
-  // g: pg_stat_get_activity(NULL), the function behind pg_stat_activity,
-  // read once and aggregated at once by everything any part tells apart
-  // (the counts as int, so that the parts' sums are bigint, not numeric);
-  // without the view's joins to pg_database and pg_authid, which would run
-  // per backend (the parts join the catalog to the few aggregated rows).
-  // - `client` is ClientBackendCondition() on the function's columns, and
-  //   never NULL, so NOT client is every other backend;
+  // The backends: pg_stat_get_activity(NULL), the function behind
+  // pg_stat_activity, read once and aggregated at once by everything any
+  // part tells apart; without the view's joins to pg_database and
+  // pg_authid, which would run per backend. Every part sums these groups
+  // in the agent (activity_scan.h), so the server neither materializes
+  // them nor aggregates them again.
+  // - `client` is ClientBackendCondition(), never NULL;
   // - a Unix-socket client (client_port -1) counts as one address; the
-  //   address is grouped as inet and formatted once per group.
-  std::string sql =
-      "WITH g AS ("
-      " SELECT coalesce(application_name, '') AS app,"
-      " coalesce(state, 'unknown') AS state,"
-      " CASE WHEN client_port = -1 THEN 'local'"
-      " ELSE host(client_addr) END AS addr,"
-      " datid, usesysid, backend_type, ";
-  sql += ClientBackendCondition();
-  sql +=
-      " AS client,"
-      " count(*)::int AS connections,"
-      " count(*) FILTER (WHERE wait_event_type = 'Lock')::int AS lock_waiting,"
-      " count(*) FILTER (WHERE pid = pg_backend_pid())::int AS own_connections,"
-      " string_agg(pid || ':' ||"
+  //   address is grouped as inet and formatted once per group;
+  // - the scan time is computed once (an InitPlan), not per row, and sent
+  //   once, on the row of the agent's own session (always there: a
+  //   session sees itself).
+  const std::string own = "count(*) FILTER (WHERE pid = pg_backend_pid())";
+  std::string recent =
+      "string_agg(pid || ':' ||"
       " (extract(epoch FROM backend_start) * 1000000)::bigint, ' ')"
       " FILTER (WHERE backend_type = 'client backend'"
       " AND state IS DISTINCT FROM 'starting' AND backend_start > ";
-  sql += RecentSince(previous_scan);
-  sql +=
-      ") AS recent,"
-      " min(state_change) AS state_change, min(xact_start) AS xact_start"
-      " FROM pg_stat_get_activity(NULL)"
-      " GROUP BY app, state, client_addr, client_port = -1, datid, usesysid,"
-      " backend_type)";
-  std::vector<std::string> branches;
-  for (std::string_view part : kParts) {
-    if (!wanted(part)) continue;
-    if (part == kActivityPart) branches.push_back(ActivityBranch());
-    if (part == kDatabasesPart) branches.push_back(DatabasesBranch(ctx));
-    if (part == kUsersPart) branches.push_back(UsersBranch(ctx));
-    if (part == kBackendsPart) branches.push_back(BackendsBranch());
+  recent += RecentSince(previous_scan);
+  recent += ')';
+  std::string sql = Branch(
+      kActivityPart,
+      {{"application", "coalesce(application_name, '')"},
+       {"state", "coalesce(state, 'unknown')"},
+       {"client_address",
+        "CASE WHEN client_port = -1 THEN 'local' ELSE host(client_addr) END"},
+       {"datid", "datid"},
+       {"usesysid", "usesysid"},
+       {"backend_type", "backend_type"},
+       {"client", ClientBackendCondition()},
+       {"wait_event_type", "wait_event_type"},
+       {"connections", "count(*)"},
+       {"lock_waiting", "count(*) FILTER (WHERE wait_event_type = 'Lock')"},
+       {"oldest_state_seconds", Age("state_change")},
+       {"oldest_transaction_seconds", Age("xact_start")},
+       {"own_connections", own},
+       {"recent_backends", recent},
+       {"scan_time",
+        "CASE WHEN " + own +
+            " > 0 THEN"
+            " (SELECT round(extract(epoch FROM now()) * 1000000)) END"}},
+      "FROM pg_stat_get_activity(NULL) GROUP BY application_name, state,"
+      " client_addr, client_port = -1, datid, usesysid, backend_type,"
+      " wait_event_type");
+  if (wanted(kDatabasesPart)) {
+    sql += " UNION ALL ";
+    sql +=
+        CatalogBranch(kDatabasesPart, "datname", "datconnlimit",
+                      "FROM pg_database WHERE datallowconn", ctx.max_databases);
   }
-  for (size_t i = 0; i < branches.size(); ++i) {
-    sql += i == 0 ? " " : " UNION ALL ";
-    sql += branches[i];
+  if (wanted(kUsersPart)) {
+    sql += " UNION ALL ";
+    sql += CatalogBranch(kUsersPart, "rolname", "rolconnlimit",
+                         "FROM pg_roles WHERE rolcanlogin", ctx.max_users);
   }
   return sql;
 }
@@ -290,6 +250,100 @@ ResultSet RowsOfPart(const ResultSet& rs, std::string_view part) {
     out.AddRow(std::move(row));
   }
   return out;
+}
+
+namespace {
+
+// Whether row `r` is one of the scan's backends (part "activity"), and a
+// client backend.
+bool IsBackendRow(const ResultSet& rs, size_t r, int c_part) {
+  return c_part < 0 || rs.cell(r, c_part) == kActivityPart;
+}
+bool IsClientRow(const ResultSet& rs, size_t r, int c_client) {
+  return c_client < 0 || rs.cell(r, c_client) != "f";
+}
+
+}  // namespace
+
+Result<ScanClients> ScanClients::Read(const ResultSet& rs,
+                                      const CollectorContext& ctx,
+                                      std::string_view collector) {
+  const int c_part = rs.ColumnIndex("part");
+  const int c_client = rs.ColumnIndex("client");
+  const int c_app = rs.ColumnIndex("application");
+  const int c_conn = rs.ColumnIndex("connections");
+  if (c_app < 0 || c_conn < 0) {
+    return Status::InvalidData(std::string(collector) +
+                               ": missing application or connections column");
+  }
+  ScanClients out;
+  out.rows_.reserve(rs.size());
+  // Connections per application, to rank them.
+  std::unordered_map<std::string_view, int64_t> per_app;
+  per_app.reserve(rs.size());
+  for (size_t r = 0; r < rs.size(); ++r) {
+    if (!IsBackendRow(rs, r, c_part) || !IsClientRow(rs, r, c_client)) {
+      continue;
+    }
+    auto conn = CellInt64At(rs, r, c_conn, 0);
+    if (!conn.ok()) return conn.status().WithContext(collector);
+    const std::string_view app = rs.cell(r, c_app).value_or("");
+    out.rows_.push_back(r);
+    out.connections_.push_back(*conn);
+    out.applications_.push_back(app);
+    per_app[app] += *conn;
+  }
+  const std::unordered_set<std::string_view> pinned(
+      ctx.pinned_applications.begin(), ctx.pinned_applications.end());
+  std::vector<std::pair<std::string_view, int64_t>> ranked(per_app.begin(),
+                                                           per_app.end());
+  const size_t keep = std::min(
+      ranked.size(), static_cast<size_t>(std::max(ctx.max_applications, 0)));
+  auto before = [&](const auto& x, const auto& y) {
+    const bool px = pinned.count(x.first) > 0;
+    const bool py = pinned.count(y.first) > 0;
+    if (px != py) return px;
+    if (x.second != y.second) return x.second > y.second;
+    return x.first < y.first;
+  };
+  std::partial_sort(ranked.begin(),
+                    ranked.begin() + static_cast<std::ptrdiff_t>(keep),
+                    ranked.end(), before);
+  for (size_t i = 0; i < keep; ++i) out.kept_.insert(ranked[i].first);
+  out.folded_ = static_cast<int64_t>(ranked.size() - keep);
+  return out;
+}
+
+std::string ScanClients::Label(std::string_view application) const {
+  if (!Kept(application)) return std::string(kOtherLabel);
+  if (application.empty()) return std::string(kUnsetApplication);
+  return std::string(application);
+}
+
+Result<std::optional<std::vector<std::pair<std::string, int64_t>>>>
+OtherBackendsOf(const ResultSet& rs) {
+  const int c_client = rs.ColumnIndex("client");
+  using Counts = std::vector<std::pair<std::string, int64_t>>;
+  if (c_client < 0 || rs.ColumnIndex("backends") >= 0) {
+    return std::optional<Counts>();
+  }
+  const int c_part = rs.ColumnIndex("part");
+  const int c_type = rs.ColumnIndex("backend_type");
+  const int c_conn = rs.ColumnIndex("connections");
+  if (c_type < 0 || c_conn < 0) {
+    return Status::InvalidData(
+        "backends: missing backend_type or connections column");
+  }
+  std::map<std::string_view, int64_t> per_type;
+  for (size_t r = 0; r < rs.size(); ++r) {
+    if (!IsBackendRow(rs, r, c_part) || IsClientRow(rs, r, c_client)) continue;
+    auto conn = CellInt64At(rs, r, c_conn, 0);
+    if (!conn.ok()) return conn.status().WithContext("backends");
+    per_type[rs.cell(r, c_type).value_or(kUnknownState)] += *conn;
+  }
+  Counts out;
+  for (const auto& [type, n] : per_type) out.emplace_back(type, n);
+  return std::optional(std::move(out));
 }
 
 }  // namespace pgconn::detail

@@ -12,8 +12,14 @@
 #ifndef PGCONN_AGENT_POSTGRES_ACTIVITY_SCAN_H_
 #define PGCONN_AGENT_POSTGRES_ACTIVITY_SCAN_H_
 
+#include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include "collect/collector.h"
 #include "pgconn/result_set.h"
@@ -53,10 +59,19 @@ ParameterizedStatement ActivityScanParameterized(const CollectorContext& ctx,
 // Its arguments alone (what changes from poll to poll).
 std::vector<std::string> ActivityScanArguments(const CollectorContext& ctx);
 
-// A collector of one part of the scan: its statement is the scan's.
+// A collector of one part of the scan: its statement is the scan's. One
+// that labels by application folds them as the poll's context says
+// (ScanClients): it overrides ParseScan.
 template <typename T>
 class ScanPartCollector : public CollectorOf<T> {
  public:
+  Result<std::shared_ptr<const Observation>> ParseIn(
+      const ResultSet& rows, const CollectorContext& ctx) const final {
+    Result<T> v = ParseScan(rows, ctx);
+    if (!v.ok()) return v.status();
+    return std::shared_ptr<const Observation>(
+        std::make_shared<const Part<T>>(std::move(*v)));
+  }
   std::string Statement(const CollectorContext& ctx) const final {
     return ActivityScanStatement(ctx, T::kName);
   }
@@ -67,12 +82,62 @@ class ScanPartCollector : public CollectorOf<T> {
   std::vector<std::string> Arguments(const CollectorContext& ctx) const final {
     return ActivityScanArguments(ctx);
   }
+
+ protected:
+  // The part's observation of the scan's rows in a poll with `ctx`; by
+  // default ParseRows(rows), for a part that needs no context.
+  virtual Result<T> ParseScan(const ResultSet& rows,
+                              const CollectorContext& /*ctx*/) const {
+    return this->ParseRows(rows);
+  }
 };
 
 // The rows of `rs` that belong to `part`: those whose "part" column names
 // it, or every row of a result that has no such column (a result holding
 // that part alone).
 ResultSet RowsOfPart(const ResultSet& rs, std::string_view part);
+
+// The scan's rows of client backends, read in place: the rows of part
+// "activity" (every row of a result without a "part" column) whose
+// "client" is not false (every one without that column), and the
+// applications kept apart, as every part that labels by application folds
+// them: at most ctx.max_applications, the pinned ones first, then by
+// connections (most first), then by name (byte order); the rest fold into
+// "(other)".
+class ScanClients {
+ public:
+  // Fails (naming `collector` and the column) on a missing or malformed
+  // "application" or "connections" column.
+  static Result<ScanClients> Read(const ResultSet& rs,
+                                  const CollectorContext& ctx,
+                                  std::string_view collector);
+  // Row indices into the result, and each one's connections.
+  const std::vector<size_t>& rows() const { return rows_; }
+  int64_t connections(size_t i) const { return connections_[i]; }
+  // The row's application_name ("" for none), a view into the result.
+  std::string_view application(size_t i) const { return applications_[i]; }
+  bool Kept(std::string_view application) const {
+    return kept_.count(application) > 0;
+  }
+  // The label of `application`: "(other)" if folded, "(unset)" if empty.
+  std::string Label(std::string_view application) const;
+  // Distinct application names folded into "(other)".
+  int64_t folded() const { return folded_; }
+
+ private:
+  std::vector<size_t> rows_;
+  std::vector<int64_t> connections_;
+  std::vector<std::string_view> applications_;
+  std::unordered_set<std::string_view> kept_;
+  int64_t folded_ = 0;
+};
+
+// The scan's backends other than clients (rows of part "activity" whose
+// "client" is false), counted per backend_type ("unknown" for NULL).
+// Nullopt for a result without a "client" column, or with a "backends"
+// column (counts per backend_type already, as before the scan).
+Result<std::optional<std::vector<std::pair<std::string, int64_t>>>>
+OtherBackendsOf(const ResultSet& rs);
 
 }  // namespace pgconn::detail
 

@@ -14,6 +14,15 @@ class BackendsCollector final
     : public detail::ScanPartCollector<OtherBackends> {
  protected:
   Result<OtherBackends> ParseRows(const ResultSet& scan) const override {
+    // The scan's rows of backends that are not clients.
+    auto other = detail::OtherBackendsOf(scan);
+    if (!other.ok()) return other.status();
+    if (*other) {
+      OtherBackends out;
+      for (auto& [type, n] : **other) out.backends.push_back({type, n});
+      return out;
+    }
+    // Counts per backend_type already (column "backends").
     const ResultSet rs = detail::RowsOfPart(scan, name());
     const int c_type = rs.ColumnIndex("backend_type");
     const int c_n = rs.ColumnIndex("backends");

@@ -13,8 +13,8 @@ class DatabasesCollector final
  protected:
   Result<DatabaseConnections> ParseRows(const ResultSet& rs) const override {
     DatabaseConnections out;
-    Status s = detail::ParseLimitedGroups(
-        name(), detail::RowsOfPart(rs, name()), &out.groups);
+    Status s =
+        detail::ParseLimitedGroups(name(), "datid", false, rs, &out.groups);
     if (!s.ok()) return s;
     return out;
   }

@@ -1,27 +1,17 @@
 #include "postgres/limited_groups.h"
 
 #include <algorithm>
+#include <unordered_map>
+
+#include "postgres/activity_scan.h"
 
 namespace pgconn::detail {
 
-std::string FoldedLimitedGroupsStatement(std::string_view per_name,
-                                         int max_names) {
-  const std::string n = std::to_string(max_names);
-  return "WITH g AS (" + std::string(per_name) +
-         "), r AS ("
-         " SELECT name, connection_limit, connections,"
-         " (row_number() OVER (ORDER BY connections DESC, name) <= " +
-         n +
-         " OR connection_limit >= 0) AS kept FROM g"
-         ")"
-         " SELECT CASE WHEN kept THEN name END AS name,"
-         " CASE WHEN kept THEN connection_limit END AS connection_limit,"
-         " sum(connections) AS connections"
-         " FROM r GROUP BY 1, 2";
-}
+namespace {
 
-Status ParseLimitedGroups(std::string_view collector, const ResultSet& rs,
-                          std::vector<LimitedGroup>* out) {
+// Groups folded already: one row per group, a NULL name the folded rest.
+Status ParseFolded(std::string_view collector, const ResultSet& rs,
+                   std::vector<LimitedGroup>* out) {
   const int c_name = rs.ColumnIndex("name");
   const int c_limit = rs.ColumnIndex("connection_limit");
   const int c_conn = rs.ColumnIndex("connections");
@@ -42,6 +32,86 @@ Status ParseLimitedGroups(std::string_view collector, const ResultSet& rs,
     out->push_back(std::move(g));
   }
   return Status::Ok();
+}
+
+// The scan's rows: see ParseLimitedGroups.
+Status ParseScan(std::string_view collector, std::string_view id_column,
+                 bool connected_or_limited, const ResultSet& rs,
+                 std::vector<LimitedGroup>* out) {
+  const int c_part = rs.ColumnIndex("part");
+  const int c_client = rs.ColumnIndex("client");
+  const int c_id = rs.ColumnIndex(id_column);
+  const int c_conn = rs.ColumnIndex("connections");
+  const int c_oid = rs.ColumnIndex("oid");
+  const int c_name = rs.ColumnIndex("name");
+  const int c_limit = rs.ColumnIndex("connection_limit");
+  const int c_max = rs.ColumnIndex("max_names");
+  if (c_part < 0 || c_client < 0 || c_id < 0 || c_conn < 0 || c_name < 0 ||
+      c_limit < 0 || c_max < 0) {
+    return Status::InvalidData(
+        std::string(collector) + ": missing part, client, " +
+        std::string(id_column) +
+        ", connections, name, connection_limit or max_names column");
+  }
+  // Client backends per oid.
+  std::unordered_map<std::string_view, int64_t> per_oid;
+  for (size_t r = 0; r < rs.size(); ++r) {
+    if (rs.cell(r, c_part) != "activity" || rs.cell(r, c_client) != "t") {
+      continue;
+    }
+    const auto id = rs.cell(r, c_id);
+    if (!id) continue;
+    auto conn = CellInt64At(rs, r, c_conn, 0);
+    if (!conn.ok()) return conn.status().WithContext(collector);
+    per_oid[*id] += *conn;
+  }
+  std::vector<LimitedGroup> named;
+  int64_t max_names = 0;
+  for (size_t r = 0; r < rs.size(); ++r) {
+    if (rs.cell(r, c_part) != collector) continue;
+    const auto oid = rs.cell(r, c_oid);
+    if (!oid) continue;
+    auto limit = CellInt64At(rs, r, c_limit, -1);
+    if (!limit.ok()) return limit.status().WithContext(collector);
+    auto max = CellInt64At(rs, r, c_max, 0);
+    if (!max.ok()) return max.status().WithContext(collector);
+    max_names = *max;
+    auto it = per_oid.find(*oid);
+    const int64_t n = it == per_oid.end() ? 0 : it->second;
+    if (connected_or_limited && n == 0 && *limit < 0) continue;
+    LimitedGroup g;
+    g.name = std::string(rs.cell(r, c_name).value_or(""));
+    g.connections = n;
+    if (*limit >= 0) g.limit = *limit;
+    named.push_back(std::move(g));
+  }
+  std::sort(named.begin(), named.end(), [](const auto& x, const auto& y) {
+    if (x.connections != y.connections) return x.connections > y.connections;
+    return x.name < y.name;
+  });
+  out->clear();
+  std::optional<LimitedGroup> other;
+  for (size_t i = 0; i < named.size(); ++i) {
+    if (static_cast<int64_t>(i) < max_names || named[i].limit) {
+      out->push_back(std::move(named[i]));
+      continue;
+    }
+    if (!other) other = LimitedGroup{std::string(kOtherLabel), 0, {}};
+    other->connections += named[i].connections;
+  }
+  if (other) out->push_back(std::move(*other));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ParseLimitedGroups(std::string_view collector,
+                          std::string_view id_column, bool connected_or_limited,
+                          const ResultSet& rs, std::vector<LimitedGroup>* out) {
+  if (rs.ColumnIndex("oid") >= 0) {
+    return ParseScan(collector, id_column, connected_or_limited, rs, out);
+  }
+  return ParseFolded(collector, RowsOfPart(rs, collector), out);
 }
 
 std::optional<double> LimitUtilization(const LimitedGroup& group) {

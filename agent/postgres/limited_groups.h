@@ -15,16 +15,23 @@
 
 namespace pgconn::detail {
 
-// `per_name` is a SELECT returning (name, connection_limit, connections),
-// one row per name. The result keeps the `max_names` largest by connections
-// and every name with a limit; the rest become one row with a NULL name.
-std::string FoldedLimitedGroupsStatement(std::string_view per_name,
-                                         int max_names);
-
-// Parses the result of FoldedLimitedGroupsStatement. A negative limit means
-// none (PostgreSQL's -1; -2 marks an invalid database in 16+).
-Status ParseLimitedGroups(std::string_view collector, const ResultSet& rs,
-                          std::vector<LimitedGroup>* out);
+// A negative limit means none (PostgreSQL's -1; -2 marks an invalid
+// database in 16+).
+//
+// From the scan (activity_scan.h): the client backends' rows (part
+// "activity") summed by `id_column` (datid, usesysid), joined to the
+// catalog's rows of part `collector` (oid, name, connection_limit,
+// max_names). Every catalog row is listed, or with `connected_or_limited`
+// only those connected or with a limit (a cluster may have thousands of
+// idle roles). The max_names largest by connections (then by name, in byte
+// order: the catalog's names sort in the "C" collation) and every name with
+// a limit are kept; the rest are summed into one group "(other)" without a
+// limit. A result without an "oid" column holds groups folded already, one
+// row per (name, connection_limit, connections), a NULL name the folded
+// rest, as the statements before the scan returned them.
+Status ParseLimitedGroups(std::string_view collector,
+                          std::string_view id_column, bool connected_or_limited,
+                          const ResultSet& rs, std::vector<LimitedGroup>* out);
 
 // connections / limit; nullopt without a limit. A limit of 0 admits nobody,
 // so it reads as full: 1.

@@ -11,6 +11,7 @@ std::unique_ptr<Collector> NewDatabasesCollector();
 std::unique_ptr<Collector> NewUsersCollector();
 std::unique_ptr<Collector> NewBackendsCollector();
 std::unique_ptr<Collector> NewSessionsCollector();
+std::unique_ptr<Collector> NewWaitEventsCollector();
 
 const std::vector<CollectorEntry>& PostgresCollectors() {
   static const std::vector<CollectorEntry> kTable = {
@@ -28,6 +29,9 @@ const std::vector<CollectorEntry>& PostgresCollectors() {
       {"sessions", true,
        "session counts and times per database (pg_stat_database, 14+)",
        NewSessionsCollector},
+      {"wait_events", true,
+       "client backends waiting, by application and wait_event_type",
+       NewWaitEventsCollector},
   };
   return kTable;
 }

@@ -12,8 +12,8 @@ class UsersCollector final : public detail::ScanPartCollector<UserConnections> {
  protected:
   Result<UserConnections> ParseRows(const ResultSet& rs) const override {
     UserConnections out;
-    Status s = detail::ParseLimitedGroups(
-        name(), detail::RowsOfPart(rs, name()), &out.groups);
+    Status s =
+        detail::ParseLimitedGroups(name(), "usesysid", true, rs, &out.groups);
     if (!s.ok()) return s;
     return out;
   }

@@ -37,8 +37,8 @@ nested in collapsed rows included) is checked:
              _total appears only as the argument of rate, irate or increase;
              rate and irate use [$__rate_interval]; increase uses a Grafana
              interval variable, not a fixed window; pgconn_* metrics are in the
-             metric contract (--metrics, default pgconn_metrics.txt beside
-             this script).
+             metric contract (--metrics, default the metrics of
+             tests/golden/*.prom).
 
 Each violation is printed as "<file>: panel "<title>": <problem>"; the exit
 status is 1 if there is any, 2 if a file cannot be read as JSON.
@@ -59,6 +59,7 @@ dashboards and panels is also validated against a small schema.
 """
 
 import argparse
+import glob
 import json
 import os
 import re
@@ -78,8 +79,12 @@ DEPRECATED_TYPES = {"graph", "singlestat", "table-old", "grafana-piechart-panel"
 QUERYLESS_TYPES = {"alertlist", "text"}
 UID_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 REFRESH_RE = re.compile(r"^[0-9]+(ms|s|m|h|d)$")
-DEFAULT_METRICS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                               "pgconn_metrics.txt")
+# The metric contract: what the agent exports, read from the golden
+# expositions (tests/golden/*.prom, compared byte for byte with the real
+# output by the unit tests), so that a new metric needs no list of its own.
+GOLDEN_DIR = os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "golden")
+DEFAULT_METRICS = None
 
 # --------------------------------------------------------------------------
 # A PromQL lexer and a light structural pass: enough to find every series
@@ -710,7 +715,24 @@ def list_queries(dash, path, args):
     return rows
 
 
-def load_contract(path):
+def exported_metrics(golden_dir=GOLDEN_DIR):
+    """The names of every family (# TYPE) in the golden files."""
+    names = set()
+    for path in sorted(glob.glob(os.path.join(golden_dir, "*.prom"))):
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                m = re.match(r"# TYPE (\S+) ", line)
+                if m:
+                    names.add(m.group(1))
+    return names
+
+
+def load_contract(path=None):
+    """The contract: a file of names (one a line, # comments) if `path` is
+    given, else the metrics of the golden files; None for '' or a missing
+    file."""
+    if path is None:
+        return exported_metrics() or None
     if not path or not os.path.isfile(path):
         return None
     names = set()
@@ -740,7 +762,7 @@ def main(argv=None):
                         help="value of $__range (default 1h)")
     parser.add_argument("--metrics", default=DEFAULT_METRICS,
                         help="metric contract, one name a line (default: "
-                             "pgconn_metrics.txt beside this script; '' to "
+                             "the metrics of tests/golden/*.prom; '' to "
                              "skip)")
     args = parser.parse_args(argv)
 

@@ -10,7 +10,7 @@ prints (variables substituted), and:
     file with one rule per query;
  2. checks that each one returns data: `promtool test rules` evaluates
     `count(<query>) > 0` against synthetic series shaped like the metric
-    contract (pgconn_metrics.txt: every metric with job, instance, target and
+    contract (the golden files' metrics: every metric with job, instance, target and
     its own labels; counters increasing), so a misspelt metric or label, or a
     join that matches nothing, fails here instead of showing "No data".
 
@@ -176,7 +176,8 @@ def main(argv=None):
         return 1
     contract = check_dashboards.load_contract(args.metrics)
     if not contract:
-        print(f"evaluate_queries: no metric contract at {args.metrics}",
+        print(f"evaluate_queries: no metric contract at "
+              f"{args.metrics or check_dashboards.GOLDEN_DIR}",
               file=sys.stderr)
         return 1
 

@@ -88,18 +88,19 @@ inline CannedAnswers CannedPostgresAnswers(int max_connections, int idle,
       ResultSet({"server_version_num", "max_connections",
                  "superuser_reserved_connections", "reserved_connections"},
                 {{t("150020"), s(max_connections), t("3"), std::nullopt}});
-  // The scan's activity rows: one per application, state and address.
-  ResultSet activity(
-      {"application", "state", "client_address", "connections", "lock_waiting",
-       "oldest_state_seconds", "oldest_transaction_seconds"},
-      {});
+  // The scan's activity rows: one per application, state, address and
+  // wait event type (idle sessions wait for their client).
+  ResultSet activity({"application", "state", "client_address",
+                      "wait_event_type", "connections", "lock_waiting",
+                      "oldest_state_seconds", "oldest_transaction_seconds"},
+                     {});
   if (idle > 0) {
-    activity.AddRow({t("worker"), t("idle"), t("10.0.0.1"), s(idle), t("0"),
-                     t("10"), t("0")});
+    activity.AddRow({t("worker"), t("idle"), t("10.0.0.1"), t("Client"),
+                     s(idle), t("0"), t("10"), t("0")});
   }
   if (active > 0) {
-    activity.AddRow({t("worker"), t("active"), t("10.0.0.1"), s(active), t("0"),
-                     t("1"), t("1")});
+    activity.AddRow({t("worker"), t("active"), t("10.0.0.1"), std::nullopt,
+                     s(active), t("0"), t("1"), t("1")});
   }
   out["activity"] = std::move(activity);
   out["databases"] = ResultSet({"name", "connection_limit", "connections"},
@@ -127,19 +128,25 @@ inline std::string TaggedCollector(std::string_view statement) {
 // answer, or for a statement that collectors share (see RunCollectors) their
 // answers in one result, each row marked with its collector in column
 // "part" and NULL in the other collectors' columns, as the server answers
-// the shared pg_stat_activity scan. Fails when an answer is missing.
+// the shared pg_stat_activity scan. In a shared statement a collector
+// without an answer has no rows of its own: it reads its partners' (as the
+// scan's parts that only sum the backends' rows do). Fails when a
+// statement's only collector, or every one, has no answer.
 inline Result<ResultSet> SharedAnswer(const CannedAnswers& answers,
                                       const std::vector<std::string>& names) {
   std::vector<const ResultSet*> parts;
+  std::vector<std::string> answered;
   for (const std::string& name : names) {
     auto it = answers.find(name);
-    if (it == answers.end()) {
-      return Status(StatusCode::kQueryFailed,
-                    "no canned answer for collector \"" + name + "\"");
-    }
+    if (it == answers.end()) continue;
     parts.push_back(&it->second);
+    answered.push_back(name);
   }
-  if (parts.size() == 1) return *parts[0];
+  if (parts.empty()) {
+    return Status(StatusCode::kQueryFailed,
+                  "no canned answer for collector \"" + names.front() + "\"");
+  }
+  if (names.size() == 1) return *parts[0];
   std::vector<std::string> columns = {"part"};
   for (const ResultSet* p : parts) {
     for (const std::string& c : p->columns()) {
@@ -152,7 +159,7 @@ inline Result<ResultSet> SharedAnswer(const CannedAnswers& answers,
   for (size_t i = 0; i < parts.size(); ++i) {
     for (const ResultSet::Row& row : parts[i]->rows()) {
       ResultSet::Row r(columns.size());
-      r[0] = names[i];
+      r[0] = answered[i];
       for (size_t c = 0; c < parts[i]->columns().size() && c < row.size();
            ++c) {
         r[shared.ColumnIndex(parts[i]->columns()[c])] = row[c];
@@ -200,7 +207,15 @@ inline Result<std::vector<ResultSet>> AnswerFrom(const CannedAnswers& answers,
       clock += 0.001;
       continue;
     }
-    auto answer = SharedAnswer(answers, TaggedCollectors(statement));
+    // Every statement that reads the scan carries the backends' rows (the
+    // activity part), a collector running alone too.
+    std::vector<std::string> tags = TaggedCollectors(statement);
+    if (statement.find("pg_stat_get_activity(NULL)") !=
+            std::string_view::npos &&
+        std::find(tags.begin(), tags.end(), "activity") == tags.end()) {
+      tags.emplace_back("activity");
+    }
+    auto answer = SharedAnswer(answers, tags);
     if (!answer.ok()) return answer.status();
     out.push_back(std::move(*answer));
   }

@@ -1,10 +1,13 @@
 // The poller and collectors against a real PostgreSQL started for the test.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <functional>
 #include <iostream>
 #include <sstream>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "integration/eventually.h"
 #include "integration/exposition_parser.h"
@@ -241,6 +244,69 @@ TEST_F(PostgresIntegrationTest, CountsLockWaiters) {
     h.Poll();
     return h.Samples()["pgconn_lock_waiting_connections{target=\"it\"}"] == 0;
   })) << h.Text();
+}
+
+// pgconn_wait_event_connections (collector wait_events, a part of the one
+// scan) against pg_stat_activity: sessions blocked on a lock wait on
+// "Lock", idle ones and the lock holder (idle in transaction) on their
+// client. Every pair the view shows for this test's applications is
+// exported with the view's count, and none else.
+TEST_F(PostgresIntegrationTest, CountsWaitEventsByApplication) {
+  const std::string url = pg_->Url();
+  auto holder = MustOpen(url, "it-we-locker");
+  ASSERT_TRUE(
+      holder->Exec("BEGIN; LOCK TABLE locked_table IN ACCESS EXCLUSIVE MODE")
+          .ok());
+  std::vector<std::unique_ptr<TestClient>> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(MustOpen(url, "it-we-waiter"));
+    ASSERT_TRUE(held.back()->Send("SELECT * FROM locked_table").ok());
+  }
+  for (int i = 0; i < 2; ++i) held.push_back(MustOpen(url, "it-we-idle"));
+  // "application/wait_event_type=n,..." of the view and of the exposition.
+  auto viewed = [] {
+    auto v = pg_->QueryValue(
+        "SELECT string_agg(application_name || '/' || wait_event_type || '=' "
+        "|| n, ',' ORDER BY application_name, wait_event_type) FROM (SELECT "
+        "application_name, wait_event_type, count(*) AS n FROM "
+        "pg_stat_activity WHERE application_name LIKE 'it-we-%' AND "
+        "wait_event_type IS NOT NULL GROUP BY 1, 2) s");
+    return v.ok() ? *v : v.status().ToString();
+  };
+  Harness h(Target(*pg_));
+  auto exported = [&] {
+    const std::string prefix =
+        "pgconn_wait_event_connections{target=\"it\",application=\"";
+    std::string out;
+    for (const auto& [series, value] : h.Samples()) {
+      if (series.rfind(prefix + "it-we-", 0) != 0) continue;
+      const size_t app_end = series.find('"', prefix.size());
+      const size_t type_at = series.find("wait_event_type=\"", app_end);
+      if (type_at == std::string::npos) continue;
+      const size_t type_from = type_at + 17;
+      if (!out.empty()) out += ',';
+      out += series.substr(prefix.size(), app_end - prefix.size()) + '/' +
+             series.substr(type_from, series.find('"', type_from) - type_from) +
+             '=' + std::to_string(static_cast<int64_t>(value));
+    }
+    return out;
+  };
+  auto both_show = [&](const std::string& expected) {
+    return Eventually([&] {
+      h.Poll();
+      return viewed() == expected && exported() == expected;
+    });
+  };
+  EXPECT_TRUE(both_show(
+      "it-we-idle/Client=2,it-we-locker/Client=1,it-we-waiter/Lock=3"))
+      << "view: " << viewed() << "\nexported: " << exported() << "\n"
+      << h.Text();
+  // The waiters get the lock, run and go idle.
+  ASSERT_TRUE(holder->Exec("COMMIT").ok());
+  EXPECT_TRUE(both_show(
+      "it-we-idle/Client=2,it-we-locker/Client=1,it-we-waiter/Client=3"))
+      << "view: " << viewed() << "\nexported: " << exported() << "\n"
+      << h.Text();
 }
 
 TEST_F(PostgresIntegrationTest, FoldsApplicationsBeyondTheLimit) {

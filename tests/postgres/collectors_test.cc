@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 #include "collect/collector.h"
@@ -262,6 +263,135 @@ TEST(BackendsCollectorTest, ParsesTypes) {
   EXPECT_EQ(b[1].backend_type, "unknown");
 }
 
+// The scan's own rows: the backends (part "activity", clients and not)
+// summed by the databases, users and backends collectors in the agent,
+// beside the catalog's names and limits.
+ResultSet ScanRows() {
+  const std::vector<std::string> columns = {"part",
+                                            "application",
+                                            "state",
+                                            "client_address",
+                                            "datid",
+                                            "usesysid",
+                                            "backend_type",
+                                            "client",
+                                            "wait_event_type",
+                                            "connections",
+                                            "oid",
+                                            "name",
+                                            "connection_limit",
+                                            "max_names"};
+  auto backend = [](const char* app, const char* datid, const char* usesysid,
+                    const char* type, const char* client, const char* n) {
+    return Row{S("activity"),
+               S(app),
+               S("idle"),
+               S("local"),
+               datid ? S(datid) : kNull,
+               usesysid ? S(usesysid) : kNull,
+               type ? S(type) : kNull,
+               S(client),
+               kNull,
+               S(n),
+               kNull,
+               kNull,
+               kNull,
+               kNull};
+  };
+  auto catalog = [](const char* part, const char* oid, const char* name,
+                    const char* limit, const char* max) {
+    return Row{S(part), kNull, kNull, kNull,  kNull,   kNull,    kNull,
+               kNull,   kNull, kNull, S(oid), S(name), S(limit), S(max)};
+  };
+  return ResultSet(
+      columns, {backend("web", "5", "10", "client backend", "t", "4"),
+                backend("web", "5", "11", "client backend", "t", "2"),
+                backend("api", "6", "10", "client backend", "t", "3"),
+                backend("api", "7", "12", nullptr, "t", "1"),  // a hidden one
+                backend("", nullptr, nullptr, "checkpointer", "f", "1"),
+                backend("", "5", "10", "autovacuum worker", "f", "2"),
+                backend("", nullptr, nullptr, nullptr, "f", "1"),
+                catalog("databases", "5", "app", "-1", "1"),
+                catalog("databases", "6", "reports", "10", "1"),
+                catalog("databases", "7", "zeta", "-1", "1"),
+                catalog("databases", "8", "empty", "-1", "1"),
+                catalog("users", "10", "alice", "-1", "1"),
+                catalog("users", "11", "bob", "-1", "1"),
+                catalog("users", "12", "carol", "-1", "1"),
+                catalog("users", "13", "idle-limited", "3", "1"),
+                catalog("users", "14", "idle", "-1", "1")});
+}
+
+TEST(LimitedGroupsTest, SumsTheScansClientsPerOidAndFoldsInTheAgent) {
+  const auto dbs = ParseAs<DatabaseConnections>(ScanRows()).groups;
+  // app (6 clients; the autovacuum worker is no client) is the largest,
+  // reports has a limit; zeta (1) and empty (0) fold.
+  ASSERT_EQ(dbs.size(), 3u);
+  EXPECT_EQ(dbs[0].name, "app");
+  EXPECT_EQ(dbs[0].connections, 6);
+  EXPECT_FALSE(dbs[0].limit.has_value());
+  EXPECT_EQ(dbs[1].name, "reports");
+  EXPECT_EQ(dbs[1].connections, 3);
+  EXPECT_EQ(*dbs[1].limit, 10);
+  EXPECT_EQ(dbs[2].name, "(other)");
+  EXPECT_EQ(dbs[2].connections, 1);
+  EXPECT_FALSE(dbs[2].limit.has_value());
+
+  // Roles without connections or limit are left out (idle); alice (7) is
+  // kept, idle-limited for its limit; bob and carol (1 and 1) fold.
+  const auto users = ParseAs<UserConnections>(ScanRows()).groups;
+  ASSERT_EQ(users.size(), 3u);
+  EXPECT_EQ(users[0].name, "alice");
+  EXPECT_EQ(users[0].connections, 7);
+  EXPECT_EQ(users[1].name, "idle-limited");
+  EXPECT_EQ(users[1].connections, 0);
+  EXPECT_EQ(*users[1].limit, 3);
+  EXPECT_EQ(users[2].name, "(other)");
+  EXPECT_EQ(users[2].connections, 3);
+
+  // max_names 0: only the names with a limit are kept.
+  const auto none_kept = [] {
+    ResultSet rs = ScanRows();
+    ResultSet out(rs.columns(), {});
+    for (const auto& row : rs.rows()) {
+      Row r = row;
+      if (r[13]) r[13] = "0";
+      out.AddRow(std::move(r));
+    }
+    return out;
+  }();
+  const auto folded = ParseAs<DatabaseConnections>(none_kept).groups;
+  ASSERT_EQ(folded.size(), 2u);  // reports (limit) and everything else
+  EXPECT_EQ(folded[0].name, "reports");
+  EXPECT_EQ(folded[1].name, "(other)");
+  EXPECT_EQ(folded[1].connections, 7);
+
+  Row bad = ScanRows().rows()[0];
+  bad[9] = "many";
+  ResultSet with_bad(ScanRows().columns(), {bad});
+  Status s = ParseError("databases", with_bad);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.message(),
+            "databases: column \"connections\": \"many\" is not a whole "
+            "number");
+}
+
+TEST(BackendsCollectorTest, SumsTheScansOtherBackendsPerType) {
+  const auto b = ParseAs<OtherBackends>(ScanRows()).backends;
+  ASSERT_EQ(b.size(), 3u);
+  EXPECT_EQ(b[0].backend_type, "autovacuum worker");
+  EXPECT_EQ(b[0].count, 2);
+  EXPECT_EQ(b[1].backend_type, "checkpointer");
+  EXPECT_EQ(b[2].backend_type, "unknown");
+}
+
+TEST(ActivityCollectorTest, CountsTheScansClientsOnly) {
+  const Activity a = ParseAs<Activity>(ScanRows());
+  EXPECT_EQ(a.summary.used, 10);
+  EXPECT_EQ(a.summary.applications.count("(unset)"), 0u)
+      << "the other backends' empty names are no application";
+}
+
 TEST(CollectorTableTest, ListsEveryPostgresCollectorOnce) {
   std::set<std::string> names;
   for (const auto& e : PostgresCollectors()) {
@@ -273,11 +403,24 @@ TEST(CollectorTableTest, ListsEveryPostgresCollectorOnce) {
     EXPECT_FALSE(e.help.empty()) << e.name;
   }
   EXPECT_GE(names.size(), 5u);
-  // The fake server can answer every collector, so adding one needs its
-  // canned answer (tests/fixtures/postgres/canned/NAME.tsv) and nothing else.
+  // The fake server answers every statement of a poll with every collector
+  // on: a collector with a statement of its own needs its canned answer
+  // (tests/fixtures/postgres/canned/NAME.tsv), a part of the shared scan
+  // reads its partners' rows and needs none.
+  CollectorContext ctx;
+  ctx.collectors.assign(names.begin(), names.end());
+  std::map<std::string, std::vector<std::string>> sharers;  // by statement
+  for (const auto& e : PostgresCollectors()) {
+    sharers[e.create()->Statement(ctx)].emplace_back(e.name);
+  }
   const CannedAnswers canned = CannedPostgresAnswers(100, 1, 1);
-  for (const std::string& n : names) {
-    EXPECT_EQ(canned.count(n), 1u) << "no canned answer for collector " << n;
+  for (const auto& [sql, tags] : sharers) {
+    auto answer = SharedAnswer(canned, tags);
+    EXPECT_TRUE(answer.ok()) << answer.status().message();
+    if (tags.size() == 1) {
+      EXPECT_EQ(canned.count(tags[0]), 1u)
+          << "no canned answer for collector " << tags[0];
+    }
   }
 }
 

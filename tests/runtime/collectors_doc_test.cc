@@ -1,4 +1,4 @@
-// docs/configuration.md's Collectors table names every collector of the
+// docs/metrics.md's Collectors table names every collector of the
 // registries (agent/postgres/registry.cc, agent/pgbouncer/registry.cc) and
 // no other: a collector added without its doc row fails here.
 #include <gtest/gtest.h>
@@ -16,7 +16,7 @@ namespace {
 
 // The `names` of the first cell of each row under "## Collectors".
 std::set<std::string> DocCollectors() {
-  std::ifstream in(PGCONN_TEST_DATA_DIR "/../docs/configuration.md");
+  std::ifstream in(PGCONN_TEST_DATA_DIR "/../docs/metrics.md");
   std::stringstream all;
   all << in.rdbuf();
   const std::string doc = all.str();

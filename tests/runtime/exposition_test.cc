@@ -3,7 +3,10 @@
 // the parts of several targets.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "fakes/activity.h"
 #include "fakes/canned_postgres.h"
@@ -59,11 +62,33 @@ Snapshot CannedSnapshot() {
       {{"app", 50, std::nullopt}, {"reporting", 1, 0}, {"bot", 2, 5}}});
   snap.Put(OtherBackends{
       {{"autovacuum worker", 2}, {"walsender", 1}, {"pg_cron scheduler", 1}}});
+  // The other collectors: from their canned answers, or for a part of the
+  // shared scan without one, from the fake server's answer to the scan.
   const CannedAnswers fixtures = CannedFixtureAnswers();
+  CollectorContext ctx;
   for (const CollectorEntry& e : PostgresCollectors()) {
+    ctx.collectors.emplace_back(e.name);
+  }
+  const std::string scan = FindCollectorEntry(PostgresCollectors(), "activity")
+                               ->create()
+                               ->Statement(ctx);
+  std::vector<std::string> scan_parts;
+  for (const CollectorEntry& e : PostgresCollectors()) {
+    if (e.create()->Statement(ctx) == scan) scan_parts.emplace_back(e.name);
+  }
+  const auto scan_answer =
+      SharedAnswer(CannedPostgresAnswers(100, 30, 20), scan_parts);
+  EXPECT_TRUE(scan_answer.ok()) << scan_answer.status().message();
+  for (const CollectorEntry& e : PostgresCollectors()) {
+    if (snap.Get(e.name) != nullptr || !scan_answer.ok()) continue;
     auto it = fixtures.find(e.name);
-    if (snap.Get(e.name) != nullptr || it == fixtures.end()) continue;
-    auto parsed = e.create()->Parse(it->second);
+    if (it == fixtures.end() && std::find(scan_parts.begin(), scan_parts.end(),
+                                          e.name) == scan_parts.end()) {
+      ADD_FAILURE() << e.name << ": no canned answer";
+      continue;
+    }
+    auto parsed = it != fixtures.end() ? e.create()->Parse(it->second)
+                                       : e.create()->ParseIn(*scan_answer, ctx);
     EXPECT_TRUE(parsed.ok()) << e.name << ": " << parsed.status().message();
     if (parsed.ok()) snap.Put(e.name, std::move(*parsed));
   }
