@@ -14,31 +14,37 @@ bool MonotonicCounters::Matches(std::string_view family) const {
       [&](const std::string& p) { return family.substr(0, p.size()) == p; });
 }
 
-void MonotonicCounters::Apply(std::vector<prometheus::MetricFamily>* families) {
+void MonotonicCounters::Apply(MetricsWriter* w) {
   MutexLock lock(&mu_);
   ++poll_;
-  for (prometheus::MetricFamily& f : *families) {
-    if (f.type != prometheus::MetricType::Counter || !Matches(f.name)) continue;
-    for (prometheus::ClientMetric& m : f.metric) {
-      std::string key = f.name;
-      for (const auto& l : m.label) {
+  std::string key;
+  std::string_view family_seen;  // the last family, whether it matches
+  bool family_matches = false;
+  // Held here, used by the callback.
+  auto& series = series_;
+  auto& resets = resets_;
+  const uint64_t poll = poll_;
+  w->ForEachCounter(
+      [&](std::string_view family, std::string_view labels, double* value) {
+        if (family.data() != family_seen.data()) {
+          family_seen = family;
+          family_matches = Matches(family);
+        }
+        if (!family_matches) return;
+        key.assign(family);
         key += '\0';
-        key += l.name;
-        key += '=';
-        key += l.value;
-      }
-      const double raw = m.counter.value;
-      auto [it, inserted] = series_.try_emplace(std::move(key));
-      Series& s = it->second;
-      if (!inserted && raw < s.last_raw) {
-        s.offset += s.last_raw;
-        ++resets_;
-      }
-      s.last_raw = raw;
-      s.last_poll = poll_;
-      m.counter.value = raw + s.offset;
-    }
-  }
+        key += labels;
+        const double raw = *value;
+        auto [it, inserted] = series.try_emplace(key);
+        Series& s = it->second;
+        if (!inserted && raw < s.last_raw) {
+          s.offset += s.last_raw;
+          ++resets;
+        }
+        s.last_raw = raw;
+        s.last_poll = poll;
+        *value = raw + s.offset;
+      });
   // Bounded: forget the series unseen for the most polls (a database
   // dropped long ago); one that comes back starts from its server value.
   while (series_.size() > max_series_) {
