@@ -17,34 +17,40 @@ bool MonotonicCounters::Matches(std::string_view family) const {
 void MonotonicCounters::Apply(MetricsWriter* w) {
   MutexLock lock(&mu_);
   ++poll_;
-  std::string key;
+  // The matching samples first (the callback is not analysed as holding
+  // mu_), then their values rewritten here.
+  struct Ref {
+    std::string_view family;
+    std::string_view labels;
+    double* value;
+  };
+  std::vector<Ref> refs;
   std::string_view family_seen;  // the last family, whether it matches
   bool family_matches = false;
-  // Held here, used by the callback.
-  auto& series = series_;
-  auto& resets = resets_;
-  const uint64_t poll = poll_;
   w->ForEachCounter(
       [&](std::string_view family, std::string_view labels, double* value) {
         if (family.data() != family_seen.data()) {
           family_seen = family;
           family_matches = Matches(family);
         }
-        if (!family_matches) return;
-        key.assign(family);
-        key += '\0';
-        key += labels;
-        const double raw = *value;
-        auto [it, inserted] = series.try_emplace(key);
-        Series& s = it->second;
-        if (!inserted && raw < s.last_raw) {
-          s.offset += s.last_raw;
-          ++resets;
-        }
-        s.last_raw = raw;
-        s.last_poll = poll;
-        *value = raw + s.offset;
+        if (family_matches) refs.push_back({family, labels, value});
       });
+  std::string key;
+  for (const Ref& r : refs) {
+    key.assign(r.family);
+    key += '\0';
+    key += r.labels;
+    const double raw = *r.value;
+    auto [it, inserted] = series_.try_emplace(key);
+    Series& s = it->second;
+    if (!inserted && raw < s.last_raw) {
+      s.offset += s.last_raw;
+      ++resets_;
+    }
+    s.last_raw = raw;
+    s.last_poll = poll_;
+    *r.value = raw + s.offset;
+  }
   // Bounded: forget the series unseen for the most polls (a database
   // dropped long ago); one that comes back starts from its server value.
   while (series_.size() > max_series_) {
