@@ -4,7 +4,10 @@
 # under NAMES distinct application names.
 #
 #   bench/poll_thread_cpu.sh AGENT_A AGENT_B [N=1000] [NAMES=500] [ROUNDS=5] [WINDOW=20]
+#   bench/poll_thread_cpu.sh AGENT_A AGENT_B 5000 5000 3 20   # the large case
 #
+# 5,000 backends need about 8.5 GB (checked first); hold_connections.py
+# opens them 32 at a time.
 # AGENT_A is the baseline (an older build), AGENT_B the candidate. Both poll
 # every 0.5 s. For ROUNDS windows of WINDOW seconds each the script reads,
 # per agent, the CPU time (/proc/PID/task/TID/schedstat, nanoseconds) of

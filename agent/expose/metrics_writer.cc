@@ -1,94 +1,216 @@
 #include "expose/metrics_writer.h"
 
-#include "util/utf8.h"
+#include <cassert>
+#include <functional>
+
+#include "expose/text_writer.h"
 
 namespace pgconn {
 
-Labels WithLabel(const Labels& base, std::string name, std::string value) {
-  Labels l = base;
-  l.emplace_back(std::move(name), std::move(value));
-  return l;
-}
-
 namespace {
 
-bool SameLabels(const prometheus::ClientMetric& m, const Labels& labels) {
-  if (m.label.size() != labels.size()) return false;
-  for (size_t i = 0; i < labels.size(); ++i) {
-    if (m.label[i].name != labels[i].first ||
-        m.label[i].value != labels[i].second) {
-      return false;
-    }
-  }
-  return true;
+// Appends `name="value"` (the value made valid UTF-8 and escaped); returns
+// whether the value had to be made UTF-8.
+bool AppendLabel(const Label& label, std::string* out) {
+  out->append(label.first);
+  out->append("=\"");
+  const bool sanitized = AppendLabelValue(label.second, out);
+  out->push_back('"');
+  return sanitized;
 }
 
 }  // namespace
 
-void MetricsWriter::Add(std::string_view name, std::string_view help,
-                        prometheus::MetricType type, Labels labels,
-                        double value) {
-  auto it = index_.find(name);
-  if (it == index_.end()) {
-    prometheus::MetricFamily f;
+LabelPrefix::LabelPrefix(
+    std::initializer_list<std::pair<std::string, std::string>> l)
+    : labels_(l) {
+  for (size_t i = 0; i < labels_.size(); ++i) {
+    if (i > 0) rendered_.push_back(',');
+    sanitized_ |= AppendLabel((*this)[i], &rendered_);
+  }
+}
+
+Labels::Labels(std::initializer_list<Label> labels) {
+  assert(labels.size() <= kMaxOwn);
+  for (const Label& l : labels) {
+    if (size_ == kMaxOwn) break;
+    own_[size_++] = l;
+  }
+}
+
+Label Labels::operator[](size_t i) const {
+  const size_t n = prefix_ != nullptr ? prefix_->size() : 0;
+  return i < n ? (*prefix_)[i] : own_[i - n];
+}
+
+Labels Labels::With(std::string_view name, std::string_view value) const {
+  assert(size_ < kMaxOwn);
+  Labels l = *this;
+  if (l.size_ < kMaxOwn) l.own_[l.size_++] = {name, value};
+  return l;
+}
+
+Labels WithLabel(const Labels& base, std::string_view name,
+                 std::string_view value) {
+  return base.With(name, value);
+}
+
+size_t MetricsWriter::SampleHash::operator()(uint32_t i) const {
+  return std::hash<std::string_view>()(family->LabelsOf(i));
+}
+
+bool MetricsWriter::SampleEqual::operator()(uint32_t a, uint32_t b) const {
+  return family->LabelsOf(a) == family->LabelsOf(b);
+}
+
+MetricsWriter::Family& MetricsWriter::FamilyFor(std::string_view name,
+                                                std::string_view help,
+                                                prometheus::MetricType type) {
+  // Calls mostly come family after family: the last one first.
+  if (last_ != nullptr && last_->name == name) return *last_;
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) {
+    Family& f = families_.emplace_back();
     f.name = std::string(name);
     f.help = std::string(help);
     f.type = type;
-    families_.push_back(std::move(f));
-    sanitized_.push_back(false);
-    it = index_.emplace(std::string(name), families_.size() - 1).first;
+    it = by_name_.emplace(f.name, families_.size() - 1).first;
   }
+  last_ = &families_[it->second];
+  return *last_;
+}
+
+void MetricsWriter::Add(std::string_view name, std::string_view help,
+                        prometheus::MetricType type, const Labels& labels,
+                        double value) {
+  Family& f = FamilyFor(name, help, type);
   // Label values come from the server and its clients (database, role and
   // application names, on a SQL_ASCII cluster any bytes at all): made valid
   // UTF-8 here, the one place every sample passes, so that no name can break
   // the exposition.
-  bool changed = false;
-  for (auto& [k, v] : labels) {
-    if (IsValidUtf8(v)) continue;
-    v = ToValidUtf8(v);
-    changed = true;
-  }
-  prometheus::MetricFamily& family = families_[it->second];
-  if (changed || sanitized_[it->second]) {
-    // Two raw names that differ only in their invalid bytes become the same
-    // series: folded into one, their values added, as capped labels fold
-    // into "(other)". Rare, so the search is linear, and only in a family
-    // that has a changed name (whichever of the two comes first).
-    sanitized_[it->second] = true;
-    for (prometheus::ClientMetric& m : family.metric) {
-      if (!SameLabels(m, labels)) continue;
-      if (type == prometheus::MetricType::Counter) {
-        m.counter.value += value;
-      } else {
-        m.gauge.value += value;
-      }
-      return;
+  bool sanitized = false;
+  if (!labels.empty()) {
+    f.labels.push_back('{');
+    char separator = 0;
+    if (const LabelPrefix* p = labels.prefix(); p != nullptr && p->size()) {
+      f.labels.append(p->rendered());
+      sanitized = p->sanitized();
+      separator = ',';
     }
+    for (const Label* l = labels.own_begin(); l != labels.own_end(); ++l) {
+      if (separator != 0) f.labels.push_back(separator);
+      sanitized |= AppendLabel(*l, &f.labels);
+      separator = ',';
+    }
+    f.labels.push_back('}');
   }
-  prometheus::ClientMetric m;
-  for (auto& [k, v] : labels) m.label.push_back({std::move(k), std::move(v)});
-  if (type == prometheus::MetricType::Counter) {
-    m.counter.value = value;
-  } else {
-    m.gauge.value = value;
+  f.samples.push_back({static_cast<uint32_t>(f.labels.size()), value});
+  if (!sanitized && !f.index) return;
+  // Two raw names that differ only in their invalid bytes become the same
+  // series: folded into one, their values added, as capped labels fold into
+  // "(other)". From the family's first changed name on, its samples are
+  // indexed by their labels' text (equal text, equal labels).
+  if (!f.index) {
+    f.index = std::make_unique<SampleIndex>(0, SampleHash{&f}, SampleEqual{&f});
+    for (uint32_t i = 0; i + 1 < f.samples.size(); ++i) f.index->insert(i);
   }
-  family.metric.push_back(std::move(m));
+  const auto last = static_cast<uint32_t>(f.samples.size() - 1);
+  auto [it, inserted] = f.index->insert(last);
+  if (inserted) return;
+  f.samples[*it].value += value;
+  f.labels.resize(last == 0 ? 0 : f.samples[last - 1].end);
+  f.samples.pop_back();
 }
 
 void MetricsWriter::Gauge(std::string_view name, std::string_view help,
-                          Labels labels, double value) {
-  Add(name, help, prometheus::MetricType::Gauge, std::move(labels), value);
+                          const Labels& labels, double value) {
+  Add(name, help, prometheus::MetricType::Gauge, labels, value);
 }
 
 void MetricsWriter::Counter(std::string_view name, std::string_view help,
-                            Labels labels, double value) {
-  Add(name, help, prometheus::MetricType::Counter, std::move(labels), value);
+                            const Labels& labels, double value) {
+  Add(name, help, prometheus::MetricType::Counter, labels, value);
 }
 
+ExpositionPart MetricsWriter::TakePart() {
+  ExpositionPart part;
+  part.families.reserve(families_.size());
+  for (Family& f : families_) {
+    ExpositionPart::Family& pf = part.families.emplace_back();
+    AppendFamilyHeader(f.name, f.help, f.type, &pf.header);
+    // The longest value is 23 characters ("-2.225073858507201e-308").
+    pf.samples.reserve(f.samples.size() * (f.name.size() + 25) +
+                       f.labels.size());
+    uint32_t start = 0;
+    for (const Sample& s : f.samples) {
+      pf.samples.append(f.name);
+      pf.samples.append(f.labels, start, s.end - start);
+      pf.samples.push_back(' ');
+      AppendSampleValue(s.value, &pf.samples);
+      pf.samples.push_back('\n');
+      start = s.end;
+    }
+    part.bytes += pf.header.size() + pf.samples.size();
+    pf.name = std::move(f.name);
+  }
+  families_.clear();
+  by_name_.clear();
+  last_ = nullptr;
+  return part;
+}
+
+namespace {
+
+// The labels of a sample from their text: "{a=\"x\",b=\"y\"}" or empty.
+std::vector<prometheus::ClientMetric::Label> ParseLabels(
+    std::string_view text) {
+  std::vector<prometheus::ClientMetric::Label> out;
+  if (text.size() < 2) return out;
+  text = text.substr(1, text.size() - 2);
+  size_t i = 0;
+  while (i < text.size()) {
+    prometheus::ClientMetric::Label l;
+    const size_t eq = text.find('=', i);
+    l.name = std::string(text.substr(i, eq - i));
+    i = eq + 2;  // past ="
+    while (text[i] != '"') {
+      if (text[i] == '\\') {
+        ++i;
+        l.value.push_back(text[i] == 'n' ? '\n' : text[i]);
+      } else {
+        l.value.push_back(text[i]);
+      }
+      ++i;
+    }
+    i += 2;  // past the quote and the comma
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<prometheus::MetricFamily> MetricsWriter::Take() {
-  index_.clear();
-  sanitized_.clear();
-  return std::move(families_);
+  std::vector<prometheus::MetricFamily> out;
+  for (Family& f : families_) {
+    prometheus::MetricFamily& mf = out.emplace_back();
+    mf.name = f.name;
+    mf.help = f.help;
+    mf.type = f.type;
+    for (uint32_t i = 0; i < f.samples.size(); ++i) {
+      prometheus::ClientMetric& m = mf.metric.emplace_back();
+      m.label = ParseLabels(f.LabelsOf(i));
+      if (f.type == prometheus::MetricType::Counter) {
+        m.counter.value = f.samples[i].value;
+      } else {
+        m.gauge.value = f.samples[i].value;
+      }
+    }
+  }
+  families_.clear();
+  by_name_.clear();
+  last_ = nullptr;
+  return out;
 }
 
 }  // namespace pgconn

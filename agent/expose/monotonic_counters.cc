@@ -14,30 +14,42 @@ bool MonotonicCounters::Matches(std::string_view family) const {
       [&](const std::string& p) { return family.substr(0, p.size()) == p; });
 }
 
-void MonotonicCounters::Apply(std::vector<prometheus::MetricFamily>* families) {
+void MonotonicCounters::Apply(MetricsWriter* w) {
   MutexLock lock(&mu_);
   ++poll_;
-  for (prometheus::MetricFamily& f : *families) {
-    if (f.type != prometheus::MetricType::Counter || !Matches(f.name)) continue;
-    for (prometheus::ClientMetric& m : f.metric) {
-      std::string key = f.name;
-      for (const auto& l : m.label) {
-        key += '\0';
-        key += l.name;
-        key += '=';
-        key += l.value;
-      }
-      const double raw = m.counter.value;
-      auto [it, inserted] = series_.try_emplace(std::move(key));
-      Series& s = it->second;
-      if (!inserted && raw < s.last_raw) {
-        s.offset += s.last_raw;
-        ++resets_;
-      }
-      s.last_raw = raw;
-      s.last_poll = poll_;
-      m.counter.value = raw + s.offset;
+  // The matching samples first (the callback is not analysed as holding
+  // mu_), then their values rewritten here.
+  struct Ref {
+    std::string_view family;
+    std::string_view labels;
+    double* value;
+  };
+  std::vector<Ref> refs;
+  std::string_view family_seen;  // the last family, whether it matches
+  bool family_matches = false;
+  w->ForEachCounter(
+      [&](std::string_view family, std::string_view labels, double* value) {
+        if (family.data() != family_seen.data()) {
+          family_seen = family;
+          family_matches = Matches(family);
+        }
+        if (family_matches) refs.push_back({family, labels, value});
+      });
+  std::string key;
+  for (const Ref& r : refs) {
+    key.assign(r.family);
+    key += '\0';
+    key += r.labels;
+    const double raw = *r.value;
+    auto [it, inserted] = series_.try_emplace(key);
+    Series& s = it->second;
+    if (!inserted && raw < s.last_raw) {
+      s.offset += s.last_raw;
+      ++resets_;
     }
+    s.last_raw = raw;
+    s.last_poll = poll_;
+    *r.value = raw + s.offset;
   }
   // Bounded: forget the series unseen for the most polls (a database
   // dropped long ago); one that comes back starts from its server value.

@@ -10,14 +10,13 @@
 #ifndef PGCONN_AGENT_EXPOSE_MONOTONIC_COUNTERS_H_
 #define PGCONN_AGENT_EXPOSE_MONOTONIC_COUNTERS_H_
 
-#include <prometheus/metric_family.h>
-
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "expose/metrics_writer.h"
 #include "pgconn/thread_annotations.h"
 
 namespace pgconn {
@@ -31,9 +30,8 @@ class MonotonicCounters {
   explicit MonotonicCounters(std::vector<std::string> prefixes,
                              size_t max_series = 10000);
 
-  // Rewrites the values of the matching counters of one poll's families.
-  void Apply(std::vector<prometheus::MetricFamily>* families)
-      PGCONN_EXCLUDES(mu_);
+  // Rewrites the values of the matching counters of one poll's samples.
+  void Apply(MetricsWriter* w) PGCONN_EXCLUDES(mu_);
 
   // Decreases seen so far (each one a restart of the server's statistics).
   uint64_t resets() const PGCONN_EXCLUDES(mu_);

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "util/utf8.h"
+
 namespace pgconn {
 
 namespace {
@@ -82,20 +84,47 @@ void AppendEscapedLabelValue(std::string_view value, std::string* out) {
   }
 }
 
-void WriteFamilyText(const prometheus::MetricFamily& family,
-                     std::string* header, std::string* samples) {
-  if (!family.help.empty()) {
+bool AppendLabelValue(std::string_view value, std::string* out) {
+  bool plain = true;
+  for (const char c : value) {
+    // Not ASCII, or a character that needs escaping.
+    if ((static_cast<unsigned char>(c) & 0x80) != 0 || c == '\\' || c == '"' ||
+        c == '\n') {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) {
+    out->append(value);
+    return false;
+  }
+  if (IsValidUtf8(value)) {
+    AppendEscapedLabelValue(value, out);
+    return false;
+  }
+  AppendEscapedLabelValue(ToValidUtf8(value), out);
+  return true;
+}
+
+void AppendFamilyHeader(std::string_view name, std::string_view help,
+                        prometheus::MetricType type, std::string* header) {
+  if (!help.empty()) {
     header->append("# HELP ");
-    header->append(family.name);
+    header->append(name);
     header->push_back(' ');
-    header->append(family.help);
+    header->append(help);
     header->push_back('\n');
   }
   header->append("# TYPE ");
-  header->append(family.name);
+  header->append(name);
   header->push_back(' ');
-  header->append(TypeName(family.type));
+  header->append(TypeName(type));
   header->push_back('\n');
+}
+
+void WriteFamilyText(const prometheus::MetricFamily& family,
+                     std::string* header, std::string* samples) {
+  AppendFamilyHeader(family.name, family.help, family.type, header);
 
   samples->reserve(samples->size() +
                    family.metric.size() * (family.name.size() + 64));

@@ -33,6 +33,14 @@ void AppendSampleValue(double value, std::string* out);
 // A label value with '\\', '"' and '\n' escaped by a backslash.
 void AppendEscapedLabelValue(std::string_view value, std::string* out);
 
+// A label value made valid UTF-8 (ToValidUtf8) and escaped; returns whether
+// it had to be made UTF-8. One pass over plain ASCII values.
+bool AppendLabelValue(std::string_view value, std::string* out);
+
+// The "# HELP" (when `help` is not empty) and "# TYPE" lines of a family.
+void AppendFamilyHeader(std::string_view name, std::string_view help,
+                        prometheus::MetricType type, std::string* header);
+
 }  // namespace pgconn
 
 #endif  // PGCONN_AGENT_EXPOSE_TEXT_WRITER_H_

@@ -119,7 +119,7 @@ std::string SelfMetricsText(const std::optional<ProcessStats>& process,
   w.Gauge("pgconn_http_open_connections",
           "HTTP connections open to the agent now.", {},
           static_cast<double>(http.open_connections));
-  auto part = std::make_shared<const ExpositionPart>(SerializePart(w.Take()));
+  auto part = std::make_shared<const ExpositionPart>(w.TakePart());
   return AssembleText({part});
 }
 

@@ -120,8 +120,7 @@ class PgBouncerConfigCollector final : public CollectorOf<PgBouncerConfig> {
       w->Gauge("pgconn_pgbouncer_pool_mode",
                "1 for PgBouncer's default pool_mode (session, transaction or "
                "statement), 0 for the others (SHOW CONFIG).",
-               WithLabel(t, "mode", std::string(mode)),
-               c.pool_mode == mode ? 1 : 0);
+               WithLabel(t, "mode", mode), c.pool_mode == mode ? 1 : 0);
     }
     if (!known && !c.pool_mode.empty()) {
       w->Gauge("pgconn_pgbouncer_pool_mode",

@@ -111,8 +111,7 @@ class PgBouncerPoolsCollector final : public CollectorOf<PgBouncerPools> {
                  "cl_active, cl_waiting, cl_active_cancel_req, "
                  "cl_waiting_cancel_req). waiting = sent a query and has no "
                  "server connection yet.",
-                 WithLabel(l, "state", std::string(state)),
-                 static_cast<double>(it->second));
+                 WithLabel(l, "state", state), static_cast<double>(it->second));
       }
       for (auto state : kPgBouncerServerStates) {
         auto it = p->servers.find(std::string(state));
@@ -121,8 +120,7 @@ class PgBouncerPoolsCollector final : public CollectorOf<PgBouncerPools> {
                  "Server connections (to PostgreSQL) of a PgBouncer pool by "
                  "state (SHOW POOLS sv_active, sv_active_cancel, "
                  "sv_being_canceled, sv_idle, sv_used, sv_tested, sv_login).",
-                 WithLabel(l, "state", std::string(state)),
-                 static_cast<double>(it->second));
+                 WithLabel(l, "state", state), static_cast<double>(it->second));
       }
       w->Gauge("pgconn_pgbouncer_max_wait_seconds",
                "How long the oldest waiting client of a PgBouncer pool has "

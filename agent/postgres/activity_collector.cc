@@ -140,7 +140,7 @@ class ActivityCollector final : public detail::ScanPartCollector<Activity> {
       for (auto state : kKnownStates) {
         auto it = states.find(std::string(state));
         w->Gauge("pgconn_connections", kConnectionsHelp,
-                 WithLabel(l, "state", std::string(state)),
+                 WithLabel(l, "state", state),
                  it == states.end()
                      ? 0
                      : static_cast<double>(it->second->connections));

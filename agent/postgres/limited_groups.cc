@@ -132,29 +132,32 @@ void EmitLimitedGroups(const Labels& t, const std::vector<LimitedGroup>& gs,
   const std::string what = noun == "database"
                                ? "database (pg_database.datconnlimit)"
                                : "role (pg_roles.rolconnlimit)";
+  // Names and help texts built once, not per sample.
+  const std::string connections = base + "_connections";
+  const std::string connections_help =
+      "Client backends connected per " + std::string(noun) +
+      "; names beyond the configured maximum are folded into \"(other)\".";
   for (const LimitedGroup* g : sorted) {
-    w->Gauge(base + "_connections",
-             "Client backends connected per " + std::string(noun) +
-                 "; names beyond the configured maximum are folded into "
-                 "\"(other)\".",
-             WithLabel(t, std::string(label), g->name),
+    w->Gauge(connections, connections_help, WithLabel(t, label, g->name),
              static_cast<double>(g->connections));
   }
+  const std::string limit = base + "_connection_limit";
+  const std::string limit_help =
+      "Connection limit of the " + what + "; only where one is set.";
   for (const LimitedGroup* g : sorted) {
     if (!g->limit) continue;
-    w->Gauge(base + "_connection_limit",
-             "Connection limit of the " + what + "; only where one is set.",
-             WithLabel(t, std::string(label), g->name),
+    w->Gauge(limit, limit_help, WithLabel(t, label, g->name),
              static_cast<double>(*g->limit));
   }
+  const std::string utilization = base + "_connection_utilization_ratio";
+  const std::string utilization_help =
+      "Client backends of the " + std::string(noun) +
+      " divided by its connection limit; only where a limit is set (1 for a "
+      "limit of 0).";
   for (const LimitedGroup* g : sorted) {
     auto u = LimitUtilization(*g);
     if (!u) continue;
-    w->Gauge(base + "_connection_utilization_ratio",
-             "Client backends of the " + std::string(noun) +
-                 " divided by its connection limit; only where a limit is "
-                 "set (1 for a limit of 0).",
-             WithLabel(t, std::string(label), g->name), *u);
+    w->Gauge(utilization, utilization_help, WithLabel(t, label, g->name), *u);
   }
 }
 

@@ -1,5 +1,7 @@
 #include "postgres/opened_stage.h"
 
+#include <algorithm>
+#include <charconv>
 #include <utility>
 
 #include "postgres/observations.h"
@@ -20,20 +22,45 @@ void OpenedCounts::Configure(size_t max_applications,
   counters_.SetMaxLabels(max_applications);
 }
 
+namespace {
+
+// "pid:µs" as two numbers, without allocating.
+bool ParseIdentity(std::string_view id, std::pair<int64_t, int64_t>* out) {
+  const size_t colon = id.find(':');
+  if (colon == std::string_view::npos) return false;
+  const char* end = id.data() + id.size();
+  auto a = std::from_chars(id.data(), id.data() + colon, out->first);
+  auto b = std::from_chars(id.data() + colon + 1, end, out->second);
+  return a.ec == std::errc() && a.ptr == id.data() + colon &&
+         b.ec == std::errc() && b.ptr == end;
+}
+
+}  // namespace
+
 void OpenedCounts::Scan(const Activity& activity) {
-  std::unordered_set<std::string> seen;
+  std::vector<std::pair<int64_t, int64_t>> seen;
   seen.reserve(activity.recent.size());
+  std::unordered_set<std::string> seen_text;
   MutexLock lock(&mu_);
   for (const RecentBackend& b : activity.recent) {
-    seen.insert(b.identity);
-    const bool opened = scanned_ && previous_.count(b.identity) == 0;
-    counters_.Add(b.application, opened ? 1 : 0);
+    std::pair<int64_t, int64_t> id;
+    bool before;
+    if (ParseIdentity(b.identity, &id)) {
+      seen.push_back(id);
+      before = std::binary_search(previous_.begin(), previous_.end(), id);
+    } else {
+      seen_text.insert(b.identity);
+      before = previous_text_.count(b.identity) > 0;
+    }
+    counters_.Add(b.application, scanned_ && !before ? 1 : 0);
   }
   // Every application present has a series, with 0 until it opens one, so
   // that rate() sees its first increase.
   for (const ActivityGroup& g : activity.groups)
     counters_.Add(g.application, 0);
+  std::sort(seen.begin(), seen.end());
   previous_ = std::move(seen);
+  previous_text_ = std::move(seen_text);
   scanned_ = true;
 }
 

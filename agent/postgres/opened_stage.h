@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include "collect/collector.h"
 #include "pgconn/thread_annotations.h"
@@ -51,7 +53,10 @@ class OpenedCounts {
  private:
   mutable Mutex mu_;
   FoldingCounters counters_ PGCONN_GUARDED_BY(mu_);
-  std::unordered_set<std::string> previous_ PGCONN_GUARDED_BY(mu_);
+  // The previous scan's identities ("pid:µs of backend_start") as numbers,
+  // sorted; any that is not of that form (none is) as text.
+  std::vector<std::pair<int64_t, int64_t>> previous_ PGCONN_GUARDED_BY(mu_);
+  std::unordered_set<std::string> previous_text_ PGCONN_GUARDED_BY(mu_);
   bool scanned_ PGCONN_GUARDED_BY(mu_) = false;
 };
 

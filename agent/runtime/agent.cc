@@ -80,7 +80,7 @@ ExpositionPart RenderReloadStatus(bool successful, double success_unix) {
           "Unix time of the last configuration that was loaded (at start-up "
           "or by a successful reload).",
           {}, success_unix);
-  return SerializePart(w.Take());
+  return w.TakePart();
 }
 
 }  // namespace

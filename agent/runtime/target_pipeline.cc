@@ -82,7 +82,7 @@ void AppendTargetStatus(const TargetReport& r, const Labels& t,
         "Failed polls of the target by reason (connect, auth, "
         "too_many_clients, timeout, connection_lost, query, "
         "invalid_data, password_file, internal).",
-        WithLabel(t, "reason", std::string(reason)),
+        WithLabel(t, "reason", reason),
         it == r.stats.errors_total.end() ? 0 : static_cast<double>(it->second));
   }
   w->Gauge("pgconn_last_poll_success_timestamp_seconds",
@@ -168,16 +168,15 @@ ExpositionPart TargetPipeline::Render(const TargetReport& report) const {
   const EmitContext ctx{labels_, report.up};
   for (const auto& stage : stages_) stage->Emit(snap, ctx, &w);
   if (report.server_log) EmitServerLogMetrics(*report.server_log, labels_, &w);
-  std::vector<prometheus::MetricFamily> families = w.Take();
-  if (settings_.carried.mirrored) settings_.carried.mirrored->Apply(&families);
-  return SerializePart(std::move(families));
+  if (settings_.carried.mirrored) settings_.carried.mirrored->Apply(&w);
+  return w.TakePart();
 }
 
 void TargetPipeline::StampPollDuration(double seconds,
                                        ExpositionPart* part) const {
   MetricsWriter w;
   AppendPollDuration(seconds, labels_, &w);
-  ExpositionPart one = SerializePart(w.Take());
+  ExpositionPart one = w.TakePart();
   if (one.families.size() != 1) return;
   for (ExpositionPart::Family& f : part->families) {
     if (f.name != one.families[0].name) continue;
@@ -199,7 +198,7 @@ ExpositionPart RenderBuildInfo(const BuildInfo& build) {
   w.Gauge("pgconn_build_info",
           "Always 1; labels give the pgconn version and source revision.",
           {{"version", build.version}, {"revision", build.revision}}, 1);
-  return SerializePart(w.Take());
+  return w.TakePart();
 }
 
 }  // namespace pgconn

@@ -84,7 +84,7 @@ class TargetPipeline {
 
  private:
   const std::string target_;
-  const Labels labels_;
+  const LabelPrefix labels_;
   const ExportSettings settings_;
   std::vector<std::unique_ptr<Collector>> collectors_;
   std::vector<std::unique_ptr<SignalStage>> stages_;

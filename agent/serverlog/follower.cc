@@ -52,7 +52,7 @@ void EmitServerLogMetrics(const ServerLogCounts& c, const Labels& t,
                "(FATAL by SQLSTATE 53300, 28P01/28000, 57P03, or by message): "
                "max_connections, reserved_slots, database_limit, role_limit, "
                "authentication, starting_up, shutting_down.",
-               WithLabel(t, "reason", std::string(kRefusalReasons[i])),
+               WithLabel(t, "reason", kRefusalReasons[i]),
                static_cast<double>(c.refused[i]));
   }
   for (size_t i = 0; i < kTerminationReasons.size(); ++i) {
@@ -60,7 +60,7 @@ void EmitServerLogMetrics(const ServerLogCounts& c, const Labels& t,
                "Sessions the server ended, counted from its log: "
                "idle_in_transaction_timeout (25P03), idle_session_timeout "
                "(57P05), administrator (57P01).",
-               WithLabel(t, "reason", std::string(kTerminationReasons[i])),
+               WithLabel(t, "reason", kTerminationReasons[i]),
                static_cast<double>(c.terminated[i]));
   }
   for (const auto& [app, n] : c.authorized) {

@@ -1,29 +1,52 @@
 #include "util/folding_counters.h"
 
+#include <algorithm>
+#include <vector>
+
 namespace pgconn {
 
-std::map<std::string, FoldingCounters::Entry, std::less<>>::iterator
-FoldingCounters::Oldest() {
-  auto oldest = entries_.end();
-  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-    if (pinned_.count(it->first) > 0) continue;
-    if (oldest == entries_.end() ||
-        it->second.last_seen < oldest->second.last_seen) {
-      oldest = it;
-    }
+void FoldingCounters::Unlink(Entry* e) {
+  (e->older != nullptr ? e->older->newer : oldest_) = e->newer;
+  (e->newer != nullptr ? e->newer->older : newest_) = e->older;
+  e->older = e->newer = nullptr;
+}
+
+void FoldingCounters::Append(Entry* e) {
+  e->older = newest_;
+  e->newer = nullptr;
+  (newest_ != nullptr ? newest_->newer : oldest_) = e;
+  newest_ = e;
+}
+
+void FoldingCounters::Erase(Entry* e) {
+  Unlink(e);
+  other_value_ += e->value;
+  other_exists_ = true;
+  entries_.erase(entries_.find(*e->label));
+  ++displaced_;
+}
+
+void FoldingCounters::Pin(std::set<std::string, std::less<>> pinned) {
+  pinned_ = std::move(pinned);
+  // Rare (start-up, a reload): the order of the unpinned entries rebuilt.
+  std::vector<Entry*> unpinned;
+  for (auto& [label, e] : entries_) {
+    e.pinned = pinned_.count(label) > 0;
+    if (!e.pinned) unpinned.push_back(&e);
   }
-  return oldest;
+  std::sort(unpinned.begin(), unpinned.end(),
+            [](const Entry* a, const Entry* b) {
+              return a->last_seen < b->last_seen;
+            });
+  oldest_ = newest_ = nullptr;
+  for (Entry* e : unpinned) Append(e);
 }
 
 void FoldingCounters::SetMaxLabels(size_t max_labels) {
   max_labels_ = max_labels;
   while (entries_.size() > max_labels_) {
-    auto oldest = Oldest();
-    if (oldest == entries_.end()) return;  // every one pinned
-    other_value_ += oldest->second.value;
-    other_exists_ = true;
-    entries_.erase(oldest);
-    ++displaced_;
+    if (oldest_ == nullptr) return;  // every one pinned
+    Erase(oldest_);
   }
 }
 
@@ -37,19 +60,22 @@ void FoldingCounters::Add(std::string_view label, uint64_t n) {
   auto it = entries_.find(label);
   if (it == entries_.end()) {
     if (entries_.size() >= max_labels_) {
-      auto oldest = Oldest();
       // No room (every place pinned, or none at all): the other label's.
-      if (oldest == entries_.end() || (max_labels_ == 0)) {
+      if (oldest_ == nullptr || max_labels_ == 0) {
         other_value_ += n;
         other_exists_ = true;
         return;
       }
-      other_value_ += oldest->second.value;
-      other_exists_ = true;
-      entries_.erase(oldest);
-      ++displaced_;
+      Erase(oldest_);
     }
     it = entries_.emplace(std::string(label), Entry{}).first;
+    Entry& e = it->second;
+    e.label = &it->first;
+    e.pinned = pinned_.count(label) > 0;
+    if (!e.pinned) Append(&e);
+  } else if (!it->second.pinned) {
+    Unlink(&it->second);
+    Append(&it->second);
   }
   it->second.value += n;
   it->second.last_seen = tick_;

@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace pgconn {
 
@@ -20,16 +21,17 @@ namespace pgconn {
 // `other_label`'s, so no counter ever goes down and their sum never
 // decreases; the displaced series leaves the exposition (Prometheus sees
 // it stop, not reset). Pinned values (declared pools) are never displaced.
-// A value type; not thread-safe.
+// Each Add is O(1): the values are hashed and kept in the order they were
+// last seen. Not copyable; not thread-safe.
 class FoldingCounters {
  public:
   FoldingCounters(size_t max_labels, std::string other_label)
       : max_labels_(max_labels), other_(std::move(other_label)) {}
+  FoldingCounters(const FoldingCounters&) = delete;
+  FoldingCounters& operator=(const FoldingCounters&) = delete;
 
   // Values that keep their place while there is room for them.
-  void Pin(std::set<std::string, std::less<>> pinned) {
-    pinned_ = std::move(pinned);
-  }
+  void Pin(std::set<std::string, std::less<>> pinned);
   // A new bound; values beyond it move into the other label's counter,
   // the least recently seen first.
   void SetMaxLabels(size_t max_labels);
@@ -48,14 +50,29 @@ class FoldingCounters {
   struct Entry {
     uint64_t value = 0;
     uint64_t last_seen = 0;
+    bool pinned = false;
+    // The unpinned entries, least recently seen first.
+    Entry* older = nullptr;
+    Entry* newer = nullptr;
+    const std::string* label = nullptr;
   };
-  // The place of the value seen least recently that may leave, or end().
-  std::map<std::string, Entry, std::less<>>::iterator Oldest();
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const {
+      return std::hash<std::string_view>()(s);
+    }
+  };
+  void Unlink(Entry* e);
+  void Append(Entry* e);  // as the most recently seen
+  void Erase(Entry* e);
 
   size_t max_labels_;
   std::string other_;
   std::set<std::string, std::less<>> pinned_;
-  std::map<std::string, Entry, std::less<>> entries_;  // without other_
+  // Without other_; node-based, so an Entry stays where it is.
+  std::unordered_map<std::string, Entry, Hash, std::equal_to<>> entries_;
+  Entry* oldest_ = nullptr;  // the least recently seen unpinned entry
+  Entry* newest_ = nullptr;
   uint64_t other_value_ = 0;
   bool other_exists_ = false;
   uint64_t tick_ = 0;

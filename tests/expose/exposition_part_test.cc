@@ -15,7 +15,7 @@ ExpositionPart TargetPart(const std::string& target, double up,
   w.Gauge("pgconn_up", "1 if up.", t, up);
   if (with_extra) w.Gauge("pgconn_extra", "Only some targets.", t, 7);
   w.Counter("pgconn_polls_total", "Polls.", t, 3);
-  return SerializePart(w.Take());
+  return w.TakePart();
 }
 
 std::string Gunzip(const std::string& data) {
@@ -78,7 +78,7 @@ TEST(ExpositionPartTest, AssemblyEqualsSerializingEverythingAtOnce) {
   for (const std::string target : {"a", "b"}) {
     all.Counter("pgconn_polls_total", "Polls.", {{"target", target}}, 3);
   }
-  const ExpositionPart whole = SerializePart(all.Take());
+  const ExpositionPart whole = all.TakePart();
   auto a = std::make_shared<const ExpositionPart>(TargetPart("a", 1, false));
   auto b = std::make_shared<const ExpositionPart>(TargetPart("b", 1, false));
   EXPECT_EQ(AssembleText({a, b}),

@@ -13,6 +13,8 @@
 #include <sstream>
 
 #include "expose/exposition_part.h"
+#include "expose/metrics_writer.h"
+#include "util/utf8.h"
 
 namespace pgconn {
 namespace {
@@ -27,8 +29,8 @@ std::string ByLibrary(const std::vector<MetricFamily>& families) {
   return out.str();
 }
 
-std::string ByWriter(const std::vector<MetricFamily>& families) {
-  const ExpositionPart part = SerializePart(families);
+// A part's text, and its byte count checked.
+std::string Joined(const ExpositionPart& part) {
   std::string text;
   for (const ExpositionPart::Family& f : part.families) {
     text += f.header;
@@ -36,6 +38,10 @@ std::string ByWriter(const std::vector<MetricFamily>& families) {
   }
   EXPECT_EQ(text.size(), part.bytes);
   return text;
+}
+
+std::string ByWriter(const std::vector<MetricFamily>& families) {
+  return Joined(SerializePart(families));
 }
 
 ClientMetric Sample(MetricType type,
@@ -210,6 +216,90 @@ TEST(TextWriterTest, HistogramsAndSummariesGoThroughTheLibrary) {
   const std::vector<MetricFamily> families = {
       Family("pgconn_g", "G.", MetricType::Gauge), h, s};
   EXPECT_EQ(ByWriter(families), ByLibrary(families));
+}
+
+// What MetricsWriter wrote, assembled as one part.
+std::string ByMetricsWriter(MetricsWriter& w) { return Joined(w.TakePart()); }
+
+// The writer the collectors use, sample by sample, against the library on
+// the same families: two families written interleaved (each keeps its
+// samples in order), a rendered-once target prefix with a hostile name, own
+// labels, every hostile value.
+TEST(TextWriterTest, MetricsWriterGivesTheSameBytesAsTextSerializer) {
+  const LabelPrefix target{{"target", "t\"x\\y\nz"}};
+  MetricFamily g = Family("pgconn_g", "Gauges.", MetricType::Gauge);
+  MetricFamily c = Family("pgconn_c_total", "Counters.", MetricType::Counter);
+  MetricsWriter w;
+  for (double v : HostileValues()) {
+    w.Gauge("pgconn_g", "Gauges.", target, v);
+    g.metric.push_back(
+        Sample(MetricType::Gauge, {{"target", "t\"x\\y\nz"}}, v));
+    w.Counter("pgconn_c_total", "Counters.", {}, v);
+    c.metric.push_back(Sample(MetricType::Counter, {}, v));
+  }
+  for (const std::string& lv : HostileLabelValues()) {
+    w.Gauge("pgconn_g", "ignored: the first help stays",
+            WithLabel(target, "l", lv), 1.5);
+    g.metric.push_back(
+        Sample(MetricType::Gauge, {{"target", "t\"x\\y\nz"}, {"l", lv}}, 1.5));
+    w.Counter("pgconn_c_total", "Counters.",
+              {{"target", lv}, {"application", lv}, {"state", "idle"}}, 2);
+    c.metric.push_back(
+        Sample(MetricType::Counter,
+               {{"target", lv}, {"application", lv}, {"state", "idle"}}, 2));
+  }
+  w.Gauge("pgconn_no_help", "", {{"a", "b"}}, 1);
+  MetricFamily bare = Family("pgconn_no_help", "", MetricType::Gauge);
+  bare.metric.push_back(Sample(MetricType::Gauge, {{"a", "b"}}, 1));
+  const std::string expected = ByLibrary({g, c, bare});
+  EXPECT_EQ(ByMetricsWriter(w), expected);
+  EXPECT_NE(expected.find(R"(pgconn_g{target="t\"x\\y\nz",l="new\nline"} 1.5)"),
+            std::string::npos);
+}
+
+TEST(TextWriterTest, MetricsWriterSameBytesForRandomBitPatternsAndBytes) {
+  std::mt19937_64 random(24);  // fixed seed: the same cases every run
+  MetricFamily f = Family("pgconn_random", "Random.", MetricType::Gauge);
+  MetricFamily ints = Family("pgconn_ints", "Integers.", MetricType::Gauge);
+  MetricsWriter w;
+  for (int i = 0; i < 5000; ++i) {
+    const uint64_t bits = random();
+    double v;
+    std::memcpy(&v, &bits, sizeof(v));
+    std::string lv(random() % 12, '\0');
+    for (char& c : lv) {
+      const uint64_t r = random();
+      c = r % 3 == 0 ? "\\\"\n"[r / 3 % 3] : static_cast<char>(r >> 8);
+    }
+    // Unique, even once made UTF-8 (after the last '#'): nothing folds.
+    lv += "#" + std::to_string(i);
+    w.Gauge("pgconn_random", "Random.", {{"v", lv}}, v);
+    f.metric.push_back(Sample(MetricType::Gauge, {{"v", ToValidUtf8(lv)}}, v));
+    const double n = static_cast<double>(random() >> (i % 64));
+    w.Gauge("pgconn_ints", "Integers.", {}, n);
+    ints.metric.push_back(Sample(MetricType::Gauge, {}, n));
+  }
+  EXPECT_EQ(ByMetricsWriter(w), ByLibrary({f, ints}));
+}
+
+// A target name that is not UTF-8 makes every sample of the family a
+// candidate for folding: equal labels fold, in first-seen order, at any
+// count (an index, not a search).
+TEST(TextWriterTest, MetricsWriterFoldsUnderAnInvalidTargetName) {
+  const LabelPrefix target{{"target", "t\xFF"}};
+  MetricsWriter w;
+  for (int i = 0; i < 3000; ++i) {
+    const std::string app = "a" + std::to_string(i % 1000);
+    w.Gauge("pgconn_x", "X.", WithLabel(target, "application", app), 1);
+  }
+  w.Gauge("pgconn_x", "X.", {{"target", "t\xFE"}, {"application", "a7"}}, 10);
+  const auto families = w.Take();
+  ASSERT_EQ(families.size(), 1u);
+  ASSERT_EQ(families[0].metric.size(), 1000u);
+  EXPECT_EQ(families[0].metric[7].label[0].value, "t\xEF\xBF\xBD");
+  EXPECT_EQ(families[0].metric[7].label[1].value, "a7");
+  EXPECT_EQ(families[0].metric[7].gauge.value, 13);
+  EXPECT_EQ(families[0].metric[8].gauge.value, 3);
 }
 
 TEST(TextWriterTest, EscapesOnlyWhatTheFormatRequires) {

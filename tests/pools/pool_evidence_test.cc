@@ -174,8 +174,8 @@ TEST(PoolEvidenceTest, APollWithoutActivityKeepsTheCountersAndRecordsNothing) {
   // Counters are emitted, the observed busy gauges are not.
   MetricsWriter w;
   stage->Emit(s, EmitContext{{{"target", "t"}}, true}, &w);
-  const std::string text = AssembleText(
-      {std::make_shared<const ExpositionPart>(SerializePart(w.Take()))});
+  const std::string text =
+      AssembleText({std::make_shared<const ExpositionPart>(w.TakePart())});
   EXPECT_NE(text.find("pgconn_pool_saturated_seconds_total{target=\"t\","
                       "application=\"worker\"} 1\n"),
             std::string::npos)

@@ -244,8 +244,7 @@ std::string PoolExposition() {
     stage->Derive(&snap);
     stage->Emit(snap, EmitContext{{{"target", t.name}}, t.polled}, &w);
   }
-  return AssembleText(
-      {std::make_shared<const ExpositionPart>(SerializePart(w.Take()))});
+  return AssembleText({std::make_shared<const ExpositionPart>(w.TakePart())});
 }
 
 TEST(PoolMetricsTest, MatchesGoldenFile) {

@@ -26,8 +26,7 @@ std::string Emitted(const ResultSet& rs) {
   if (!parsed.ok()) return "";
   MetricsWriter w;
   c->Emit(**parsed, {{"target", "t"}}, &w);
-  return AssembleText(
-      {std::make_shared<const ExpositionPart>(SerializePart(w.Take()))});
+  return AssembleText({std::make_shared<const ExpositionPart>(w.TakePart())});
 }
 
 TEST(SessionsCollectorTest, OnlyFromPostgres14) {

@@ -341,7 +341,7 @@ TEST(ServerLogMetricsTest, EveryReasonFromZero) {
   MetricsWriter w;
   EmitServerLogMetrics(c, {{"target", "db"}}, &w);
   std::string text;
-  for (const auto& fam : SerializePart(w.Take()).families) {
+  for (const auto& fam : w.TakePart().families) {
     text += fam.header + fam.samples;
   }
   EXPECT_NE(text.find("pgconn_server_log_up{target=\"db\"} 1"),
