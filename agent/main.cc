@@ -3,6 +3,8 @@
 #include <csignal>
 #include <functional>
 #include <iostream>
+#include <string>
+#include <string_view>
 #include <thread>
 
 #include "pgconn/agent.h"
@@ -61,78 +63,28 @@ int RunHealthCheck(const std::string& given_url, const pgconn::Flags& flags) {
   return kExitOk;
 }
 
-int RunAgent(const std::vector<std::string>& args) {
-  // PGCONN_<FLAG> variables, for every flag the settings table gives one.
-  std::vector<std::string> env_notices;
-  auto with_env = pgconn::ApplyFlagEnvironment(
-      args, pgconn::ProcessEnvironment(), pgconn::EnvironmentFlagNames(),
-      &env_notices);
-  if (!with_env.ok()) {
-    std::cerr << "pgconn-agent: " << with_env.status().message() << "\n";
-    return kExitBadConfig;
-  }
-  auto flags = pgconn::ParseFlags(*with_env);
-  if (!flags.ok()) {
-    std::cerr << "pgconn-agent: " << flags.status().message() << "\n";
-    return kExitBadConfig;
-  }
-  if (flags->health_check) return RunHealthCheck(*flags->health_check, *flags);
-  if (flags->help) {
-    std::cout << pgconn::FlagsHelp("pgconn-agent") << "\n"
-              << pgconn::CollectorFlagsHelp();
-    return kExitOk;
-  }
-  if (flags->version) {
-    std::cout << pgconn::VersionLine() << "\n";
-    return kExitOk;
-  }
-  auto config = pgconn::LoadConfig(*flags, pgconn::ProcessEnvironment());
-  if (!config.ok()) {
-    std::cerr << "pgconn-agent: " << config.status().message() << "\n";
-    return kExitBadConfig;
-  }
-  if (auto s = pgconn::ValidateCollectorSwitches(*config); !s.ok()) {
-    std::cerr << "pgconn-agent: " << s.message() << "\n";
-    return kExitBadConfig;
-  }
-  if (auto s = pgconn::ValidateServerLogs(*config); !s.ok()) {
-    std::cerr << "pgconn-agent: " << s.message() << "\n";
-    return kExitBadConfig;
-  }
-  pgconn::SystemClock clock;
-  pgconn::Logger logger(&std::cerr, config->log_level, config->log_format,
-                        &clock);
+// A bad configuration's message on stderr: exit code 2.
+int BadConfig(std::string_view message) {
+  std::cerr << "pgconn-agent: " << message << "\n";
+  return kExitBadConfig;
+}
+
+// The configuration the flags and the environment describe, checked as a
+// whole; the environment's notices go first among its notices.
+pgconn::Result<pgconn::Config> CheckedConfig(
+    const pgconn::Flags& flags, const std::vector<std::string>& env_notices) {
+  auto config = pgconn::LoadConfig(flags, pgconn::ProcessEnvironment());
+  if (!config.ok()) return config.status();
+  if (auto s = pgconn::ValidateCollectorSwitches(*config); !s.ok()) return s;
+  if (auto s = pgconn::ValidateServerLogs(*config); !s.ok()) return s;
   config->notices.insert(config->notices.begin(), env_notices.begin(),
                          env_notices.end());
-  for (const auto& n : config->notices)
-    logger.Info("config notice", {{"notice", n}});
+  return config;
+}
 
-  pgconn::PgSessionFactory sessions;
-  // Any thread that ends unexpectedly: one log line, exit status 1.
-  const pgconn::ThreadFailureHandler on_thread_failure =
-      pgconn::ExitOnThreadFailure(logger);
-  pgconn::Agent agent(*config, sessions, clock, logger, on_thread_failure);
-
-  if (flags->once) {
-    const bool all_up = agent.PollAllOnce();
-    std::cout << agent.publisher().Current()->text();
-    return all_up ? kExitOk : kExitFailure;
-  }
-
-  // Signals are taken synchronously by this thread; every thread started
-  // below inherits the blocked mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGHUP);  // reload (systemctl reload sends it)
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
-  // Every --web.listen-address; without one, the configuration's.
-  std::vector<std::string> listen = flags->listen_addresses;
-  if (listen.empty()) listen.push_back(config->listen_address);
+// The HTTP server's options from the --web.* flags.
+pgconn::HttpServerOptions WebOptions(const pgconn::WebFlags& wf) {
   pgconn::HttpServerOptions web;
-  const pgconn::WebFlags& wf = flags->web;
   if (wf.config_file) web.web_config_file = *wf.config_file;
   if (wf.telemetry_path) web.telemetry_path = *wf.telemetry_path;
   if (wf.max_connections) web.max_connections = *wf.max_connections;
@@ -140,36 +92,38 @@ int RunAgent(const std::vector<std::string>& args) {
   if (wf.max_header_count) web.max_header_count = *wf.max_header_count;
   if (wf.header_timeout) web.header_timeout = *wf.header_timeout;
   if (wf.idle_timeout) web.idle_timeout = *wf.idle_timeout;
-  // Re-reads the configuration as at start-up and applies it; an invalid one
-  // is refused and the running one kept. Safe from any thread (Agent is).
-  const std::function<pgconn::Status()> reload = [&]() -> pgconn::Status {
-    auto next = pgconn::LoadConfig(*flags, pgconn::ProcessEnvironment());
-    if (!next.ok()) {
-      agent.ReloadFailed(next.status());
-      return next.status();
-    }
-    return agent.Reload(*next);
-  };
-  // POST /-/reload (--web.enable-lifecycle), as Prometheus has it: the same
-  // reload as SIGHUP, from the HTTP thread.
-  if (wf.enable_lifecycle) web.reload = reload;
-  pgconn::HttpServer http(agent.publisher(), logger, web);
-  if (auto s = http.LoadWebConfig(); !s.ok()) {
-    std::cerr << "pgconn-agent: " << s.message() << "\n";
-    return kExitBadConfig;
-  }
+  return web;
+}
+
+// Every --web.listen-address (without one, the configuration's) bound, or
+// the exit code of the first that cannot be.
+int BindListeners(const pgconn::Flags& flags, const pgconn::Config& config,
+                  const pgconn::Logger& logger, pgconn::HttpServer* http) {
+  std::vector<std::string> listen = flags.listen_addresses;
+  if (listen.empty()) listen.push_back(config.listen_address);
   for (const std::string& text : listen) {
     auto address = pgconn::ParseListenAddress(text);
     if (!address.ok()) {
-      std::cerr << "pgconn-agent: --web.listen-address: "
-                << address.status().message() << "\n";
-      return kExitBadConfig;
+      // Piece by piece: GCC 12 Release, -Wrestrict (docs/contributing.md).
+      std::string message = "--web.listen-address: ";
+      message += address.status().message();
+      return BadConfig(message);
     }
-    if (auto s = http.Bind(*address); !s.ok()) {
+    if (auto s = http->Bind(*address); !s.ok()) {
       logger.Error("cannot listen", {{"address", text}, {"err", s.message()}});
       return kExitFailure;
     }
   }
+  return kExitOk;
+}
+
+// Serves until SIGINT or SIGTERM, reloading on each SIGHUP, then stops the
+// HTTP server and the pollers in that order. `signals` is blocked in every
+// thread (the caller blocked it before any was started).
+int ServeUntilSignalled(const sigset_t& signals, pgconn::Agent& agent,
+                        pgconn::HttpServer& http, const pgconn::Logger& logger,
+                        const pgconn::ThreadFailureHandler& on_thread_failure,
+                        const std::function<pgconn::Status()>& reload) {
   agent.LogTargets(logger);
   agent.Start();
   for (const std::string& a : http.BoundAddresses()) {
@@ -204,6 +158,77 @@ int RunAgent(const std::vector<std::string>& args) {
   http_thread.join();
   agent.Stop();
   return kExitOk;
+}
+
+int RunAgent(const std::vector<std::string>& args) {
+  // PGCONN_<FLAG> variables, for every flag the settings table gives one.
+  std::vector<std::string> env_notices;
+  auto with_env = pgconn::ApplyFlagEnvironment(
+      args, pgconn::ProcessEnvironment(), pgconn::EnvironmentFlagNames(),
+      &env_notices);
+  if (!with_env.ok()) return BadConfig(with_env.status().message());
+  auto flags = pgconn::ParseFlags(*with_env);
+  if (!flags.ok()) return BadConfig(flags.status().message());
+  if (flags->health_check) return RunHealthCheck(*flags->health_check, *flags);
+  if (flags->help) {
+    std::cout << pgconn::FlagsHelp("pgconn-agent") << "\n"
+              << pgconn::CollectorFlagsHelp();
+    return kExitOk;
+  }
+  if (flags->version) {
+    std::cout << pgconn::VersionLine() << "\n";
+    return kExitOk;
+  }
+  auto config = CheckedConfig(*flags, env_notices);
+  if (!config.ok()) return BadConfig(config.status().message());
+  pgconn::SystemClock clock;
+  pgconn::Logger logger(&std::cerr, config->log_level, config->log_format,
+                        &clock);
+  for (const auto& n : config->notices)
+    logger.Info("config notice", {{"notice", n}});
+
+  pgconn::PgSessionFactory sessions;
+  // Any thread that ends unexpectedly: one log line, exit status 1.
+  const pgconn::ThreadFailureHandler on_thread_failure =
+      pgconn::ExitOnThreadFailure(logger);
+  pgconn::Agent agent(*config, sessions, clock, logger, on_thread_failure);
+
+  if (flags->once) {
+    const bool all_up = agent.PollAllOnce();
+    std::cout << agent.publisher().Current()->text();
+    return all_up ? kExitOk : kExitFailure;
+  }
+
+  // Signals are taken synchronously by ServeUntilSignalled; every thread
+  // started from here on inherits the blocked mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);  // reload (systemctl reload sends it)
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  pgconn::HttpServerOptions web = WebOptions(flags->web);
+  // Re-reads the configuration as at start-up and applies it; an invalid one
+  // is refused and the running one kept. Safe from any thread (Agent is).
+  const std::function<pgconn::Status()> reload = [&]() -> pgconn::Status {
+    auto next = pgconn::LoadConfig(*flags, pgconn::ProcessEnvironment());
+    if (!next.ok()) {
+      agent.ReloadFailed(next.status());
+      return next.status();
+    }
+    return agent.Reload(*next);
+  };
+  // POST /-/reload (--web.enable-lifecycle), as Prometheus has it: the same
+  // reload as SIGHUP, from the HTTP thread.
+  if (flags->web.enable_lifecycle) web.reload = reload;
+  pgconn::HttpServer http(agent.publisher(), logger, web);
+  if (auto s = http.LoadWebConfig(); !s.ok()) return BadConfig(s.message());
+  if (int code = BindListeners(*flags, *config, logger, &http); code != 0) {
+    return code;
+  }
+  return ServeUntilSignalled(signals, agent, http, logger, on_thread_failure,
+                             reload);
 }
 
 }  // namespace
