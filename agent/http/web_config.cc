@@ -99,12 +99,11 @@ Result<ClientAuth> ClientAuthType(const WebConfigReader& r,
                      "RequireAndVerifyClientCert");
 }
 
-Status ParseTls(const WebConfigReader& r, const YAML::Node& node,
-                WebConfig& out) {
-  if (!node.IsDefined() || node.IsNull()) return Status::Ok();
-  const std::string section = "tls_server_config";
-  // exporter-toolkit keys this server does not implement: refused by name,
-  // rather than ignored, since each one narrows who may connect.
+// exporter-toolkit keys this server does not implement: refused by name,
+// rather than ignored, since each one narrows who may connect.
+Status RefuseUnsupportedTlsKeys(const WebConfigReader& r,
+                                const YAML::Node& node,
+                                const std::string& section) {
   static const std::set<std::string> kUnsupported = {
       "cert",
       "key",
@@ -113,21 +112,19 @@ Status ParseTls(const WebConfigReader& r, const YAML::Node& node,
       "cipher_suites",
       "prefer_server_cipher_suites",
       "curve_preferences"};
-  if (node.IsMap()) {
-    for (const auto& kv : node) {
-      if (kUnsupported.count(kv.first.Scalar()) != 0) {
-        return r.Error(kv.first, section + "." + kv.first.Scalar(),
-                       "is not supported by pgconn");
-      }
+  if (!node.IsMap()) return Status::Ok();
+  for (const auto& kv : node) {
+    if (kUnsupported.count(kv.first.Scalar()) != 0) {
+      return r.Error(kv.first, section + "." + kv.first.Scalar(),
+                     "is not supported by pgconn");
     }
   }
-  if (auto s = r.CheckKeys(node, section,
-                           {"cert_file", "key_file", "client_auth_type",
-                            "client_ca_file", "min_version", "max_version"});
-      !s.ok()) {
-    return s;
-  }
-  TlsServerConfig& t = out.tls_config;
+  return Status::Ok();
+}
+
+// Each key of tls_server_config (checked to be a known one) into `t`.
+Status ReadTlsKeys(const WebConfigReader& r, const YAML::Node& node,
+                   const std::string& section, TlsServerConfig& t) {
   for (const auto& kv : node) {
     const std::string key = kv.first.Scalar();
     const std::string full = section + "." + key;
@@ -149,6 +146,14 @@ Status ParseTls(const WebConfigReader& r, const YAML::Node& node,
       (key == "min_version" ? t.min_version : t.max_version) = *ver;
     }
   }
+  return Status::Ok();
+}
+
+// What the keys mean together: a certificate with its key, versions in
+// order, a CA where client certificates are verified.
+Status CheckTlsCombination(const WebConfigReader& r, const YAML::Node& node,
+                           const std::string& section,
+                           const TlsServerConfig& t) {
   if (t.cert_file.empty() != t.key_file.empty()) {
     return r.Error(
         node,
@@ -169,6 +174,23 @@ Status ParseTls(const WebConfigReader& r, const YAML::Node& node,
     return r.Error(node, section + ".client_ca_file",
                    "required when client_auth_type verifies certificates");
   }
+  return Status::Ok();
+}
+
+Status ParseTls(const WebConfigReader& r, const YAML::Node& node,
+                WebConfig& out) {
+  if (!node.IsDefined() || node.IsNull()) return Status::Ok();
+  const std::string section = "tls_server_config";
+  if (auto s = RefuseUnsupportedTlsKeys(r, node, section); !s.ok()) return s;
+  if (auto s = r.CheckKeys(node, section,
+                           {"cert_file", "key_file", "client_auth_type",
+                            "client_ca_file", "min_version", "max_version"});
+      !s.ok()) {
+    return s;
+  }
+  TlsServerConfig& t = out.tls_config;
+  if (auto s = ReadTlsKeys(r, node, section, t); !s.ok()) return s;
+  if (auto s = CheckTlsCombination(r, node, section, t); !s.ok()) return s;
   out.tls = true;
   return Status::Ok();
 }

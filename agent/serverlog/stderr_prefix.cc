@@ -18,6 +18,8 @@ bool IsHex(char c) {
 
 }  // namespace
 
+// One switch over the escapes, to be read beside PostgreSQL's list of them.
+// Long: one case per log_line_prefix escape.
 Result<StderrPrefix> StderrPrefix::Compile(std::string_view prefix) {
   using Kind = Token::Kind;
   StderrPrefix out;
@@ -149,6 +151,8 @@ struct PrefixMatcher {
   int budget = 20000;             // steps, against pathological lines
 
   // True to stop: a reading that means something was found.
+  // Split, the recursion would be spread over a dozen functions.
+  // Long: one case per kind of token, each matching and backtracking alike.
   bool Match(size_t ti, size_t pos, LogEntry* e) {
     if (--budget < 0) return true;
     if (ti == tokens.size()) return Finish(pos, e);
