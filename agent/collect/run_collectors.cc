@@ -310,69 +310,74 @@ std::vector<std::unique_ptr<Collector>> EnabledCollectors(
   return out;
 }
 
-Status RunCollectors(Session& session,
-                     const std::vector<const Collector*>& collectors,
-                     const CollectorContext& context, const RunOptions& options,
-                     Deadline deadline, const Clock& clock, Snapshot* out,
-                     std::string* batch_problem) {
-  out->collectors.clear();
-  if (batch_problem != nullptr) batch_problem->clear();
-  CollectorContext ctx = context;
-  ctx.collectors.clear();
-  for (const Collector* c : collectors) {
-    ctx.collectors.emplace_back(c->name());
+namespace {
+
+// The batch: every statement in one round trip, each framed by readings of
+// the server's clock. True when it answered (`out` holds every outcome);
+// false when the collectors must run one by one (a statement failed and took
+// the batch with it, or something between us and the server split it); an
+// error when the session failed.
+Result<bool> RunBatch(Session& session,
+                      const std::vector<const Collector*>& collectors,
+                      const CollectorContext& ctx, const RunOptions& options,
+                      Deadline deadline, Snapshot* out,
+                      std::string* batch_problem) {
+  auto plan = PlanBatch(session, collectors, ctx, options, deadline);
+  if (!plan.ok()) return plan.status();
+  const std::string& clock_sql = plan->clock;
+  // clock; statement 1; clock; statement 2; clock; ...
+  std::string sql = clock_sql + ";\n";
+  for (const std::string& text : plan->texts) {
+    sql += text;
+    sql += ";\n";
+    sql += clock_sql;
+    sql += ";\n";
   }
-  if (options.batch && collectors.size() > 1) {
-    auto plan = PlanBatch(session, collectors, ctx, options, deadline);
-    if (!plan.ok()) return plan.status();
-    const std::string& clock_sql = plan->clock;
-    // clock; statement 1; clock; statement 2; clock; ...
-    std::string sql = clock_sql + ";\n";
-    for (const std::string& text : plan->texts) {
-      sql += text;
-      sql += ";\n";
-      sql += clock_sql;
-      sql += ";\n";
-    }
-    auto results = session.Execute(sql, deadline);
-    const size_t expected = 2 * plan->texts.size() + 1;
-    if (results.ok() && results->size() == expected) {
-      // Outcomes in the collectors' order, whatever statement they shared.
-      std::vector<CollectorOutcome> outcomes(collectors.size());
-      for (size_t k = 0; k < plan->texts.size(); ++k) {
-        auto before = ServerClock((*results)[2 * k]);
-        auto after = ServerClock((*results)[2 * k + 2]);
-        const double secs =
-            before.ok() && after.ok() ? std::max(0.0, *after - *before) : 0.0;
-        for (size_t i : plan->collectors[k]) {
-          outcomes[i] =
-              ParseInto(*collectors[i], (*results)[2 * k + 1], ctx, secs, out);
-        }
+  auto results = session.Execute(sql, deadline);
+  const size_t expected = 2 * plan->texts.size() + 1;
+  if (results.ok() && results->size() == expected) {
+    // Outcomes in the collectors' order, whatever statement they shared.
+    std::vector<CollectorOutcome> outcomes(collectors.size());
+    for (size_t k = 0; k < plan->texts.size(); ++k) {
+      auto before = ServerClock((*results)[2 * k]);
+      auto after = ServerClock((*results)[2 * k + 2]);
+      const double secs =
+          before.ok() && after.ok() ? std::max(0.0, *after - *before) : 0.0;
+      for (size_t i : plan->collectors[k]) {
+        outcomes[i] =
+            ParseInto(*collectors[i], (*results)[2 * k + 1], ctx, secs, out);
       }
-      for (CollectorOutcome& o : outcomes) {
-        out->collectors.push_back(std::move(o));
-      }
-      return Status::Ok();
     }
-    if (!results.ok() && !IsStatementError(results.status())) {
-      return results.status();
+    for (CollectorOutcome& o : outcomes) {
+      out->collectors.push_back(std::move(o));
     }
-    if (PreparedStatements* prepared = session.prepared_statements()) {
-      // A batch of prepared statements failed: perhaps they are gone (a
-      // pooler between us and the server, DISCARD ALL). The rest of this
-      // connection sends the statements as they are.
-      *prepared = {};
-      prepared->disabled = true;
-    }
-    if (results.ok() && batch_problem != nullptr) {
-      // Something between us and the server (a pooler in statement mode, a
-      // proxy) split or swallowed statements.
-      *batch_problem = "batch returned " + std::to_string(results->size()) +
-                       " results, expected " + std::to_string(expected) +
-                       "; running the collectors one by one";
-    }
-    // One statement failed and took the batch with it: isolate it.
+    return true;
   }
+  if (!results.ok() && !IsStatementError(results.status())) {
+    return results.status();
+  }
+  if (PreparedStatements* prepared = session.prepared_statements()) {
+    // A batch of prepared statements failed: perhaps they are gone (a
+    // pooler between us and the server, DISCARD ALL). The rest of this
+    // connection sends the statements as they are.
+    *prepared = {};
+    prepared->disabled = true;
+  }
+  if (results.ok() && batch_problem != nullptr) {
+    // Something between us and the server (a pooler in statement mode, a
+    // proxy) split or swallowed statements.
+    *batch_problem = "batch returned " + std::to_string(results->size()) +
+                     " results, expected " + std::to_string(expected) +
+                     "; running the collectors one by one";
+  }
+  return false;
+}
+
+// Each collector's statement on its own, so that a failing one fails alone.
+Status RunOneByOne(Session& session,
+                   const std::vector<const Collector*>& collectors,
+                   const CollectorContext& ctx, const RunOptions& options,
+                   Deadline deadline, const Clock& clock, Snapshot* out) {
   for (const Collector* c : collectors) {
     const auto start = clock.Monotonic();
     auto results = session.Execute(StatementAlone(*c, ctx, options), deadline);
@@ -392,6 +397,29 @@ Status RunCollectors(Session& session,
     out->collectors.push_back(ParseInto(*c, (*results)[0], ctx, secs, out));
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status RunCollectors(Session& session,
+                     const std::vector<const Collector*>& collectors,
+                     const CollectorContext& context, const RunOptions& options,
+                     Deadline deadline, const Clock& clock, Snapshot* out,
+                     std::string* batch_problem) {
+  out->collectors.clear();
+  if (batch_problem != nullptr) batch_problem->clear();
+  CollectorContext ctx = context;
+  ctx.collectors.clear();
+  for (const Collector* c : collectors) {
+    ctx.collectors.emplace_back(c->name());
+  }
+  if (options.batch && collectors.size() > 1) {
+    auto answered = RunBatch(session, collectors, ctx, options, deadline, out,
+                             batch_problem);
+    if (!answered.ok()) return answered.status();
+    if (*answered) return Status::Ok();
+  }
+  return RunOneByOne(session, collectors, ctx, options, deadline, clock, out);
 }
 
 }  // namespace pgconn
