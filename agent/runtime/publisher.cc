@@ -1,5 +1,7 @@
 #include "runtime/publisher.h"
 
+#include <algorithm>
+
 #include "runtime/status_page.h"
 
 namespace pgconn {
@@ -48,8 +50,19 @@ void Publisher::SetAgentPart(ExpositionPart part) {
 std::shared_ptr<const Exposition> Publisher::Current() const {
   {
     MutexLock lock(&mu_);
+    const auto now = std::chrono::steady_clock::now();
+    const bool idle = now - last_scrape_ > kScrapesIdle;
+    last_scrape_ = now;
     if (current_generation_ == generation_) return current_;
+    if (refreshed_ && !idle && current_ != nullptr &&
+        current_->text().size() >= kLargeBytes) {
+      return current_;
+    }
   }
+  return Assemble(false);
+}
+
+std::shared_ptr<const Exposition> Publisher::Assemble(bool warm) const {
   MutexLock assembling(&assemble_mu_);
   std::vector<std::shared_ptr<const ExpositionPart>> parts;
   uint64_t generation = 0;
@@ -64,12 +77,32 @@ std::shared_ptr<const Exposition> Publisher::Current() const {
     for (const Slot& s : slots_) parts.push_back(s.part);
   }
   auto e = std::make_shared<const Exposition>(AssembleText(parts));
+  if (warm) (void)e->gzip_open();
   MutexLock lock(&mu_);
   if (current_generation_ == ~uint64_t{0} || generation > current_generation_) {
     current_ = e;
     current_generation_ = generation;
   }
   return e;
+}
+
+std::chrono::steady_clock::duration Publisher::Refresh() {
+  const auto start = std::chrono::steady_clock::now();
+  {
+    MutexLock lock(&mu_);
+    refreshed_ = true;
+    // Small ones are quick to assemble when asked; none is asked for
+    // while nobody scrapes.
+    if (current_generation_ == generation_ || current_ == nullptr ||
+        current_->text().size() < kLargeBytes ||
+        start - last_scrape_ > kScrapesIdle) {
+      return kRefreshPeriod;
+    }
+  }
+  Assemble(true);
+  const auto took = std::chrono::steady_clock::now() - start;
+  return std::max<std::chrono::steady_clock::duration>(kRefreshPeriod,
+                                                       40 * took);
 }
 
 std::shared_ptr<const StatusPage> Publisher::CurrentPage() const {
