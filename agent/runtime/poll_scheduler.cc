@@ -105,7 +105,8 @@ void PollScheduler::Dispatch() {
     Clock::time_point wake = Clock::time_point::max();
     if (!timeline_.empty()) wake = timeline_.begin()->first;
     // Jobs that poll now or wait for a worker: a cap on the pool.
-    const size_t cap = std::max<size_t>(jobs_.size(), 1);
+    const size_t cap =
+        std::max<size_t>(std::min(jobs_.size(), options_.max_workers), 1);
     if (!ready_.empty()) {
       if (!idle_.empty()) {
         const size_t n = std::min(idle_.size(), ready_.size());

@@ -4,10 +4,11 @@
 // due poll to a free one; a dispatcher thread keeps the timetable. The pool
 // grows only when polls wait: when every worker is busy and the oldest due
 // poll has waited `late` (targets that hang until their timeouts), one more
-// worker, at most one per `late`, never more than one per job; a worker that
-// had nothing to do for `idle_exit` leaves while more than `min_workers`
-// remain. So the threads follow the polls in flight, not the targets: a
-// fleet of healthy targets polls on `min_workers` threads.
+// worker, at most one per `late`, never more than one per job nor
+// `max_workers`; a worker that had nothing to do for `idle_exit` leaves
+// while more than `min_workers` remain. So the threads follow the polls in
+// flight, not the targets: a fleet of healthy targets polls on `min_workers`
+// threads.
 #ifndef PGCONN_AGENT_RUNTIME_POLL_SCHEDULER_H_
 #define PGCONN_AGENT_RUNTIME_POLL_SCHEDULER_H_
 
@@ -31,6 +32,9 @@ namespace pgconn {
 
 struct PollSchedulerOptions {
   size_t min_workers = 4;
+  // More threads do not make an overloaded server answer sooner: past
+  // this, due polls wait their turn (a target's interval stretches).
+  size_t max_workers = 32;
   std::chrono::milliseconds late{200};
   std::chrono::milliseconds idle_exit{30000};
 };
