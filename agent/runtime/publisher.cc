@@ -101,8 +101,8 @@ std::chrono::steady_clock::duration Publisher::Refresh() {
   }
   Assemble(true);
   const auto took = std::chrono::steady_clock::now() - start;
-  return std::max<std::chrono::steady_clock::duration>(kRefreshPeriod,
-                                                       40 * took);
+  return std::clamp<std::chrono::steady_clock::duration>(
+      20 * took, kRefreshPeriod, kMaxRefreshPeriod);
 }
 
 std::shared_ptr<const StatusPage> Publisher::CurrentPage() const {

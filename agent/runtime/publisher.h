@@ -49,12 +49,14 @@ class Publisher final : public ExpositionSource {
   // Called again and again (the agent's scheduler) after the returned time:
   // while somebody scrapes, a large exposition (kLargeBytes and up) that
   // changed is assembled and its gzip built here, off the scraping thread,
-  // at most once per max(kRefreshPeriod, 40 x the last build's time). A
+  // at most once per 20 x the last build's time, within [kRefreshPeriod,
+  // kMaxRefreshPeriod] (so scrapes are at most that much behind). A
   // fleet's pollers publish many times a second, so otherwise every scrape
   // would assemble and compress the whole text again on the HTTP thread.
   std::chrono::steady_clock::duration Refresh();
   static constexpr size_t kLargeBytes = 1 << 20;
   static constexpr std::chrono::milliseconds kRefreshPeriod{1000};
+  static constexpr std::chrono::milliseconds kMaxRefreshPeriod{5000};
   // No scrape for this long: Refresh() builds nothing ahead.
   static constexpr std::chrono::seconds kScrapesIdle{120};
   // The status page (runtime/status_page.h) of the published reports, built
