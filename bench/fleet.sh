@@ -10,7 +10,9 @@
 #                side by side in the same run, e.g. a build of main),
 #                SCRAPE_SECONDS=20 (the wrk phase per process),
 #                EXPORTER_WAIT=300 (seconds for postgres_exporter's first
-#                complete scrape; past it, the run goes on without it)
+#                complete scrape; past it, the run goes on without it),
+#                AUTH_TIMEOUT=2s (the server's authentication_timeout; see
+#                below)
 #
 # The N targets are N entries (t0001 ...) of one server, each with its own
 # connection: a target's poll scans every backend of that server, which is
@@ -58,7 +60,15 @@ agents=("$agent")
 backends=$(((${#agents[@]} + 1) * N + SESSIONS + 20))
 bench_need_memory "$backends"
 ulimit -n $((4 * N + 1024))
-bench_postgres -c max_connections=$backends -c shared_buffers=64MB
+# authentication_timeout 2 s: the opened-connections stage reads, at every
+# poll, the identities of the backends started within 2 x
+# authentication_timeout + 10 s (activity_scan.cc). Here every target sees
+# every other process's connections, all opened at the start: with the
+# default 60 s, the first 130 s of a run would measure N x (N + SESSIONS)
+# identities per round, which a fleet of N servers never has.
+# AUTH_TIMEOUT=60s measures that start-up phase.
+bench_postgres -c max_connections=$backends -c shared_buffers=64MB \
+  -c authentication_timeout="${AUTH_TIMEOUT:-2s}"
 psql_() { psql -X -q -h 127.0.0.1 -p "$port" -U postgres -d postgres "$@"; }
 echo "PostgreSQL $(psql_ -At -c 'SHOW server_version'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg);" \
   "N=$N targets at 5 s, $SESSIONS held sessions, window ${WINDOW} s, wrk ${SCRAPE_SECONDS} s"
@@ -113,7 +123,7 @@ if ! curl -sf -o /dev/null --max-time "${EXPORTER_WAIT:-300}" "127.0.0.1:$eport/
   kill "${procs[-1]}" 2>/dev/null || true
   unset 'procs[-1]' 'ports[-1]' 'kinds[-1]' 'names[-1]'
 fi
-sleep 10  # the start-up round settles into its 5 s rhythm
+sleep 15  # the start-up round settles into its 5 s rhythm; its connections age past the recent window
 
 # Scrapes every 5 s (back to back when a scrape takes longer), counting
 # completed scrapes in FILE.
