@@ -55,7 +55,8 @@ std::shared_ptr<const Exposition> Publisher::Current() const {
     last_scrape_ = now;
     if (current_generation_ == generation_) return current_;
     if (refreshed_ && !idle && current_ != nullptr &&
-        current_->text().size() >= kLargeBytes) {
+        current_->text().size() >= kLargeBytes &&
+        now - current_taken_ <= kMaxServedAge) {
       return current_;
     }
   }
@@ -66,11 +67,13 @@ std::shared_ptr<const Exposition> Publisher::Assemble(bool warm) const {
   MutexLock assembling(&assemble_mu_);
   std::vector<std::shared_ptr<const ExpositionPart>> parts;
   uint64_t generation = 0;
+  std::chrono::steady_clock::time_point taken;
   {
     MutexLock lock(&mu_);
     // Another scrape may have assembled it while this one waited.
     if (current_generation_ == generation_) return current_;
     generation = generation_;
+    taken = std::chrono::steady_clock::now();
     parts.reserve(slots_.size() + 2);
     parts.push_back(global_);
     parts.push_back(agent_part_);
@@ -82,6 +85,7 @@ std::shared_ptr<const Exposition> Publisher::Assemble(bool warm) const {
   if (current_generation_ == ~uint64_t{0} || generation > current_generation_) {
     current_ = e;
     current_generation_ = generation;
+    current_taken_ = taken;
   }
   return e;
 }
@@ -91,11 +95,12 @@ std::chrono::steady_clock::duration Publisher::Refresh() {
   {
     MutexLock lock(&mu_);
     refreshed_ = true;
-    // Small ones are quick to assemble when asked; none is asked for
-    // while nobody scrapes.
+    // Small ones are quick to assemble when asked; none is built ahead
+    // when nobody asked for the last build (a build a second for a
+    // scrape every 15 s: 14 of 15 thrown away).
     if (current_generation_ == generation_ || current_ == nullptr ||
         current_->text().size() < kLargeBytes ||
-        start - last_scrape_ > kScrapesIdle) {
+        last_scrape_ <= current_taken_ || start - last_scrape_ > kScrapesIdle) {
       return kRefreshPeriod;
     }
   }
