@@ -108,6 +108,9 @@ bool AppendLabelValue(std::string_view value, std::string* out) {
 
 void AppendFamilyHeader(std::string_view name, std::string_view help,
                         prometheus::MetricType type, std::string* header) {
+  // One allocation, not one per append: "# HELP ", "# TYPE ", two spaces,
+  // two newlines and the longest type name ("histogram") come to 27.
+  header->reserve(header->size() + 2 * name.size() + help.size() + 27);
   if (!help.empty()) {
     header->append("# HELP ");
     header->append(name);

@@ -138,8 +138,12 @@ struct Activity {
   // result had none.
   std::optional<int64_t> scan_time_us;
   // The client backends that may be new since the previous scan (the
-  // opened stage tells which are).
-  std::vector<RecentBackend> recent;
+  // opened stage tells which are). Mutable: that stage empties it while
+  // the snapshot is built, before anyone shares it, so that a snapshot
+  // kept until the next poll does not keep a string per backend started
+  // in the last two minutes (most of a fleet's memory right after start,
+  // or on a server with much churn).
+  mutable std::vector<RecentBackend> recent;
   ActivitySummary summary;  // of `groups`
 };
 

@@ -81,6 +81,14 @@ class ConnectionsOpenedStage final : public SignalStage {
     // counters, and the identities, as they were.
     const auto* activity = snap->Find<Activity>();
     if (activity != nullptr) counts_->Scan(*activity);
+    // The identities are read here only: the snapshot is kept until the
+    // next poll (by the poller and the publisher), and in a fleet just
+    // started, or on a server with much churn, they are most of it (one
+    // string per backend that started in the last two minutes).
+    // Consumed here, while the snapshot is built and not shared yet
+    // (Activity::recent is mutable for this).
+    if (activity != nullptr)
+      std::vector<RecentBackend>().swap(activity->recent);
     snap->Put(ConnectionsOpened{counts_->Totals()});
   }
 

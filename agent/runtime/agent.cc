@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -13,6 +14,7 @@
 #include "pools/pool_evidence.h"
 #include "postgres/registry.h"
 #include "postgres/used_history.h"
+#include "runtime/poll_scheduler.h"
 #include "runtime/poller.h"
 #include "runtime/publisher.h"
 #include "runtime/target_pipeline.h"
@@ -85,23 +87,29 @@ ExpositionPart RenderReloadStatus(bool successful, double success_unix) {
 
 }  // namespace
 
-// One target's poller, its own stop signal (a reload stops it alone) and
-// the thread that runs it.
+// One target's poller, its own stop signal (a reload stops it alone, and
+// it interrupts the poll in flight) and its job on the agent's scheduler.
 struct Agent::Runner {
   TargetConfig target;
   StopSignal stop;
   std::unique_ptr<TargetPoller> poller;
   ThreadFailureHandler on_failure;
-  std::thread thread;
+  PollScheduler* scheduler = nullptr;
+  std::optional<PollScheduler::JobId> job;
 
-  void Start() {
-    thread = std::thread([this] {
-      RunPollerThread(poller.get(), &stop, target.name, on_failure);
-    });
+  void Start(PollScheduler* s) {
+    scheduler = s;
+    TargetPoller* p = poller.get();
+    job = s->Add(
+        "poller:" + target.name, [p] { return p->PollAndWait(); }, on_failure);
   }
+  // Stops the polls, waits for the one in flight and closes the session.
   void Join() {
     stop.Stop();
-    if (thread.joinable()) thread.join();
+    if (!job) return;
+    scheduler->Remove(*job);
+    job.reset();
+    poller->Finish();
   }
 };
 
@@ -176,6 +184,11 @@ class Agent::Impl {
   Mutex mu_;
   PollerOptions options_ PGCONN_GUARDED_BY(mu_);
   std::vector<std::unique_ptr<Runner>> runners_ PGCONN_GUARDED_BY(mu_);
+  // Runs every runner's polls on a few threads (runtime/poll_scheduler.h),
+  // from Start to Stop. Declared after runners_: gone before them.
+  std::unique_ptr<PollScheduler> scheduler_ PGCONN_GUARDED_BY(mu_);
+  // Its job that keeps a large exposition built (Publisher::Refresh).
+  std::optional<PollScheduler::JobId> refresh_job_ PGCONN_GUARDED_BY(mu_);
   bool running_ PGCONN_GUARDED_BY(mu_) = false;
   bool stopped_ PGCONN_GUARDED_BY(mu_) = false;
   double last_success_unix_ PGCONN_GUARDED_BY(mu_) = 0;
@@ -210,7 +223,13 @@ void Agent::Start() {
   MutexLock lock(&impl_->mu_);
   if (impl_->running_ || impl_->stopped_) return;
   impl_->running_ = true;
-  for (auto& r : impl_->runners_) r->Start();
+  impl_->scheduler_ =
+      std::make_unique<PollScheduler>(impl_->on_thread_failure_);
+  for (auto& r : impl_->runners_) r->Start(impl_->scheduler_.get());
+  Publisher* publisher = &impl_->publisher_;
+  impl_->refresh_job_ = impl_->scheduler_->Add(
+      "exposition", [publisher] { return publisher->Refresh(); },
+      impl_->on_thread_failure_);
 }
 
 void Agent::Stop() {
@@ -220,6 +239,9 @@ void Agent::Stop() {
   // Every stop flag first, so that the pollers wind down side by side.
   for (auto& r : impl_->runners_) r->stop.Stop();
   for (auto& r : impl_->runners_) r->Join();
+  if (impl_->refresh_job_) impl_->scheduler_->Remove(*impl_->refresh_job_);
+  impl_->refresh_job_.reset();
+  impl_->scheduler_.reset();
 }
 
 bool Agent::PollAllOnce() {
@@ -282,7 +304,7 @@ Status Agent::Reload(const Config& config) {
       continue;
     }
     d.runners_.push_back(d.NewRunner(t, replaced.count(t.name) == 0));
-    if (d.running_) d.runners_.back()->Start();
+    if (d.running_) d.runners_.back()->Start(d.scheduler_.get());
   }
   const int added =
       static_cast<int>(config.targets.size()) - kept_count - changed;

@@ -299,24 +299,28 @@ void TargetPoller::LogCollectorChanges(const Snapshot& snap) {
   }
 }
 
+Duration TargetPoller::PollAndWait() {
+  const auto start = clock_.Monotonic();
+  PollOnce();
+  if (FaultInjected("poller")) {
+    throw std::runtime_error("injected fault (PGCONN_INTERNAL_FAULT)");
+  }
+  // Up or down, the next attempt starts one interval after this one
+  // started: a failed target is retried once per interval (one
+  // connection attempt at a time, never more often), so that it is seen
+  // up again within two intervals of the database accepting connections.
+  const auto elapsed =
+      std::chrono::duration_cast<Duration>(clock_.Monotonic() - start);
+  return std::max(Duration(0), options_.poll_interval - elapsed);
+}
+
+void TargetPoller::Finish() { session_->Close(); }
+
 void TargetPoller::Run(StopSignal* stop) {
   while (!stop->stopped()) {
-    const auto start = clock_.Monotonic();
-    PollOnce();
-    if (FaultInjected("poller")) {
-      throw std::runtime_error("injected fault (PGCONN_INTERNAL_FAULT)");
-    }
-    // Up or down, the next attempt starts one interval after this one
-    // started: a failed target is retried once per interval (one
-    // connection attempt at a time, never more often), so that it is seen
-    // up again within two intervals of the database accepting connections.
-    const auto elapsed =
-        std::chrono::duration_cast<Duration>(clock_.Monotonic() - start);
-    const Duration wait =
-        std::max(Duration(0), options_.poll_interval - elapsed);
-    if (stop->WaitFor(wait)) break;
+    if (stop->WaitFor(PollAndWait())) break;
   }
-  session_->Close();
+  Finish();
 }
 
 void RunPollerThread(TargetPoller* poller, StopSignal* stop,

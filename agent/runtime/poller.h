@@ -118,6 +118,13 @@ class TargetPoller {
   // runs it treats any other end as fatal (RunPollerThread).
   void Run(StopSignal* stop);
 
+  // One step of Run(): a poll (with the poller fault site), then how long
+  // to wait before the next one starts (one interval after this one
+  // started). For a scheduler that runs many pollers on a few threads.
+  Duration PollAndWait();
+  // What Run() does once stopped: closes the session. Not while a poll runs.
+  void Finish();
+
  private:
   void OnFailure(const Status& s);
   void LogCollectorChanges(const Snapshot& snap);

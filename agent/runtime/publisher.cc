@@ -1,5 +1,7 @@
 #include "runtime/publisher.h"
 
+#include <algorithm>
+
 #include "runtime/status_page.h"
 
 namespace pgconn {
@@ -48,28 +50,64 @@ void Publisher::SetAgentPart(ExpositionPart part) {
 std::shared_ptr<const Exposition> Publisher::Current() const {
   {
     MutexLock lock(&mu_);
+    const auto now = std::chrono::steady_clock::now();
+    const bool idle = now - last_scrape_ > kScrapesIdle;
+    last_scrape_ = now;
     if (current_generation_ == generation_) return current_;
+    if (refreshed_ && !idle && current_ != nullptr &&
+        current_->text().size() >= kLargeBytes &&
+        now - current_taken_ <= kMaxServedAge) {
+      return current_;
+    }
   }
+  return Assemble(false);
+}
+
+std::shared_ptr<const Exposition> Publisher::Assemble(bool warm) const {
   MutexLock assembling(&assemble_mu_);
   std::vector<std::shared_ptr<const ExpositionPart>> parts;
   uint64_t generation = 0;
+  std::chrono::steady_clock::time_point taken;
   {
     MutexLock lock(&mu_);
     // Another scrape may have assembled it while this one waited.
     if (current_generation_ == generation_) return current_;
     generation = generation_;
+    taken = std::chrono::steady_clock::now();
     parts.reserve(slots_.size() + 2);
     parts.push_back(global_);
     parts.push_back(agent_part_);
     for (const Slot& s : slots_) parts.push_back(s.part);
   }
   auto e = std::make_shared<const Exposition>(AssembleText(parts));
+  if (warm) (void)e->gzip_open();
   MutexLock lock(&mu_);
   if (current_generation_ == ~uint64_t{0} || generation > current_generation_) {
     current_ = e;
     current_generation_ = generation;
+    current_taken_ = taken;
   }
   return e;
+}
+
+std::chrono::steady_clock::duration Publisher::Refresh() {
+  const auto start = std::chrono::steady_clock::now();
+  {
+    MutexLock lock(&mu_);
+    refreshed_ = true;
+    // Small ones are quick to assemble when asked; none is built ahead
+    // when nobody asked for the last build (a build a second for a
+    // scrape every 15 s: 14 of 15 thrown away).
+    if (current_generation_ == generation_ || current_ == nullptr ||
+        current_->text().size() < kLargeBytes ||
+        last_scrape_ <= current_taken_ || start - last_scrape_ > kScrapesIdle) {
+      return kRefreshPeriod;
+    }
+  }
+  Assemble(true);
+  const auto took = std::chrono::steady_clock::now() - start;
+  return std::clamp<std::chrono::steady_clock::duration>(
+      20 * took, kRefreshPeriod, kMaxRefreshPeriod);
 }
 
 std::shared_ptr<const StatusPage> Publisher::CurrentPage() const {

@@ -95,6 +95,34 @@ TEST(ExpositionPartTest, GzipRoundTrips) {
   EXPECT_EQ(Gunzip(gz), text);
 }
 
+// A fleet-sized text (level 1, past 1 MiB) and one that does not compress
+// (the output buffer grows past its first guess), whole and as an open
+// member closed with a tail.
+TEST(ExpositionPartTest, LargeAndIncompressibleTextsRoundTrip) {
+  std::vector<std::shared_ptr<const ExpositionPart>> parts;
+  for (int i = 0; i < 20000; ++i) {
+    parts.push_back(std::make_shared<const ExpositionPart>(
+        TargetPart("t" + std::to_string(i), i % 2, i % 3 == 0)));
+  }
+  const std::string large = AssembleText(parts);
+  ASSERT_GT(large.size(), size_t{1} << 20);
+  std::string noise(300000, '\0');
+  uint32_t x = 12345;
+  for (char& c : noise) {
+    x = x * 1103515245u + 12345u;
+    c = static_cast<char>(x >> 24);
+  }
+  const std::string* const texts[] = {&large, &noise};
+  for (const std::string* text : texts) {
+    EXPECT_EQ(Gunzip(GzipCompress(*text)), *text);
+    const Exposition::OpenGzip open = GzipOpen(*text);
+    ASSERT_FALSE(open.bytes.empty());
+    EXPECT_EQ(open.length, text->size());
+    const std::string tail = "pgconn_self 1\n";
+    EXPECT_EQ(Gunzip(open.bytes + GzipClose(open, tail)), *text + tail);
+  }
+}
+
 TEST(MetricsWriterTest, WithLabelAppends) {
   const Labels l = WithLabel({{"target", "t"}}, "state", "idle");
   ASSERT_EQ(l.size(), 2u);

@@ -60,6 +60,20 @@ TEST(ConnectionsOpenedStageTest, CountsBackendsNotSeenInThePreviousScan) {
             (Totals{{"batch", 1}, {"pgconn-agent", 0}, {"web", 2}}));
 }
 
+// The identities are the stage's alone: the snapshot, kept until the next
+// poll, keeps the groups without them.
+TEST(ConnectionsOpenedStageTest, TheSnapshotKeepsNoIdentities) {
+  auto stage = NewConnectionsOpenedStage(Counts());
+  Scan(*stage, {"web"}, {{"web", "1:1"}});
+  const Snapshot s = Scan(*stage, {"web"}, {{"web", "1:1"}, {"web", "2:1"}});
+  EXPECT_EQ(TotalsOf(s)["web"], 1u);
+  const auto* a = s.Find<Activity>();
+  ASSERT_NE(a, nullptr);
+  EXPECT_TRUE(a->recent.empty());
+  ASSERT_EQ(a->groups.size(), 1u);
+  EXPECT_EQ(a->groups[0].application, "web");
+}
+
 TEST(ConnectionsOpenedStageTest, AFailedScanKeepsTheCountsAndTheIdentities) {
   auto stage = NewConnectionsOpenedStage(Counts());
   Scan(*stage, {"web"}, {{"web", "1:1"}});

@@ -249,6 +249,46 @@ TEST(PublisherTest, AssemblesOnDemandAndReportsReadiness) {
   EXPECT_TRUE(p.Reports()[0].up);
 }
 
+// A fleet-sized exposition: Refresh() builds it ahead only when a scrape
+// came since the last build, and scrapes are served that build meanwhile.
+TEST(PublisherTest, ALargeExpositionIsBuiltAheadOnlyAfterAScrape) {
+  auto big = [](int value) {
+    ExpositionPart part;
+    ExpositionPart::Family f;
+    f.name = "pgconn_big";
+    f.header = "# TYPE pgconn_big gauge\n";
+    for (int i = 0; f.samples.size() < Publisher::kLargeBytes; ++i) {
+      f.samples += "pgconn_big{i=\"" + std::to_string(i) + "\"} " +
+                   std::to_string(value) + "\n";
+    }
+    part.bytes = f.header.size() + f.samples.size();
+    part.families.push_back(std::move(f));
+    return part;
+  };
+  auto value_of = [](const std::shared_ptr<const Exposition>& e) {
+    const std::string line = "pgconn_big{i=\"0\"} ";
+    const size_t at = e->text().find(line);
+    return at == std::string::npos ? -1 : e->text()[at + line.size()] - '0';
+  };
+  Publisher p(RenderBuildInfo(BuildInfo{"v", "r"}));
+  p.Publish(Report("a", true, true), big(1));
+  EXPECT_EQ(p.Refresh(), Publisher::kRefreshPeriod);  // nothing built yet
+  const auto first = p.Current();                     // this scrape builds it
+  EXPECT_EQ(value_of(first), 1);
+  p.Publish(Report("a", true, true), big(2));
+  // Nobody asked since that build: nothing is built ahead, and the next
+  // scrape is served the last build.
+  EXPECT_EQ(p.Refresh(), Publisher::kRefreshPeriod);
+  EXPECT_EQ(p.Current().get(), first.get());
+  // That scrape came after the build: the refresh builds the new state,
+  // gzip included, and scrapes get it.
+  p.Refresh();
+  const auto second = p.Current();
+  EXPECT_NE(second.get(), first.get());
+  EXPECT_EQ(value_of(second), 2);
+  EXPECT_FALSE(second->gzip_open().bytes.empty());
+}
+
 }  // namespace
 }  // namespace pgconn
 
