@@ -314,6 +314,30 @@ Result<ScanClients> ScanClients::Read(const ResultSet& rs,
   return out;
 }
 
+Result<std::shared_ptr<const ScanClients>> ScanClients::Shared(
+    const ResultSet& rs, const CollectorContext& ctx,
+    std::string_view collector) {
+  std::string key = "scan_clients";
+  key += '\0';
+  key += std::to_string(ctx.max_applications);
+  for (const std::string& p : ctx.pinned_applications) {
+    key += '\0';
+    key += p;
+  }
+  Status failed;
+  auto clients =
+      rs.Memo<ScanClients>(key, [&]() -> std::shared_ptr<const ScanClients> {
+        auto read = Read(rs, ctx, collector);
+        if (!read.ok()) {
+          failed = read.status();
+          return nullptr;
+        }
+        return std::make_shared<const ScanClients>(std::move(*read));
+      });
+  if (!clients) return failed;
+  return clients;
+}
+
 std::string ScanClients::Label(std::string_view application) const {
   if (!Kept(application)) return std::string(kOtherLabel);
   if (application.empty()) return std::string(kUnsetApplication);

@@ -111,6 +111,12 @@ class ScanClients {
   static Result<ScanClients> Read(const ResultSet& rs,
                                   const CollectorContext& ctx,
                                   std::string_view collector);
+  // The same, read once per result and folding (ctx.max_applications,
+  // ctx.pinned_applications) and shared by the collectors that read it
+  // (ResultSet::Memo): activity and wait_events fold the same rows alike.
+  static Result<std::shared_ptr<const ScanClients>> Shared(
+      const ResultSet& rs, const CollectorContext& ctx,
+      std::string_view collector);
   // Row indices into the result, and each one's connections.
   const std::vector<size_t>& rows() const { return rows_; }
   int64_t connections(size_t i) const { return connections_[i]; }
