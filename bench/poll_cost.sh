@@ -24,7 +24,12 @@
 #     against the bare aggregate's;
 #   - postgres_exporter scraped once a second for WINDOW seconds: scrape
 #     duration, server time and statements per scrape.
-# Prints the machine's load average at the start and the end. Not a test:
+# The rows after the first wait until every held session is older than the
+# scan's margin for new sessions (2 x authentication_timeout + 10 s, 130 s
+# by default), as in a steady state; the first row, at 500 names, is taken
+# before that, while every session still counts as possibly new (the cost
+# of a connection storm). Prints the machine's load average at the start and
+# the end. Not a test:
 # prints numbers, gates nothing. Scrape throughput: bench/http_scrape.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,6 +67,7 @@ before_mb=$(awk '/^MemAvailable/ {print int($2 / 1024)}' /proc/meminfo)
 coproc HOLD { exec nice "$python" bench/hold_connections.py "$port" "$N"; }
 pids+=("$HOLD_PID")
 read -r reply <&"${HOLD[0]}"
+opened_at=$(date +%s)
 [[ $reply == "open $N" ]] || { echo "holder: $reply" >&2; exit 1; }
 after_mb=$(awk '/^MemAvailable/ {print int($2 / 1024)}' /proc/meminfo)
 echo "backends: $(psql_ -c "/* bench */ SELECT count(*) FROM pg_stat_activity");" \
@@ -118,8 +124,10 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
 printf '\n| backends | names | pgconn scan (server) | whole poll (server) | bare aggregate (server) | ratio scan / bare | ratio poll / bare | bare, psql \\timing | pgconn poll duration | replayed batch, psql \\timing | ratio poll / bare (wall) | ratio replay / bare (wall) | postgres_exporter pg_stat_activity (server) | ratio exporter / bare | agent backend CPU | statements/poll |\n'
 printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
-for names in 10 50 500 "$N"; do
-  ((names <= N)) || continue
+# One row: the held sessions under `names` names, `label` in the first
+# column.
+measure_row() {
+  local names=$1 label=$2
   echo "names $names" >&"${HOLD[1]}"
   read -r reply <&"${HOLD[0]}"
   sleep 2  # a poll with the new names
@@ -160,13 +168,29 @@ for names in 10 50 500 "$N"; do
   bare_wall=$(awk 'NR % 3 == 1' "$dir/timing" | median)
   replay_wall=$(awk 'NR % 3 == 2' "$dir/timing" | median)
   poll_wall=$(printf '%s\n' "${durations[@]}" | median | awk '{printf "%.1f", $1 * 1000}')
-  printf '| %s | %s | %s ms | %s ms | %s ms | %s | %s | %s ms | %s ms | %s ms | %s | %s | %s ms | %s | %s %% | %s |\n' "$N" "$names" "$scan" "$poll_ms" "$base" \
+  printf '| %s | %s | %s ms | %s ms | %s ms | %s | %s | %s ms | %s ms | %s ms | %s | %s | %s ms | %s | %s %% | %s |\n' "$label" "$names" "$scan" "$poll_ms" "$base" \
     "$(ratio "$scan" "$base")" "$(ratio "$poll_ms" "$base")" \
     "$bare_wall" "$poll_wall" "$replay_wall" \
     "$(ratio "$poll_wall" "$bare_wall")" "$(ratio "$replay_wall" "$bare_wall")" \
     "$exp_activity" "$(ratio "$exp_activity" "$base")" \
     "$(awk -v c=$((c1 - c0)) -v hz="$hz" -v t0="$t0" -v t1="$t1" 'BEGIN {printf "%.1f", 100 * c / hz / (t1 - t0)}')" \
     "$(ratio "$stmts" "$scans" | awk '{printf "%.1f", $1}')"
+}
+# The scan sends the identities of the client backends that may be new
+# (started after the previous scan, less a margin of 2 x
+# authentication_timeout + 10 s): right after the N sessions opened, every
+# one of them; in a steady state, none. One row measures that storm, the
+# others the steady state, once every held session is older than the margin.
+margin=$(psql_ -c "/* bench */ SELECT ceil(2 * extract(epoch FROM current_setting('authentication_timeout')::interval) + 10)")
+if ((N >= 500)); then measure_row 500 "$N, all opened < ${margin} s ago"; fi
+wait_s=$((opened_at + margin + 3 - $(date +%s)))
+if ((wait_s > 0)); then
+  echo "waiting ${wait_s} s until every held session is older than the ${margin} s margin..." >&2
+  sleep "$wait_s"
+fi
+for names in 10 50 500 "$N"; do
+  ((names <= N)) || continue
+  measure_row "$names" "$N"
 done
 
 # Soak: the agent process itself over SOAK seconds of 1 s polling.

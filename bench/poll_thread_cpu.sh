@@ -15,7 +15,10 @@
 # HTTP thread only serves this script's two scrapes a window) and of the
 # whole process, and divides by the polls the agent counted
 # (pgconn_polls_total) in that window. Prints one row per round and the
-# medians, with the ratio B / A. Not a test: prints numbers, gates nothing.
+# medians, with the ratio B / A. The rounds start once every held session is
+# older than the scan's margin for new sessions (130 s by default), as in a
+# steady state; STORM=1 measures right away, every session still possibly
+# new. Not a test: prints numbers, gates nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 A=${1:?baseline agent binary}
@@ -35,6 +38,7 @@ bench_postgres -c max_connections=$((N + 50))
 coproc HOLD { exec nice "$python" bench/hold_connections.py "$port" "$N"; }
 pids+=("$HOLD_PID")
 read -r reply <&"${HOLD[0]}"
+opened_at=$(date +%s)
 [[ $reply == "open $N" ]] || { echo "holder: $reply" >&2; exit 1; }
 echo "names $NAMES" >&"${HOLD[1]}"
 read -r reply <&"${HOLD[0]}"
@@ -67,6 +71,19 @@ for p in "$aport" "$bport"; do
   until [[ $(metric "$p" pgconn_up) == 1 ]]; do sleep 0.2; done
 done
 sleep 3  # a few polls with the names in place
+# The scan sends the identities of client backends that may be new (started
+# after the previous scan less 2 x authentication_timeout + 10 s): in a
+# steady state none, right after the N sessions opened all of them. The
+# rounds measure the steady state unless STORM=1.
+if [[ ${STORM:-0} != 1 ]]; then
+  margin=$(psql -X -At -h 127.0.0.1 -p "$port" -U postgres -d postgres -c \
+    "SELECT ceil(2 * extract(epoch FROM current_setting('authentication_timeout')::interval) + 10)")
+  wait_s=$((opened_at + margin + 3 - $(date +%s)))
+  if ((wait_s > 0)); then
+    echo "waiting ${wait_s} s until every held session is older than the ${margin} s margin (STORM=1 skips this)"
+    sleep "$wait_s"
+  fi
+fi
 echo "backends: $(psql -X -At -h 127.0.0.1 -p "$port" -U postgres -d postgres -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"), names: $NAMES"
 
 # Per agent and window: "poll_thread_ms_per_poll process_ms_per_poll polls".

@@ -5,8 +5,12 @@
 // client that invents names cannot grow the exposition. The folding works
 // on the aggregated rows (a few per distinct name), never per backend.
 #include <algorithm>
+#include <functional>
 #include <map>
-#include <set>
+#include <optional>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "collect/collector.h"
 #include "postgres/activity_scan.h"
@@ -23,6 +27,12 @@ constexpr std::string_view kConnectionsHelp =
 // application; views into the scan's rows, which outlive the parse.
 using AppKey = std::pair<bool, std::string_view>;
 using GroupKey = std::pair<AppKey, std::string_view>;  // and the state
+struct GroupKeyHash {
+  size_t operator()(const GroupKey& k) const {
+    const std::hash<std::string_view> h;
+    return (h(k.first.second) * 31 + h(k.second)) * 2 + (k.first.first ? 1 : 0);
+  }
+};
 
 // The identities of a group's recent backends ("pid:µs pid:µs ..."),
 // under their application's label, unfolded.
@@ -62,13 +72,20 @@ Result<Activity> Read(const ResultSet& rs, const CollectorContext& ctx) {
         "activity: missing application, state, client_address or "
         "connections column");
   }
-  auto clients = detail::ScanClients::Read(rs, ctx, Activity::kName);
-  if (!clients.ok()) return clients.status();
+  auto shared = detail::ScanClients::Shared(rs, ctx, Activity::kName);
+  if (!shared.ok()) return shared.status();
+  const detail::ScanClients* clients = shared->get();
   Activity out;
   out.folded_applications = clients->folded();
 
-  std::map<GroupKey, ActivityGroup> groups;
-  std::map<AppKey, std::set<std::string_view>> addresses;
+  // Hashed while reading, sorted once at the end: the order of a map by
+  // key, without a tree walk of string comparisons per row.
+  std::unordered_map<GroupKey, size_t, GroupKeyHash> group_index;
+  group_index.reserve(clients->rows().size());
+  std::vector<std::pair<GroupKey, ActivityGroup>> groups;
+  // (application, address) once per row; counted distinct after sorting.
+  std::vector<std::pair<AppKey, std::optional<std::string_view>>> addresses;
+  addresses.reserve(clients->rows().size());
   for (size_t i = 0; i < clients->rows().size(); ++i) {
     const size_t row = clients->rows()[i];
     const std::string_view app = clients->application(i);
@@ -87,10 +104,13 @@ Result<Activity> Read(const ResultSet& rs, const CollectorContext& ctx) {
       if (!t.ok()) return t.status().WithContext("activity");
       out.scan_time_us = *t;
     }
-    std::set<std::string_view>& addrs = addresses[key];
-    // A NULL address (a row we may not see) counts as none.
-    if (const auto addr = rs.cell(row, c_addr)) addrs.insert(*addr);
-    ActivityGroup& g = groups[{key, TextOr(rs, row, c_state, kUnknownState)}];
+    // A NULL address (a row we may not see) counts as none, but its
+    // application is listed.
+    addresses.emplace_back(key, rs.cell(row, c_addr));
+    const GroupKey group{key, TextOr(rs, row, c_state, kUnknownState)};
+    auto [at, added] = group_index.try_emplace(group, groups.size());
+    if (added) groups.emplace_back(group, ActivityGroup{});
+    ActivityGroup& g = groups[at->second].second;
     g.connections += clients->connections(i);
     g.lock_waiting += *lock;
     g.own_connections += *own;
@@ -104,14 +124,24 @@ Result<Activity> Read(const ResultSet& rs, const CollectorContext& ctx) {
   auto label = [&](const AppKey& key) {
     return key.first ? std::string(kOtherLabel) : clients->Label(key.second);
   };
+  std::sort(groups.begin(), groups.end(),
+            [](const auto& x, const auto& y) { return x.first < y.first; });
+  out.groups.reserve(groups.size());
   for (auto& [key, g] : groups) {
     g.application = label(key.first);
     g.state = std::string(key.second);
     out.groups.push_back(std::move(g));
   }
-  for (const auto& [key, addrs] : addresses) {
-    out.applications.push_back(
-        {label(key), static_cast<int64_t>(addrs.size())});
+  std::sort(addresses.begin(), addresses.end());
+  addresses.erase(std::unique(addresses.begin(), addresses.end()),
+                  addresses.end());
+  for (size_t i = 0; i < addresses.size();) {
+    const AppKey& key = addresses[i].first;
+    int64_t distinct = 0;
+    for (; i < addresses.size() && addresses[i].first == key; ++i) {
+      if (addresses[i].second) ++distinct;
+    }
+    out.applications.push_back({label(key), distinct});
   }
   Summarize(&out);
   return out;

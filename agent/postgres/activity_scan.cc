@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <map>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -278,30 +277,47 @@ Result<ScanClients> ScanClients::Read(const ResultSet& rs,
   }
   ScanClients out;
   out.rows_.reserve(rs.size());
-  // Connections per application, to rank them.
-  std::unordered_map<std::string_view, int64_t> per_app;
-  per_app.reserve(rs.size());
+  out.connections_.reserve(rs.size());
+  out.applications_.reserve(rs.size());
   for (size_t r = 0; r < rs.size(); ++r) {
     if (!IsBackendRow(rs, r, c_part) || !IsClientRow(rs, r, c_client)) {
       continue;
     }
     auto conn = CellInt64At(rs, r, c_conn, 0);
     if (!conn.ok()) return conn.status().WithContext(collector);
-    const std::string_view app = rs.cell(r, c_app).value_or("");
     out.rows_.push_back(r);
     out.connections_.push_back(*conn);
-    out.applications_.push_back(app);
-    per_app[app] += *conn;
+    out.applications_.push_back(rs.cell(r, c_app).value_or(""));
   }
-  const std::unordered_set<std::string_view> pinned(
-      ctx.pinned_applications.begin(), ctx.pinned_applications.end());
-  std::vector<std::pair<std::string_view, int64_t>> ranked(per_app.begin(),
-                                                           per_app.end());
+  // Connections per application, to rank them: the rows sorted by name
+  // and summed (no node per name).
+  std::vector<std::pair<std::string_view, int64_t>> ranked;
+  ranked.reserve(out.rows_.size());
+  for (size_t i = 0; i < out.rows_.size(); ++i) {
+    ranked.emplace_back(out.applications_[i], out.connections_[i]);
+  }
+  std::sort(ranked.begin(), ranked.end(),
+            [](const auto& x, const auto& y) { return x.first < y.first; });
+  size_t distinct = 0;
+  for (size_t i = 0; i < ranked.size(); ++i) {
+    if (distinct > 0 && ranked[distinct - 1].first == ranked[i].first) {
+      ranked[distinct - 1].second += ranked[i].second;
+    } else {
+      ranked[distinct++] = ranked[i];
+    }
+  }
+  ranked.resize(distinct);
+  std::vector<std::string_view> pinned(ctx.pinned_applications.begin(),
+                                       ctx.pinned_applications.end());
+  std::sort(pinned.begin(), pinned.end());
+  auto is_pinned = [&](std::string_view app) {
+    return std::binary_search(pinned.begin(), pinned.end(), app);
+  };
   const size_t keep = std::min(
       ranked.size(), static_cast<size_t>(std::max(ctx.max_applications, 0)));
   auto before = [&](const auto& x, const auto& y) {
-    const bool px = pinned.count(x.first) > 0;
-    const bool py = pinned.count(y.first) > 0;
+    const bool px = is_pinned(x.first);
+    const bool py = is_pinned(y.first);
     if (px != py) return px;
     if (x.second != y.second) return x.second > y.second;
     return x.first < y.first;
@@ -309,9 +325,35 @@ Result<ScanClients> ScanClients::Read(const ResultSet& rs,
   std::partial_sort(ranked.begin(),
                     ranked.begin() + static_cast<std::ptrdiff_t>(keep),
                     ranked.end(), before);
-  for (size_t i = 0; i < keep; ++i) out.kept_.insert(ranked[i].first);
+  out.kept_.reserve(keep);
+  for (size_t i = 0; i < keep; ++i) out.kept_.push_back(ranked[i].first);
+  std::sort(out.kept_.begin(), out.kept_.end());
   out.folded_ = static_cast<int64_t>(ranked.size() - keep);
   return out;
+}
+
+Result<std::shared_ptr<const ScanClients>> ScanClients::Shared(
+    const ResultSet& rs, const CollectorContext& ctx,
+    std::string_view collector) {
+  std::string key = "scan_clients";
+  key += '\0';
+  key += std::to_string(ctx.max_applications);
+  for (const std::string& p : ctx.pinned_applications) {
+    key += '\0';
+    key += p;
+  }
+  Status failed;
+  auto clients =
+      rs.Memo<ScanClients>(key, [&]() -> std::shared_ptr<const ScanClients> {
+        auto read = Read(rs, ctx, collector);
+        if (!read.ok()) {
+          failed = read.status();
+          return nullptr;
+        }
+        return std::make_shared<const ScanClients>(std::move(*read));
+      });
+  if (!clients) return failed;
+  return clients;
 }
 
 std::string ScanClients::Label(std::string_view application) const {

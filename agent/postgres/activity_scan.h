@@ -12,12 +12,12 @@
 #ifndef PGCONN_AGENT_POSTGRES_ACTIVITY_SCAN_H_
 #define PGCONN_AGENT_POSTGRES_ACTIVITY_SCAN_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -111,13 +111,19 @@ class ScanClients {
   static Result<ScanClients> Read(const ResultSet& rs,
                                   const CollectorContext& ctx,
                                   std::string_view collector);
+  // The same, read once per result and folding (ctx.max_applications,
+  // ctx.pinned_applications) and shared by the collectors that read it
+  // (ResultSet::Memo): activity and wait_events fold the same rows alike.
+  static Result<std::shared_ptr<const ScanClients>> Shared(
+      const ResultSet& rs, const CollectorContext& ctx,
+      std::string_view collector);
   // Row indices into the result, and each one's connections.
   const std::vector<size_t>& rows() const { return rows_; }
   int64_t connections(size_t i) const { return connections_[i]; }
   // The row's application_name ("" for none), a view into the result.
   std::string_view application(size_t i) const { return applications_[i]; }
   bool Kept(std::string_view application) const {
-    return kept_.count(application) > 0;
+    return std::binary_search(kept_.begin(), kept_.end(), application);
   }
   // The label of `application`: "(other)" if folded, "(unset)" if empty.
   std::string Label(std::string_view application) const;
@@ -128,7 +134,7 @@ class ScanClients {
   std::vector<size_t> rows_;
   std::vector<int64_t> connections_;
   std::vector<std::string_view> applications_;
-  std::unordered_set<std::string_view> kept_;
+  std::vector<std::string_view> kept_;  // sorted
   int64_t folded_ = 0;
 };
 

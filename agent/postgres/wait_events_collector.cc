@@ -26,8 +26,9 @@ Result<WaitEvents> Read(const ResultSet& rs, const CollectorContext& ctx) {
   if (c_wait < 0) {
     return Status::InvalidData("wait_events: missing wait_event_type column");
   }
-  auto clients = detail::ScanClients::Read(rs, ctx, WaitEvents::kName);
-  if (!clients.ok()) return clients.status();
+  auto shared = detail::ScanClients::Shared(rs, ctx, WaitEvents::kName);
+  if (!shared.ok()) return shared.status();
+  const detail::ScanClients* clients = shared->get();
   WaitEvents out;
   for (size_t i = 0; i < clients->rows().size(); ++i) {
     const auto type = rs.cell(clients->rows()[i], c_wait);

@@ -12,9 +12,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "pgconn/status.h"
+#include "pgconn/thread_annotations.h"
 #include "util/numbers.h"  // ParseInt64(), ParseDouble() for a cell's text
 
 namespace pgconn {
@@ -61,11 +63,34 @@ class ResultSet {
 
   void AddRow(Row row);
 
+  // What `make` computes from these cells, made once per `key` and shared
+  // by the copies of this ResultSet (two collectors that read the same
+  // rows the same way, e.g. both folding applications): the first call
+  // with `key` keeps make()'s value (unless null: a failure is not kept),
+  // later ones return it. Of a ResultSet
+  // that holds its own rows (canned rows, changed by AddRow), make() is
+  // called every time. Thread-safe; `make` must not call Memo itself.
+  template <typename T, typename Make>
+  std::shared_ptr<const T> Memo(std::string_view key, Make make) const {
+    if (!copied_) return make();
+    MutexLock lock(&copied_->memo_mu);
+    for (const auto& [k, v] : copied_->memo) {
+      if (k == key) return std::static_pointer_cast<const T>(v);
+    }
+    std::shared_ptr<const T> made = make();
+    if (made) copied_->memo.emplace_back(std::string(key), made);
+    return made;
+  }
+
  private:
-  // The copies of a Source's rows, shared by the copies of this ResultSet.
+  // What the copies of a Source-backed ResultSet share: its rows, copied
+  // on demand, and the memo.
   struct Copied {
     std::once_flag once;
     std::vector<Row> rows;
+    Mutex memo_mu;
+    std::vector<std::pair<std::string, std::shared_ptr<const void>>> memo
+        PGCONN_GUARDED_BY(memo_mu);
   };
   std::vector<std::string> columns_;
   std::vector<Row> rows_;                 // without a Source

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "collect/collector.h"
@@ -146,6 +149,60 @@ TEST(ActivityScanTest, RowsOfPartPicksItsRows) {
   // A result without the column is that part's alone.
   ResultSet alone({"name"}, {{C("app")}});
   EXPECT_EQ(detail::RowsOfPart(alone, "users").size(), 1u);
+}
+
+// The rows of a result, read in place (as a session's are).
+class RowsSource final : public ResultSet::Source {
+ public:
+  explicit RowsSource(std::vector<std::vector<std::string>> rows)
+      : rows_(std::move(rows)) {}
+  size_t rows() const override { return rows_.size(); }
+  size_t columns() const override { return rows_.at(0).size(); }
+  bool null(size_t, size_t) const override { return false; }
+  std::string_view value(size_t row, size_t column) const override {
+    return rows_[row][column];
+  }
+
+ private:
+  const std::vector<std::vector<std::string>> rows_;
+};
+
+TEST(ActivityScanTest, OneFoldingOfTheApplicationsPerResultAndContext) {
+  const ResultSet rs = ResultSet::InPlace(
+      {"part", "application", "client", "connections"},
+      std::make_shared<const RowsSource>(
+          std::vector<std::vector<std::string>>{{"activity", "web", "t", "5"},
+                                                {"activity", "batch", "t", "2"},
+                                                {"activity", "cron", "t", "1"},
+                                                {"activity", "", "f", "3"}}));
+  CollectorContext ctx;
+  ctx.max_applications = 1;
+  auto a = detail::ScanClients::Shared(rs, ctx, "activity");
+  auto b = detail::ScanClients::Shared(rs, ctx, "wait_events");
+  ASSERT_TRUE(a.ok() && b.ok());
+  // activity and wait_events fold the same rows once between them.
+  EXPECT_EQ(a->get(), b->get());
+  EXPECT_TRUE((*a)->Kept("web"));
+  EXPECT_EQ((*a)->folded(), 2);
+  EXPECT_EQ((*a)->rows().size(), 3u);  // the client rows
+  // Another folding of the same rows is its own.
+  ctx.pinned_applications = {"cron"};
+  auto pinned = detail::ScanClients::Shared(rs, ctx, "activity");
+  ASSERT_TRUE(pinned.ok());
+  EXPECT_NE(pinned->get(), a->get());
+  EXPECT_TRUE((*pinned)->Kept("cron"));
+  EXPECT_FALSE((*pinned)->Kept("web"));
+  // A malformed result is an error each time, naming the collector asking.
+  const ResultSet bad = ResultSet::InPlace(
+      {"application", "connections"},
+      std::make_shared<const RowsSource>(
+          std::vector<std::vector<std::string>>{{"web", "many"}}));
+  auto first = detail::ScanClients::Shared(bad, ctx, "activity");
+  auto second = detail::ScanClients::Shared(bad, ctx, "wait_events");
+  ASSERT_FALSE(first.ok());
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.status().message().find("wait_events"), std::string::npos)
+      << second.status().message();
 }
 
 }  // namespace

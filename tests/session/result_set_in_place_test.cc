@@ -90,5 +90,46 @@ TEST(ResultSetInPlaceTest, AddingARowDetachesFromTheSource) {
   EXPECT_EQ(source.use_count(), 2);
 }
 
+TEST(ResultSetInPlaceTest, MemoIsMadeOncePerKeyAndSharedByCopies) {
+  auto source = std::make_shared<const TableSource>(
+      std::vector<std::vector<std::string>>{{"a"}, {"b"}});
+  const ResultSet rs = ResultSet::InPlace({"application"}, source);
+  const ResultSet copy = rs;  // a collector's copy of the same result
+  int made = 0;
+  auto make = [&] {
+    ++made;
+    return std::make_shared<const int>(made);
+  };
+  const auto first = rs.Memo<int>("fold", make);
+  const auto again = copy.Memo<int>("fold", make);
+  EXPECT_EQ(made, 1);
+  EXPECT_EQ(first.get(), again.get());
+  // Another key (another folding) is made anew.
+  EXPECT_EQ(*rs.Memo<int>("fold other", make), 2);
+  EXPECT_EQ(made, 2);
+  // A failure (null) is not kept: the next call makes it again.
+  int failures = 0;
+  auto fail = [&] {
+    ++failures;
+    return std::shared_ptr<const int>();
+  };
+  EXPECT_EQ(rs.Memo<int>("failing", fail), nullptr);
+  EXPECT_EQ(rs.Memo<int>("failing", fail), nullptr);
+  EXPECT_EQ(failures, 2);
+  // Another result (the next poll's) shares nothing with this one.
+  const ResultSet next = ResultSet::InPlace({"application"}, source);
+  EXPECT_EQ(*next.Memo<int>("fold", make), 3);
+}
+
+TEST(ResultSetInPlaceTest, CannedRowsAreNotMemoized) {
+  // Rows a test builds (and may change with AddRow) are read every time.
+  ResultSet rs({"application"}, {{std::string("a")}});
+  int made = 0;
+  auto make = [&] { return std::make_shared<const int>(++made); };
+  rs.Memo<int>("fold", make);
+  rs.AddRow({std::string("b")});
+  EXPECT_EQ(*rs.Memo<int>("fold", make), 2);
+}
+
 }  // namespace
 }  // namespace pgconn
