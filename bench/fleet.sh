@@ -19,7 +19,8 @@
 # the SESSIONS held sessions plus the connections of every process measured
 # (so every target sees N or 2N more backends than SESSIONS, the same for
 # each process). postgres_exporter 0.11 gets the same N entries as a
-# comma-separated DATA_SOURCE_NAME (one application name) and is
+# comma-separated DATA_SOURCE_NAME (one application name; each entry on a
+# loopback address of its own, so at most 63 entries) and is
 # scraped every 5 s, so it polls each target once per 5 s as well (or back
 # to back if a scrape takes longer).
 #
@@ -67,8 +68,24 @@ ulimit -n $((4 * N + 1024))
 # default 60 s, the first 130 s of a run would measure N x (N + SESSIONS)
 # identities per round, which a fleet of N servers never has.
 # AUTH_TIMEOUT=60s measures that start-up phase.
+# postgres_exporter labels its series by the entry's host:port alone, so N
+# entries of one server collide (its scrape fails with HTTP 500, "collected
+# before with the same name and label values"). Each of its entries gets a
+# loopback address of its own (127.0.1.i), which PostgreSQL listens on too:
+# at most 63 besides 127.0.0.1 (PostgreSQL's MAXLISTEN is 64). Past that
+# the exporter is left out.
+listen=127.0.0.1
+exporter_entries=0
+if ((N <= 63)); then
+  exporter_entries=$N
+  for ((i = 1; i <= N; i++)); do listen+=",127.0.1.$i"; done
+fi
 bench_postgres -c max_connections=$backends -c shared_buffers=64MB \
-  -c authentication_timeout="${AUTH_TIMEOUT:-2s}"
+  -c authentication_timeout="${AUTH_TIMEOUT:-2s}" -c listen_addresses="$listen"
+if ((exporter_entries > 0)); then
+  echo "host all all 127.0.0.0/8 trust" >>"$dir/data/pg_hba.conf"
+  "${as_owner[@]}" "$bindir/pg_ctl" -D "$dir/data" reload >/dev/null
+fi
 psql_() { psql -X -q -h 127.0.0.1 -p "$port" -U postgres -d postgres "$@"; }
 echo "PostgreSQL $(psql_ -At -c 'SHOW server_version'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg);" \
   "N=$N targets at 5 s, $SESSIONS held sessions, window ${WINDOW} s, wrk ${SCRAPE_SECONDS} s"
@@ -95,17 +112,25 @@ for a in "${agents[@]}"; do
   pids+=($!) procs+=($!) ports+=($p) kinds+=(pgconn)
   names+=("pgconn $(git -C "$(dirname "$a")" rev-parse --short HEAD 2>/dev/null || echo "$a")")
 done
-dsns=()
-for ((i = 1; i <= N; i++)); do
-  # One application name for all (N names would grow every target's
-  # exposition); the entries differ by connect_timeout (the exporter keys
-  # its servers by DSN), which a local server never reaches.
-  dsns+=("postgresql://postgres@127.0.0.1:$port/postgres?sslmode=disable&application_name=postgres_exporter&connect_timeout=$((60 + i))")
-done
-eport=$(free_port)
-DATA_SOURCE_NAME=$(IFS=,; echo "${dsns[*]}") "$exporter" --web.listen-address=127.0.0.1:$eport \
-  --log.level=error >"$dir/exporter.log" 2>&1 </dev/null &
-pids+=($!) procs+=($!) ports+=($eport) kinds+=(exporter) names+=("postgres_exporter")
+if ((exporter_entries > 0)); then
+  dsns=()
+  for ((i = 1; i <= N; i++)); do
+    # One application name for all (N names would grow every target's
+    # exposition); one loopback address per entry (see above).
+    dsns+=("postgresql://postgres@127.0.1.$i:$port/postgres?sslmode=disable&application_name=postgres_exporter")
+  done
+  eport=$(free_port)
+  # Its newer collector package (bgwriter, database) labels nothing by
+  # server either, so with several entries every scrape fails: those two
+  # are off; the default metric maps (pg_stat_activity, pg_stat_database,
+  # pg_locks, settings, ...) run per entry.
+  DATA_SOURCE_NAME=$(IFS=,; echo "${dsns[*]}") "$exporter" --web.listen-address=127.0.0.1:$eport \
+    --no-collector.database --no-collector.bgwriter \
+    --log.level=error >"$dir/exporter.log" 2>&1 </dev/null &
+  pids+=($!) procs+=($!) ports+=($eport) kinds+=(exporter) names+=("postgres_exporter")
+else
+  echo "postgres_exporter: left out at $N targets (its series are labelled by host:port, and one server listens on at most 63 more loopback addresses)"
+fi
 
 # Every agent polled every target at least once; the exporter scraped once.
 deadline=$((SECONDS + 300))
@@ -117,7 +142,7 @@ for i in "${!procs[@]}"; do
     sleep 1
   done
 done
-if ! curl -sf -o /dev/null --max-time "${EXPORTER_WAIT:-300}" "127.0.0.1:$eport/metrics"; then
+if ((exporter_entries > 0)) && ! curl -sf -o /dev/null --max-time "${EXPORTER_WAIT:-300}" "127.0.0.1:$eport/metrics"; then
   # On a machine too loaded for it, the run goes on without the baseline.
   echo "postgres_exporter: no complete scrape of $N targets in ${EXPORTER_WAIT:-300} s; left out of this run"
   kill "${procs[-1]}" 2>/dev/null || true
