@@ -1,11 +1,34 @@
-// The public Exposition (pgconn/publisher.h): text, and gzip on demand.
+// The public Exposition (pgconn/publisher.h): text, and gzip on demand; or
+// an open gzip member, and the text on demand.
 #include "expose/exposition_part.h"
 #include "pgconn/publisher.h"
 
 namespace pgconn {
 
+Exposition::Exposition(OpenGzip open)
+    : compressed_(true), size_(open.length), gzip_open_(std::move(open)) {
+  std::call_once(gzip_open_once_, [] {});
+}
+
+const std::string& Exposition::text() const {
+  if (compressed_) {
+    std::call_once(text_once_, [this] {
+      text_ = GunzipOpen(gzip_open_).value_or(std::string());
+    });
+  }
+  return text_;
+}
+
 const std::string& Exposition::gzip() const {
-  std::call_once(gzip_once_, [this] { gzip_ = GzipCompress(text_); });
+  std::call_once(gzip_once_, [this] {
+    if (!compressed_) {
+      gzip_ = GzipCompress(text_);
+      return;
+    }
+    // The member closed with no more text.
+    const std::string close = GzipClose(gzip_open_, "");
+    if (!close.empty()) gzip_ = gzip_open_.bytes + close;
+  });
   return gzip_;
 }
 

@@ -7,8 +7,11 @@
 
 #include <prometheus/metric_family.h>
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pgconn/publisher.h"
@@ -17,16 +20,40 @@ namespace pgconn {
 
 // Part of the text format 0.0.4: per metric family, its "# HELP"/"# TYPE"
 // header and its sample lines. Immutable once built; shared between threads
-// as std::shared_ptr<const ExpositionPart>.
+// as std::shared_ptr<const ExpositionPart>. A part is built with few
+// allocations, because every poll of every target builds one: the sample
+// lines of all its families share one string, and a family's header is
+// shared (the writer that made it keeps it for its next parts, so that a
+// fleet's parts do not each hold a copy of the same comment lines).
 struct ExpositionPart {
-  struct Family {
+  // A family's name and header ("# HELP ...\n# TYPE ...\n").
+  struct Head {
     std::string name;
-    std::string header;   // "# HELP ...\n# TYPE ...\n"
-    std::string samples;  // one line per sample
+    std::string text;
   };
+  struct Family {
+    std::shared_ptr<const Head> head;
+    uint32_t begin = 0;  // the family's sample lines in `text`
+    uint32_t end = 0;
+    const std::string& name() const { return head->name; }
+    const std::string& header() const { return head->text; }
+  };
+  std::string text;  // sample lines, family after family (Family::begin)
   std::vector<Family> families;
   size_t bytes = 0;  // sum of the header and sample sizes
+
+  std::string_view samples(const Family& f) const {
+    return std::string_view(text).substr(f.begin, f.end - f.begin);
+  }
+  // Appends a family with these sample lines.
+  void Add(std::shared_ptr<const Head> head, std::string_view samples);
+  // Gives family `i` these sample lines instead.
+  void Replace(size_t i, std::string_view samples);
 };
+
+// A family head, made once: name and the comment lines.
+std::shared_ptr<const ExpositionPart::Head> MakeHead(std::string_view name,
+                                                     std::string_view header);
 
 // Serializes `families`: counters, gauges and untyped families with the
 // direct writer (text_writer.h), others with prometheus-cpp's serializer.
@@ -45,10 +72,17 @@ std::string GzipCompress(const std::string& data);
 // `data` as an open gzip member (Exposition::gzip_open()); empty bytes on
 // failure.
 Exposition::OpenGzip GzipOpen(const std::string& data);
+// The same of AssembleText(parts), compressed as it is read from the parts:
+// the text itself is never put together.
+Exposition::OpenGzip GzipOpen(
+    const std::vector<std::shared_ptr<const ExpositionPart>>& parts);
 // What completes `open` into one gzip member of open's text then `tail`:
 // `tail`'s final deflate blocks and the trailer. Empty on failure.
 std::string GzipClose(const Exposition::OpenGzip& open,
                       const std::string& tail);
+// The text of an open gzip member; nullopt if it does not inflate to
+// open.length bytes.
+std::optional<std::string> GunzipOpen(const Exposition::OpenGzip& open);
 
 }  // namespace pgconn
 

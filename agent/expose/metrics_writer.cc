@@ -76,8 +76,19 @@ MetricsWriter::Family& MetricsWriter::FamilyFor(std::string_view name,
     f.type = type;
     it = by_name_.emplace(f.name, families_.size() - 1).first;
   }
-  last_ = &families_[it->second];
-  return *last_;
+  Family& f = families_[it->second];
+  if (!f.written) {
+    // A family of an earlier part: the first call of this one describes it.
+    if (f.help != help || f.type != type) {
+      f.help = std::string(help);
+      f.type = type;
+      f.head.reset();
+    }
+    f.written = true;
+    order_.push_back(&f);
+  }
+  last_ = &f;
+  return f;
 }
 
 void MetricsWriter::Add(std::string_view name, std::string_view help,
@@ -134,32 +145,55 @@ void MetricsWriter::Counter(std::string_view name, std::string_view help,
 
 ExpositionPart MetricsWriter::TakePart() {
   ExpositionPart part;
-  part.families.reserve(families_.size());
-  for (Family& f : families_) {
+  part.families.reserve(order_.size());
+  text_.clear();
+  std::string header;
+  for (Family* f : order_) {
+    if (f->head == nullptr) {
+      header.clear();
+      AppendFamilyHeader(f->name, f->help, f->type, &header);
+      f->head = MakeHead(f->name, header);
+    }
     ExpositionPart::Family& pf = part.families.emplace_back();
-    AppendFamilyHeader(f.name, f.help, f.type, &pf.header);
-    // The longest value is 23 characters ("-2.225073858507201e-308").
-    pf.samples.reserve(f.samples.size() * (f.name.size() + 25) +
-                       f.labels.size());
+    pf.head = f->head;
+    pf.begin = static_cast<uint32_t>(text_.size());
     uint32_t start = 0;
-    for (const Sample& s : f.samples) {
-      pf.samples.append(f.name);
-      pf.samples.append(f.labels, start, s.end - start);
-      pf.samples.push_back(' ');
-      AppendSampleValue(s.value, &pf.samples);
-      pf.samples.push_back('\n');
+    for (const Sample& s : f->samples) {
+      text_.append(f->name);
+      text_.append(f->labels, start, s.end - start);
+      text_.push_back(' ');
+      AppendSampleValue(s.value, &text_);
+      text_.push_back('\n');
       start = s.end;
     }
-    // The reserve counts 23 characters per value, most take 1 to 3: the
-    // part is kept until the target's next poll, by every target.
-    pf.samples.shrink_to_fit();
-    part.bytes += pf.header.size() + pf.samples.size();
-    pf.name = std::move(f.name);
+    pf.end = static_cast<uint32_t>(text_.size());
+    part.bytes += pf.header().size() + (pf.end - pf.begin);
   }
-  families_.clear();
-  by_name_.clear();
-  last_ = nullptr;
+  // Sized exactly: the part is kept until the target's next poll, by
+  // every target.
+  part.text = std::string(text_);
+  Reset();
   return part;
+}
+
+void MetricsWriter::Clear() { Reset(); }
+
+void MetricsWriter::Reset() {
+  // Buffers a rare huge part grew are not kept for the next ones.
+  constexpr size_t kKeep = 1 << 20;
+  for (Family* f : order_) {
+    f->written = false;
+    f->index.reset();
+    f->samples.clear();
+    f->labels.clear();
+    if (f->labels.capacity() > kKeep) std::string().swap(f->labels);
+    if (f->samples.capacity() > kKeep / sizeof(Sample)) {
+      std::vector<Sample>().swap(f->samples);
+    }
+  }
+  if (text_.capacity() > kKeep) std::string().swap(text_);
+  order_.clear();
+  last_ = nullptr;
 }
 
 namespace {
@@ -195,24 +229,22 @@ std::vector<prometheus::ClientMetric::Label> ParseLabels(
 
 std::vector<prometheus::MetricFamily> MetricsWriter::Take() {
   std::vector<prometheus::MetricFamily> out;
-  for (Family& f : families_) {
+  for (const Family* f : order_) {
     prometheus::MetricFamily& mf = out.emplace_back();
-    mf.name = f.name;
-    mf.help = f.help;
-    mf.type = f.type;
-    for (uint32_t i = 0; i < f.samples.size(); ++i) {
+    mf.name = f->name;
+    mf.help = f->help;
+    mf.type = f->type;
+    for (uint32_t i = 0; i < f->samples.size(); ++i) {
       prometheus::ClientMetric& m = mf.metric.emplace_back();
-      m.label = ParseLabels(f.LabelsOf(i));
-      if (f.type == prometheus::MetricType::Counter) {
-        m.counter.value = f.samples[i].value;
+      m.label = ParseLabels(f->LabelsOf(i));
+      if (f->type == prometheus::MetricType::Counter) {
+        m.counter.value = f->samples[i].value;
       } else {
-        m.gauge.value = f.samples[i].value;
+        m.gauge.value = f->samples[i].value;
       }
     }
   }
-  families_.clear();
-  by_name_.clear();
-  last_ = nullptr;
+  Reset();
   return out;
 }
 

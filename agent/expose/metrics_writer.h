@@ -91,7 +91,9 @@ Labels WithLabel(const Labels& base, std::string_view name,
 // interleave families: each family has its own buffer). Every label value
 // is made valid UTF-8 (ToValidUtf8); samples whose labels become equal by
 // that are folded into one, their values added. Not thread-safe; one writer
-// serves one target's part of one poll.
+// serves one part at a time. A writer can be used again and again (each
+// Take empties it): it keeps its families' buffers and headers, so that a
+// poll's part costs a few allocations instead of a few per family.
 class MetricsWriter {
  public:
   MetricsWriter() = default;
@@ -106,6 +108,8 @@ class MetricsWriter {
   // The text exposition of what was written (the hot path); the writer is
   // empty afterwards.
   ExpositionPart TakePart();
+  // Forgets what was written since the last Take (after a failure).
+  void Clear();
   // The same samples as prometheus-cpp families (for tests and readers that
   // want structure: the labels are parsed back from their text).
   std::vector<prometheus::MetricFamily> Take();
@@ -115,12 +119,12 @@ class MetricsWriter {
   // empty): for rewriting values before TakePart (MonotonicCounters).
   template <typename Fn>
   void ForEachCounter(Fn&& fn) {
-    for (Family& f : families_) {
-      if (f.type != prometheus::MetricType::Counter) continue;
+    for (Family* f : order_) {
+      if (f->type != prometheus::MetricType::Counter) continue;
       uint32_t start = 0;
-      for (Sample& s : f.samples) {
-        fn(std::string_view(f.name),
-           std::string_view(f.labels).substr(start, s.end - start), &s.value);
+      for (Sample& s : f->samples) {
+        fn(std::string_view(f->name),
+           std::string_view(f->labels).substr(start, s.end - start), &s.value);
         start = s.end;
       }
     }
@@ -146,7 +150,11 @@ class MetricsWriter {
     std::string name;
     std::string help;
     prometheus::MetricType type;
-    std::string labels;  // every sample's rendered labels, back to back
+    // Its header, made by the first TakePart that had the family, and
+    // shared by every part since.
+    std::shared_ptr<const ExpositionPart::Head> head;
+    bool written = false;  // in order_ (written to since the last Take)
+    std::string labels;    // every sample's rendered labels, back to back
     std::vector<Sample> samples;
     // Once a label value of the family was made UTF-8: its samples by
     // labels, to fold the ones that became equal.
@@ -162,9 +170,15 @@ class MetricsWriter {
   Family& FamilyFor(std::string_view name, std::string_view help,
                     prometheus::MetricType type);
 
-  std::deque<Family> families_;  // a deque: the names stay where they are
+  // Empties the families written to, keeping their buffers.
+  void Reset();
+
+  // Every family ever written to; a deque: the names stay where they are.
+  std::deque<Family> families_;
   std::unordered_map<std::string_view, size_t> by_name_;
+  std::vector<Family*> order_;  // written to since the last Take, in order
   Family* last_ = nullptr;
+  std::string text_;  // TakePart's buffer
 };
 
 }  // namespace pgconn

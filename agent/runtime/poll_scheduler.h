@@ -102,6 +102,9 @@ class PollScheduler {
   };
   std::vector<Waiter*> idle_;  // idle workers, the latest last
   Clock::time_point last_spawn_{};
+  // When the waiting dispatcher wakes by itself (max: not before it is
+  // notified); min while it is awake.
+  Clock::time_point dispatcher_wake_ = Clock::time_point::min();
   std::map<std::thread::id, std::thread> threads_;
   std::vector<std::thread::id> exited_;
   std::thread dispatcher_;

@@ -55,7 +55,7 @@ std::shared_ptr<const Exposition> Publisher::Current() const {
     last_scrape_ = now;
     if (current_generation_ == generation_) return current_;
     if (refreshed_ && !idle && current_ != nullptr &&
-        current_->text().size() >= kLargeBytes &&
+        current_->size() >= kLargeBytes &&
         now - current_taken_ <= kMaxServedAge) {
       return current_;
     }
@@ -79,8 +79,21 @@ std::shared_ptr<const Exposition> Publisher::Assemble(bool warm) const {
     parts.push_back(agent_part_);
     for (const Slot& s : slots_) parts.push_back(s.part);
   }
-  auto e = std::make_shared<const Exposition>(AssembleText(parts));
-  if (warm) (void)e->gzip_open();
+  size_t bytes = 0;
+  for (const auto& p : parts) bytes += p ? p->bytes : 0;
+  std::shared_ptr<const Exposition> e;
+  if (bytes >= kLargeBytes) {
+    // Kept compressed, compressed straight from the parts (about the text's
+    // size: the family headers count once per part here).
+    Exposition::OpenGzip open = GzipOpen(parts);
+    if (!open.bytes.empty()) {
+      e = std::make_shared<const Exposition>(std::move(open));
+    }
+  }
+  if (e == nullptr) {
+    e = std::make_shared<const Exposition>(AssembleText(parts));
+    if (warm) (void)e->gzip_open();
+  }
   MutexLock lock(&mu_);
   if (current_generation_ == ~uint64_t{0} || generation > current_generation_) {
     current_ = e;
@@ -99,8 +112,8 @@ std::chrono::steady_clock::duration Publisher::Refresh() {
     // when nobody asked for the last build (a build a second for a
     // scrape every 15 s: 14 of 15 thrown away).
     if (current_generation_ == generation_ || current_ == nullptr ||
-        current_->text().size() < kLargeBytes ||
-        last_scrape_ <= current_taken_ || start - last_scrape_ > kScrapesIdle) {
+        current_->size() < kLargeBytes || last_scrape_ <= current_taken_ ||
+        start - last_scrape_ > kScrapesIdle) {
       return kRefreshPeriod;
     }
   }

@@ -159,7 +159,11 @@ void TargetPipeline::Derive(Snapshot* snap) const {
 }
 
 ExpositionPart TargetPipeline::Render(const TargetReport& report) const {
-  MetricsWriter w;
+  // One writer per poll thread, used again by every poll on it: a part
+  // then costs a few allocations (metrics_writer.h), and a fleet's few
+  // poll threads keep a few writers, not one per target.
+  thread_local MetricsWriter w;
+  w.Clear();  // what a poll that threw half-way left
   AppendTargetStatus(report, labels_, settings_.poll_interval_seconds, &w);
   const Snapshot& snap = report.snapshot ? *report.snapshot : empty_;
   for (const auto& c : collectors_) {
@@ -176,13 +180,12 @@ void TargetPipeline::StampPollDuration(double seconds,
                                        ExpositionPart* part) const {
   MetricsWriter w;
   AppendPollDuration(seconds, labels_, &w);
-  ExpositionPart one = w.TakePart();
+  const ExpositionPart one = w.TakePart();
   if (one.families.size() != 1) return;
-  for (ExpositionPart::Family& f : part->families) {
-    if (f.name != one.families[0].name) continue;
-    part->bytes -= f.header.size() + f.samples.size();
-    f = std::move(one.families[0]);
-    part->bytes += f.header.size() + f.samples.size();
+  const ExpositionPart::Family& stamp = one.families[0];
+  for (size_t i = 0; i < part->families.size(); ++i) {
+    if (part->families[i].name() != stamp.name()) continue;
+    part->Replace(i, one.samples(stamp));
     return;
   }
 }

@@ -13,19 +13,14 @@
 namespace pgconn {
 
 // Immutable once built, and thread-safe: the gzip form is compressed on
-// first use, once, whoever asks first.
+// first use, once, whoever asks first. A large exposition (a fleet's) is
+// kept compressed only (Compressed()): Prometheus asks for gzip, and the
+// text of 500 targets is 8 MB against 0.5 MB of gzip; the rare scrape
+// that wants the text gets it inflated, once.
 class Exposition {
  public:
-  explicit Exposition(std::string text) : text_(std::move(text)) {}
-  Exposition(const Exposition&) = delete;
-  Exposition& operator=(const Exposition&) = delete;
-
-  const std::string& text() const { return text_; }
-  // The text, gzip-compressed; empty if compression failed.
-  const std::string& gzip() const;
-
-  // The text as a gzip member left open: header and deflate blocks ended
-  // by a sync flush, with the CRC-32 and length of the text. GzipClose()
+  // The text as an open gzip member: header and deflate blocks ended by a
+  // sync flush, with the CRC-32 and length of the text. GzipClose()
   // (expose/exposition_part.h) appends more text, so that a scrape adds
   // its self-metrics without compressing the text again. Empty `bytes` if
   // compression failed.
@@ -34,10 +29,29 @@ class Exposition {
     uint32_t crc = 0;
     uint64_t length = 0;
   };
+
+  explicit Exposition(std::string text)
+      : text_(std::move(text)), size_(text_.size()) {}
+  // An exposition whose text is `open` (which must not be empty).
+  explicit Exposition(OpenGzip open);
+  Exposition(const Exposition&) = delete;
+  Exposition& operator=(const Exposition&) = delete;
+
+  // The text's length, without inflating a compressed one.
+  size_t size() const { return size_; }
+  bool compressed() const { return compressed_; }
+  // The text (inflated on first use if kept compressed; empty if that
+  // failed, which a sound member never does).
+  const std::string& text() const;
+  // The text, gzip-compressed; empty if compression failed.
+  const std::string& gzip() const;
   const OpenGzip& gzip_open() const;
 
  private:
-  const std::string text_;
+  const bool compressed_ = false;
+  mutable std::once_flag text_once_;
+  mutable std::string text_;
+  const size_t size_;
   mutable std::once_flag gzip_once_;
   mutable std::string gzip_;
   mutable std::once_flag gzip_open_once_;

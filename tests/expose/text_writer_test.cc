@@ -33,8 +33,8 @@ std::string ByLibrary(const std::vector<MetricFamily>& families) {
 std::string Joined(const ExpositionPart& part) {
   std::string text;
   for (const ExpositionPart::Family& f : part.families) {
-    text += f.header;
-    text += f.samples;
+    text += f.header();
+    text += part.samples(f);
   }
   EXPECT_EQ(text.size(), part.bytes);
   return text;

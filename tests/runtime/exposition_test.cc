@@ -253,16 +253,13 @@ TEST(PublisherTest, AssemblesOnDemandAndReportsReadiness) {
 // came since the last build, and scrapes are served that build meanwhile.
 TEST(PublisherTest, ALargeExpositionIsBuiltAheadOnlyAfterAScrape) {
   auto big = [](int value) {
-    ExpositionPart part;
-    ExpositionPart::Family f;
-    f.name = "pgconn_big";
-    f.header = "# TYPE pgconn_big gauge\n";
-    for (int i = 0; f.samples.size() < Publisher::kLargeBytes; ++i) {
-      f.samples += "pgconn_big{i=\"" + std::to_string(i) + "\"} " +
-                   std::to_string(value) + "\n";
+    std::string samples;
+    for (int i = 0; samples.size() < Publisher::kLargeBytes; ++i) {
+      samples += "pgconn_big{i=\"" + std::to_string(i) + "\"} " +
+                 std::to_string(value) + "\n";
     }
-    part.bytes = f.header.size() + f.samples.size();
-    part.families.push_back(std::move(f));
+    ExpositionPart part;
+    part.Add(MakeHead("pgconn_big", "# TYPE pgconn_big gauge\n"), samples);
     return part;
   };
   auto value_of = [](const std::shared_ptr<const Exposition>& e) {
@@ -287,6 +284,10 @@ TEST(PublisherTest, ALargeExpositionIsBuiltAheadOnlyAfterAScrape) {
   EXPECT_NE(second.get(), first.get());
   EXPECT_EQ(value_of(second), 2);
   EXPECT_FALSE(second->gzip_open().bytes.empty());
+  // Kept compressed only; the text is given back whole.
+  EXPECT_TRUE(second->compressed());
+  EXPECT_EQ(second->text().size(), second->size());
+  EXPECT_GE(second->size(), Publisher::kLargeBytes);
 }
 
 }  // namespace
@@ -340,7 +341,7 @@ TEST(TargetPipelineTest, StampPollDurationReplacesOnlyThatSample) {
   EXPECT_EQ(after.find("0.0125"), std::string::npos);
   size_t bytes = 0;
   for (const auto& f : part.families)
-    bytes += f.header.size() + f.samples.size();
+    bytes += f.header().size() + part.samples(f).size();
   EXPECT_EQ(part.bytes, bytes);
   // Everything else is as rendered.
   std::string restored = after;

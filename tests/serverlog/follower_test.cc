@@ -341,8 +341,10 @@ TEST(ServerLogMetricsTest, EveryReasonFromZero) {
   MetricsWriter w;
   EmitServerLogMetrics(c, {{"target", "db"}}, &w);
   std::string text;
-  for (const auto& fam : w.TakePart().families) {
-    text += fam.header + fam.samples;
+  const ExpositionPart part = w.TakePart();
+  for (const auto& fam : part.families) {
+    text += fam.header();
+    text += part.samples(fam);
   }
   EXPECT_NE(text.find("pgconn_server_log_up{target=\"db\"} 1"),
             std::string::npos);
