@@ -40,8 +40,16 @@ PollScheduler::JobId PollScheduler::Add(std::string name, Poll poll,
   job.poll = std::move(poll);
   job.on_failure = std::move(on_failure);
   job.due = Clock::now();
-  timeline_.emplace(job.due, id);
-  dispatch_cv_.notify_one();
+  Schedule(job.due, id);
+  if (keeper_ == nullptr) {
+    // Nobody keeps time: an idle worker takes it, or, if every worker is
+    // busy (or there is none yet), the dispatcher decides.
+    if (!idle_.empty()) {
+      WakeIdle(1);
+    } else {
+      dispatch_cv_.notify_one();
+    }
+  }
   return id;
 }
 
@@ -91,6 +99,23 @@ void PollScheduler::JoinExited(std::unique_lock<std::mutex>* lock) {
   lock->lock();
 }
 
+void PollScheduler::TakeDue(Clock::time_point until) {
+  while (!timeline_.empty() && timeline_.begin()->first <= until) {
+    ready_.push_back(*timeline_.begin());
+    timeline_.erase(timeline_.begin());
+  }
+}
+
+void PollScheduler::WakeIdle(size_t n) {
+  for (size_t i = 0; i < n && !idle_.empty(); ++i) {
+    Waiter* w = idle_.back();
+    idle_.pop_back();
+    if (keeper_ == w) keeper_ = nullptr;
+    w->woken = true;
+    w->cv.notify_one();
+  }
+}
+
 void PollScheduler::Dispatch() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!shutdown_) {
@@ -98,29 +123,22 @@ void PollScheduler::Dispatch() {
     JoinExited(&lock);
     if (shutdown_) break;
     const Clock::time_point now = Clock::now();
-    while (!timeline_.empty() && timeline_.begin()->first <= now) {
-      const auto [due, id] = *timeline_.begin();
-      timeline_.erase(timeline_.begin());
-      ready_.emplace_back(due, id);
-    }
-    Clock::time_point wake = Clock::time_point::max();
-    if (!timeline_.empty()) wake = timeline_.begin()->first;
     // Jobs that poll now or wait for a worker: a cap on the pool.
     const size_t cap =
         std::max<size_t>(std::min(jobs_.size(), options_.max_workers), 1);
+    const size_t floor = std::min(options_.min_workers, cap);
+    // The keeper (an idle worker) takes the due polls. What is due and
+    // was not taken within `late` (every worker busy), or anything due
+    // while the pool is below its minimum (at start), goes to ready_ here.
+    TakeDue(workers_ < floor ? now : now - options_.late);
+    Clock::time_point wake = Clock::time_point::max();
+    if (!timeline_.empty()) wake = timeline_.begin()->first + options_.late;
     if (!ready_.empty()) {
       if (!idle_.empty()) {
-        const size_t n = std::min(idle_.size(), ready_.size());
-        for (size_t i = 0; i < n; ++i) {
-          Waiter* w = idle_.back();
-          idle_.pop_back();
-          w->woken = true;
-          w->cv.notify_one();
-        }
-      } else if (workers_ < std::min(options_.min_workers, cap)) {
+        WakeIdle(ready_.size());
+      } else if (workers_ < floor) {
         // Below the minimum: a worker per waiting poll, at once.
-        const size_t n = std::min(
-            std::min(options_.min_workers, cap) - workers_, ready_.size());
+        const size_t n = std::min(floor - workers_, ready_.size());
         for (size_t i = 0; i < n; ++i) SpawnWorker();
       } else if (workers_ < cap) {
         // Every worker busy: one more once the oldest waiting poll is late,
@@ -147,15 +165,29 @@ void PollScheduler::Dispatch() {
 void PollScheduler::Work() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!shutdown_) {
+    TakeDue(Clock::now());
     if (ready_.empty()) {
       // Idle workers wait on a stack: the last one in is woken first, so
       // that work gathers on few threads and the others time out and leave.
+      // One of them, the keeper, sleeps only until the next poll is due and
+      // then takes it: a poll costs one thread wake-up, not a dispatcher's
+      // and then a worker's.
       Waiter me;
       idle_.push_back(&me);
-      const bool woken = me.cv.wait_for(lock, options_.idle_exit,
-                                        [&] { return shutdown_ || me.woken; });
+      const Clock::time_point idle_until = Clock::now() + options_.idle_exit;
+      Clock::time_point until = idle_until;
+      if (keeper_ == nullptr) {
+        keeper_ = &me;
+        if (!timeline_.empty()) {
+          until = std::min(until, timeline_.begin()->first);
+        }
+        keeper_until_ = until;
+      }
+      me.cv.wait_until(lock, until, [&] { return shutdown_ || me.woken; });
+      if (keeper_ == &me) keeper_ = nullptr;
       if (!me.woken) idle_.erase(std::find(idle_.begin(), idle_.end(), &me));
-      if (!woken && workers_ > options_.min_workers) {
+      if (!me.woken && until == idle_until && Clock::now() >= idle_until &&
+          workers_ > options_.min_workers) {
         // Idle for long: one thread fewer (the dispatcher joins it).
         --workers_;
         exited_.push_back(std::this_thread::get_id());
@@ -166,6 +198,8 @@ void PollScheduler::Work() {
     }
     const JobId id = ready_.front().second;
     ready_.pop_front();
+    // More due than this worker takes: another one for the rest.
+    if (!ready_.empty()) WakeIdle(1);
     auto it = jobs_.find(id);
     if (it == jobs_.end() || it->second.removed) continue;
     Job& job = it->second;  // stays put: Remove waits while it runs
@@ -180,14 +214,25 @@ void PollScheduler::Work() {
       done_cv_.notify_all();
     } else if (ok) {
       job.due = Clock::now() + std::max(next, Clock::duration::zero());
-      timeline_.emplace(job.due, id);
-      // The dispatcher is woken only when this poll is due before it
-      // wakes anyway: not once per poll (a fleet polls 100 times a second).
-      if (job.due < dispatcher_wake_) dispatch_cv_.notify_one();
+      Schedule(job.due, id);
     }
     // A poll that threw went to the job's handler: it polls no more, as a
     // poller thread that ended would.
   }
+}
+
+void PollScheduler::Schedule(Clock::time_point due, JobId id) {
+  timeline_.emplace(due, id);
+  // Whoever keeps time is woken only when this poll is due before it wakes
+  // anyway: not once per poll (a fleet polls 100 times a second).
+  if (keeper_ != nullptr && due < keeper_until_) {
+    Waiter* k = keeper_;
+    idle_.erase(std::find(idle_.begin(), idle_.end(), k));
+    keeper_ = nullptr;
+    k->woken = true;
+    k->cv.notify_one();
+  }
+  if (due + options_.late < dispatcher_wake_) dispatch_cv_.notify_one();
 }
 
 }  // namespace pgconn

@@ -1,7 +1,9 @@
 // Runs the polls of many targets on a few threads. A target's poll is
 // blocking work (a connect, a batch of statements, each bounded by its
-// timeout), so the scheduler keeps a small pool of workers and hands each
-// due poll to a free one; a dispatcher thread keeps the timetable. The pool
+// timeout), so the scheduler keeps a small pool of workers. One idle
+// worker, the keeper, sleeps until the next poll is due and takes it (one
+// thread wake-up per poll); a dispatcher thread hands out what was due for
+// `late` and not taken (every worker busy) and grows the pool. The pool
 // grows only when polls wait: when every worker is busy and the oldest due
 // poll has waited `late` (targets that hang until their timeouts), one more
 // worker, at most one per `late`, never more than one per job nor
@@ -81,7 +83,11 @@ class PollScheduler {
 
   void Dispatch();
   void Work();
-  void SpawnWorker();  // mu_ held
+  // mu_ held, all three.
+  void TakeDue(Clock::time_point until);  // timeline_ -> ready_
+  void WakeIdle(size_t n);                // hands work to n idle workers
+  void Schedule(Clock::time_point due, JobId id);  // into timeline_
+  void SpawnWorker();                              // mu_ held
   void JoinExited(std::unique_lock<std::mutex>* lock);
 
   const ThreadFailureHandler on_failure_;
@@ -101,9 +107,15 @@ class PollScheduler {
     bool woken = false;  // handed work (taken off idle_)
   };
   std::vector<Waiter*> idle_;  // idle workers, the latest last
+  // The idle worker that sleeps until the next poll is due (keeper_until_)
+  // and takes it; null while none does (every worker busy, or the keeper
+  // just took a poll).
+  Waiter* keeper_ = nullptr;
+  Clock::time_point keeper_until_{};
   Clock::time_point last_spawn_{};
   // When the waiting dispatcher wakes by itself (max: not before it is
-  // notified); min while it is awake.
+  // notified); min while it is awake. It wakes `late` after the next due
+  // poll, to hand out what the keeper did not take.
   Clock::time_point dispatcher_wake_ = Clock::time_point::min();
   std::map<std::thread::id, std::thread> threads_;
   std::vector<std::thread::id> exited_;

@@ -99,6 +99,62 @@ TEST(PollSchedulerTest, HungPollsGrowThePoolSoOthersKeepTheirPace) {
   s.Remove(ok);
 }
 
+// The keeper, an idle worker, takes each due poll itself: with `late` an
+// hour the dispatcher never hands one out, and the polls still keep their
+// pace. And while the keeper is stuck in a poll, a poll it cannot take is
+// handed to the other worker once it waited `late`.
+TEST(PollSchedulerTest, TheKeeperTakesDuePollsAndTheDispatcherWhatItCannot) {
+  {
+    PollSchedulerOptions o;
+    o.min_workers = 1;
+    o.late = std::chrono::hours(1);
+    PollScheduler s(Unexpected(), o);
+    std::atomic<int> polls{0};
+    const auto start = steady_clock::now();
+    const PollScheduler::JobId id = s.Add(
+        "poller:paced",
+        [&] {
+          ++polls;
+          return milliseconds(10);
+        },
+        Unexpected());
+    ASSERT_TRUE(Eventually([&] { return polls.load() >= 20; }));
+    // 20 polls 10 ms apart: well under the hour the dispatcher would wait.
+    EXPECT_LT(steady_clock::now() - start, std::chrono::seconds(30));
+    s.Remove(id);
+  }
+  {
+    PollSchedulerOptions o;
+    o.min_workers = 2;
+    o.late = milliseconds(30);
+    PollScheduler s(Unexpected(), o);
+    std::atomic<bool> release{false};
+    std::atomic<bool> stuck{false};
+    std::atomic<int> other{0};
+    const PollScheduler::JobId slow = s.Add(
+        "poller:slow",
+        [&] {
+          stuck = true;
+          while (!release.load()) std::this_thread::sleep_for(milliseconds(1));
+          return milliseconds(100000);
+        },
+        Unexpected());
+    ASSERT_TRUE(Eventually([&] { return stuck.load(); }));
+    const PollScheduler::JobId fast = s.Add(
+        "poller:fast",
+        [&] {
+          ++other;
+          return milliseconds(5);
+        },
+        Unexpected());
+    ASSERT_TRUE(Eventually([&] { return other.load() >= 10; }));
+    EXPECT_EQ(s.peak_workers(), 2u);
+    release = true;
+    s.Remove(slow);
+    s.Remove(fast);
+  }
+}
+
 TEST(PollSchedulerTest, RemoveWaitsForThePollInFlight) {
   PollScheduler s(Unexpected());
   std::atomic<bool> in_poll{false};
