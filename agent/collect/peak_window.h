@@ -1,15 +1,18 @@
 // The highest value seen over a sliding time window, per key: what the
 // *_peak gauges export, so that a scrape every 15 s still sees a spike that
-// one poll saw. A monotonic deque per key keeps only the samples that can
+// one poll saw. A monotonic queue per key keeps only the samples that can
 // still become the maximum, so memory is O(window / poll interval) per key.
+// The queue is a vector: it holds one to a few samples, and a std::deque
+// takes a 512-byte block for one (4 MiB of a 500-target agent's memory).
 #ifndef PGCONN_AGENT_COLLECT_PEAK_WINDOW_H_
 #define PGCONN_AGENT_COLLECT_PEAK_WINDOW_H_
 
 #include <chrono>
-#include <deque>
+#include <cstddef>
 #include <map>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace pgconn {
 
@@ -26,7 +29,13 @@ class PeakWindow {
       samples_.pop_back();
     }
     samples_.emplace_back(now, value);
-    while (samples_.front().first + window_ < now) samples_.pop_front();
+    // The last sample is `now`'s: the loop stops there at the latest.
+    size_t old = 0;
+    while (samples_[old].first + window_ < now) ++old;
+    if (old > 0) {
+      samples_.erase(samples_.begin(),
+                     samples_.begin() + static_cast<std::ptrdiff_t>(old));
+    }
   }
   // The highest value added within the window that ends at the last Add;
   // 0 before the first.
@@ -35,7 +44,7 @@ class PeakWindow {
 
  private:
   std::chrono::milliseconds window_;
-  std::deque<std::pair<TimePoint, double>> samples_;  // values decreasing
+  std::vector<std::pair<TimePoint, double>> samples_;  // values decreasing
 };
 
 // A PeakWindow per label value. A key missing from a poll counts as 0 for

@@ -23,8 +23,10 @@ double Seconds(std::chrono::steady_clock::duration d) {
   return std::chrono::duration<double>(d).count();
 }
 
+// A jitter needs no more than a small generator: a Mersenne Twister keeps
+// 2.5 KB of state per target (1.2 MiB of a 500-target agent).
 std::function<double()> DefaultUniform() {
-  auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());
+  auto rng = std::make_shared<std::minstd_rand>(std::random_device{}());
   return [rng]() {
     return std::uniform_real_distribution<double>(0.0, 1.0)(*rng);
   };
