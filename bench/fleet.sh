@@ -28,8 +28,8 @@
 # each process): CPU per target-poll from /proc/PID/stat (utime + stime)
 # divided by the polls done in the window (pgconn: the sum of
 # pgconn_polls_total, read per target from /probe; the exporter: completed
-# scrapes x N), threads, RSS and private memory (/proc/PID/smaps_rollup Private_Clean + Private_Dirty), the
-# exposition's bytes plain and gzip. Then the scrape phase: wrk on 4
+# scrapes x N), threads, RSS and private memory (/proc/PID/smaps_rollup
+# Private_Clean + Private_Dirty), the exposition's bytes plain and gzip. Then the scrape phase: wrk on 4
 # keep-alive connections asking for gzip, SCRAPE_SECONDS per process, one
 # process at a time, while the polls go on: p50/p99 and scrapes/s.
 #
