@@ -29,9 +29,10 @@
 # divided by the polls done in the window (pgconn: the sum of
 # pgconn_polls_total, read per target from /probe; the exporter: completed
 # scrapes x N), threads, RSS and private memory (/proc/PID/smaps_rollup
-# Private_Clean + Private_Dirty), the exposition's bytes plain and gzip. Then the scrape phase: wrk on 4
-# keep-alive connections asking for gzip, SCRAPE_SECONDS per process, one
-# process at a time, while the polls go on: p50/p99 and scrapes/s.
+# Private_Clean + Private_Dirty), the exposition's bytes plain and gzip.
+# Then the scrape phase: wrk on 4 keep-alive connections asking for gzip,
+# SCRAPE_SECONDS per process, one process at a time, while the polls go
+# on: p50/p99 and scrapes/s.
 #
 # Prints a markdown table with postgres_exporter's numbers as ratios to
 # pgconn's. Needs wrk and prometheus-postgres-exporter. Not a test: prints
