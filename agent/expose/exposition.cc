@@ -6,9 +6,7 @@
 namespace pgconn {
 
 Exposition::Exposition(OpenGzip open)
-    : compressed_(true), size_(open.length), gzip_open_(std::move(open)) {
-  std::call_once(gzip_open_once_, [] {});
-}
+    : compressed_(true), size_(open.length), gzip_open_(std::move(open)) {}
 
 const std::string& Exposition::text() const {
   if (compressed_) {
@@ -33,6 +31,7 @@ const std::string& Exposition::gzip() const {
 }
 
 const Exposition::OpenGzip& Exposition::gzip_open() const {
+  if (compressed_) return gzip_open_;  // set at construction
   std::call_once(gzip_open_once_, [this] { gzip_open_ = GzipOpen(text_); });
   return gzip_open_;
 }

@@ -172,13 +172,11 @@ ExpositionPart MetricsWriter::TakePart() {
   // Sized exactly: the part is kept until the target's next poll, by
   // every target.
   part.text = std::string(text_);
-  Reset();
+  Clear();
   return part;
 }
 
-void MetricsWriter::Clear() { Reset(); }
-
-void MetricsWriter::Reset() {
+void MetricsWriter::Clear() {
   // Buffers a rare huge part grew are not kept for the next ones.
   constexpr size_t kKeep = 1 << 20;
   for (Family* f : order_) {
@@ -244,7 +242,7 @@ std::vector<prometheus::MetricFamily> MetricsWriter::Take() {
       }
     }
   }
-  Reset();
+  Clear();
   return out;
 }
 

@@ -108,7 +108,8 @@ class MetricsWriter {
   // The text exposition of what was written (the hot path); the writer is
   // empty afterwards.
   ExpositionPart TakePart();
-  // Forgets what was written since the last Take (after a failure).
+  // Forgets what was written since the last Take (after a failure),
+  // keeping the families' buffers: what every Take ends with.
   void Clear();
   // The same samples as prometheus-cpp families (for tests and readers that
   // want structure: the labels are parsed back from their text).
@@ -169,9 +170,6 @@ class MetricsWriter {
            prometheus::MetricType type, const Labels& labels, double value);
   Family& FamilyFor(std::string_view name, std::string_view help,
                     prometheus::MetricType type);
-
-  // Empties the families written to, keeping their buffers.
-  void Reset();
 
   // Every family ever written to; a deque: the names stay where they are.
   std::deque<Family> families_;

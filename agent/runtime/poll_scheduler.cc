@@ -106,14 +106,15 @@ void PollScheduler::TakeDue(Clock::time_point until) {
   }
 }
 
+void PollScheduler::Wake(Waiter* w) {
+  idle_.erase(std::find(idle_.begin(), idle_.end(), w));
+  if (keeper_ == w) keeper_ = nullptr;
+  w->woken = true;
+  w->cv.notify_one();
+}
+
 void PollScheduler::WakeIdle(size_t n) {
-  for (size_t i = 0; i < n && !idle_.empty(); ++i) {
-    Waiter* w = idle_.back();
-    idle_.pop_back();
-    if (keeper_ == w) keeper_ = nullptr;
-    w->woken = true;
-    w->cv.notify_one();
-  }
+  for (size_t i = 0; i < n && !idle_.empty(); ++i) Wake(idle_.back());
 }
 
 void PollScheduler::Dispatch() {
@@ -225,13 +226,7 @@ void PollScheduler::Schedule(Clock::time_point due, JobId id) {
   timeline_.emplace(due, id);
   // Whoever keeps time is woken only when this poll is due before it wakes
   // anyway: not once per poll (a fleet polls 100 times a second).
-  if (keeper_ != nullptr && due < keeper_until_) {
-    Waiter* k = keeper_;
-    idle_.erase(std::find(idle_.begin(), idle_.end(), k));
-    keeper_ = nullptr;
-    k->woken = true;
-    k->cv.notify_one();
-  }
+  if (keeper_ != nullptr && due < keeper_until_) Wake(keeper_);
   if (due + options_.late < dispatcher_wake_) dispatch_cv_.notify_one();
 }
 

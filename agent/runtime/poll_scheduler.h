@@ -83,9 +83,11 @@ class PollScheduler {
 
   void Dispatch();
   void Work();
-  // mu_ held, all three.
+  struct Waiter;
+  // mu_ held, all four.
   void TakeDue(Clock::time_point until);  // timeline_ -> ready_
-  void WakeIdle(size_t n);                // hands work to n idle workers
+  void Wake(Waiter* w);     // an idle worker: off idle_, to look again
+  void WakeIdle(size_t n);  // hands work to the n latest idle workers
   void Schedule(Clock::time_point due, JobId id);  // into timeline_
   void SpawnWorker();                              // mu_ held
   void JoinExited(std::unique_lock<std::mutex>* lock);

@@ -14,8 +14,8 @@ namespace pgconn {
 
 // Immutable once built, and thread-safe: the gzip form is compressed on
 // first use, once, whoever asks first. A large exposition (a fleet's) is
-// kept compressed only (Compressed()): Prometheus asks for gzip, and the
-// text of 500 targets is 8 MB against 0.5 MB of gzip; the rare scrape
+// kept compressed only (the OpenGzip constructor): Prometheus asks for gzip,
+// and the text of 500 targets is 8 MB against 0.5 MB of gzip; the rare scrape
 // that wants the text gets it inflated, once.
 class Exposition {
  public:
